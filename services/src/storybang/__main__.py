@@ -1,0 +1,3 @@
+from storybang.cli import main
+
+main()

@@ -1,0 +1,75 @@
+"""The application factory: one FastAPI app serving the routes of the chosen domains."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_fastapi_instrumentator import Instrumentator
+
+import storybang
+from storybang import errors, migrations
+from storybang.api import health, limits
+from storybang.runtime import Runtime
+from storybang.settings import Settings
+
+# Each domain's routes module exposes ``routers``; `storybang serve --domain X` imports and mounts
+# only X's, so a pod carries no code path it does not serve.
+DOMAINS: dict[str, str] = {
+    "identity": "storybang.identity.routes",
+    "characters": "storybang.characters.routes",
+    "stories": "storybang.stories.routes",
+}
+
+
+def create_app(settings: Settings, domains: Iterable[str], *, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app; ``runtime`` is for tests that share connections across apps."""
+    chosen = list(domains)
+    unknown = sorted(set(chosen) - DOMAINS.keys())
+    if unknown:
+        raise ValueError(f"unknown domain(s): {', '.join(unknown)}; known: {', '.join(DOMAINS)}")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if runtime is not None:
+            app.state.runtime = runtime
+            yield
+            return
+        if settings.env == "dev":
+            await migrations.upgrade(settings.sql_url)
+        app.state.runtime = await Runtime.open(settings)
+        try:
+            yield
+        finally:
+            await app.state.runtime.close()
+
+    app = FastAPI(
+        title="StoryBang",
+        version=storybang.__version__,
+        summary="Write illustrated stories with AI.",
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    for name in chosen:
+        for router in importlib.import_module(DOMAINS[name]).routers:
+            app.include_router(router)
+    Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
+        app, include_in_schema=False
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    app.add_middleware(
+        limits.BodyLimitMiddleware,
+        max_body=settings.limits.max_body_bytes,
+        max_upload=settings.limits.max_upload_bytes,
+    )
+    return app

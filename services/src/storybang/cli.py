@@ -1,0 +1,114 @@
+"""The `storybang` command: one role per process, or everything at once with `storybang dev`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+from pydantic import ValidationError
+
+from storybang import logs, migrations
+from storybang.settings import Settings
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a clear message instead of a traceback when they are wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as e:
+        problems = "\n".join(f"  {'.'.join(map(str, err['loc'])) or 'settings'}: {err['msg']}" for err in e.errors())
+        raise click.ClickException(f"invalid settings:\n{problems}") from e
+
+
+def _serve(app: Any, settings: Settings, host: str, port: int) -> None:
+    logs.configure(settings)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
+
+
+@click.group()
+@click.version_option(package_name="storybang")
+def main() -> None:
+    """StoryBang: write illustrated stories with AI."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--data-dir", default=".storybang", show_default=True, type=click.Path(path_type=Path))
+def dev(host: str, port: int, data_dir: Path) -> None:
+    """Run the whole of StoryBang in one process on embedded stores (no servers needed)."""
+    from storybang.api.app import DOMAINS, create_app
+
+    overrides: dict[str, Any] = {"env": "dev", "data_dir": data_dir}
+    if "STORYBANG_AUTH__REQUIRE_VERIFICATION" not in os.environ:
+        overrides["auth"] = {"require_verification": False}
+    settings = load_settings(**overrides)
+    click.echo(f"StoryBang dev on http://{host}:{port} (API docs at /docs), data in {data_dir}")
+    _serve(create_app(settings, DOMAINS), settings, host, port)
+
+
+@main.command()
+@click.option("--domain", "domains", multiple=True, required=True, help="identity, characters, stories (repeatable)")
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a pod listens on all interfaces
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(domains: tuple[str, ...], host: str, port: int) -> None:
+    """Serve the HTTP API of one domain (or several)."""
+    from storybang.api.app import DOMAINS, create_app
+
+    unknown = sorted(set(domains) - DOMAINS.keys())
+    if unknown:
+        raise click.BadParameter(f"unknown domain {', '.join(unknown)}; choose from {', '.join(DOMAINS)}", param_hint="--domain")
+    settings = load_settings()
+    _serve(create_app(settings, domains), settings, host, port)
+
+
+@main.command()
+def migrate() -> None:
+    """Apply the SQL migrations (Alembic) to the configured database."""
+    settings = load_settings()
+    logs.configure(settings)
+    asyncio.run(migrations.upgrade(settings.sql_url))
+    click.echo("migrations applied")
+
+
+@main.command("create-admin")
+@click.option("--email", required=True)
+@click.option("--display-name", default="Administrator", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True, envvar="STORYBANG_ADMIN_PASSWORD")
+def create_admin(email: str, display_name: str, password: str) -> None:
+    """Create an administrator, or promote an existing account."""
+    from storybang.errors import StoryBangError
+    from storybang.identity import service
+    from storybang.runtime import Runtime
+
+    settings = load_settings()
+    logs.configure(settings)
+
+    async def run() -> str:
+        await migrations.upgrade(settings.sql_url)
+        rt = await Runtime.open(settings)
+        try:
+            async with rt.sessions() as session:
+                user = await service.create_admin(rt, session, email, password, display_name)
+                return user.id
+        finally:
+            await rt.close()
+
+    try:
+        user_id = asyncio.run(run())
+    except StoryBangError as e:
+        raise click.ClickException(e.detail) from e
+    click.echo(f"administrator {email} ({user_id}) ready")
+
+
+@main.command()
+def keygen() -> None:
+    """Print a new Ed25519 signing key (PEM) for STORYBANG_AUTH__SIGNING_KEY."""
+    from storybang.identity import tokens
+
+    sys.stdout.write(tokens.generate_pem())

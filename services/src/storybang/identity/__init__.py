@@ -1,0 +1,1 @@
+"""Identity: accounts, passwords, tokens, verification and reset codes, admin."""

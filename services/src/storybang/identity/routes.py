@@ -1,0 +1,129 @@
+"""Identity routes: parse, call :mod:`storybang.identity.service`, return."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Query, Response, status
+
+from storybang.api.deps import AdminUser, ClientAddress, CurrentUser, RuntimeDep, SessionDep
+from storybang.identity import service
+from storybang.identity.models import (
+    AdminUserUpdate,
+    ForgotPassword,
+    Login,
+    RefreshRequest,
+    Register,
+    ResetPassword,
+    TokenPair,
+    UserPage,
+    UserPublic,
+    UserUpdate,
+    Verify,
+)
+from storybang.identity.senders import Message
+from storybang.runtime import Runtime
+
+auth = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+users = APIRouter(prefix="/api/v1/users", tags=["users"])
+admin = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+well_known = APIRouter(tags=["auth"])
+routers = [auth, users, admin, well_known]
+
+
+def _send_later(tasks: BackgroundTasks, rt: Runtime, message: Message | None) -> None:
+    if message is not None:
+        tasks.add_task(rt.sender.send, message)
+
+
+@auth.post("/register", status_code=status.HTTP_201_CREATED)
+async def register(
+    data: Register, rt: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
+) -> dict[str, Any]:
+    """Create an account. A verification code is mailed; it is never part of the answer."""
+    answer, message = await service.register(rt, session, data, address)
+    _send_later(tasks, rt, message)
+    return answer
+
+
+@auth.post("/verify", status_code=status.HTTP_204_NO_CONTENT)
+async def verify(data: Verify, rt: RuntimeDep, session: SessionDep, address: ClientAddress) -> None:
+    await service.verify(rt, session, data, address)
+
+
+@auth.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED)
+async def resend_verification(
+    data: ForgotPassword, rt: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
+) -> dict[str, str]:
+    _send_later(tasks, rt, await service.resend_verification(rt, session, data.email, address))
+    return {"status": "accepted"}
+
+
+@auth.post("/login")
+async def login(data: Login, rt: RuntimeDep, session: SessionDep, address: ClientAddress) -> TokenPair:
+    return await service.login(rt, session, data, address)
+
+
+@auth.post("/refresh")
+async def refresh(data: RefreshRequest, rt: RuntimeDep, session: SessionDep) -> TokenPair:
+    """Exchange a refresh token for a new pair; the old refresh token stops working."""
+    return await service.refresh(rt, session, data.refresh_token)
+
+
+@auth.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(data: RefreshRequest, session: SessionDep) -> None:
+    await service.logout(session, data.refresh_token)
+
+
+@auth.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
+async def forgot_password(
+    data: ForgotPassword, rt: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
+) -> dict[str, str]:
+    """Always 202: whether the address has an account is not for the caller to learn."""
+    _send_later(tasks, rt, await service.forgot_password(rt, session, data.email, address))
+    return {"status": "accepted"}
+
+
+@auth.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+async def reset_password(data: ResetPassword, rt: RuntimeDep, session: SessionDep) -> None:
+    """Set a new password with the token from the reset link; every session is logged out."""
+    await service.reset_password(rt, session, data)
+
+
+@well_known.get("/.well-known/jwks.json")
+async def jwks(rt: RuntimeDep, response: Response) -> dict[str, Any]:
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return rt.keys.jwks()
+
+
+@users.get("/me")
+async def read_me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user)
+
+
+@users.patch("/me")
+async def update_me(data: UserUpdate, user: CurrentUser, rt: RuntimeDep, session: SessionDep) -> UserPublic:
+    return UserPublic.model_validate(await service.update_me(rt, session, user, data))
+
+
+@users.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(user: CurrentUser, rt: RuntimeDep, session: SessionDep) -> None:
+    """Delete the account with its characters, stories, images and jobs."""
+    await service.delete_account(rt, session, user)
+
+
+@admin.get("/users")
+async def list_users(
+    _: AdminUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> UserPage:
+    return await service.list_users(session, limit, cursor, q)
+
+
+@admin.patch("/users/{user_id}")
+async def update_user(user_id: str, data: AdminUserUpdate, admin_user: AdminUser, session: SessionDep) -> UserPublic:
+    """Disable or enable an account, or change its role. A disabled user's tokens stop working."""
+    return UserPublic.model_validate(await service.admin_update(session, admin_user, user_id, data))

@@ -1,0 +1,117 @@
+"""Access tokens: short-lived asymmetric JWTs (Ed25519, RFC 8037/9864) published as a JWKS.
+
+Verification is strict on purpose: one allowed algorithm, a known ``kid``, ``typ`` = ``at+jwt``
+(RFC 9068) so an ID token or a refresh token can never pass as an access token, and ``iss``,
+``aud``, ``exp``, ``iat`` and ``nbf`` checked. Anything else is :class:`InvalidToken`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet as JWKSet
+from joserfc.jwk import OKPKey
+from joserfc.jwt import JWTClaimsRegistry
+
+from storybang.settings import AuthSettings
+
+ALGORITHM = "Ed25519"
+TOKEN_TYPE = "at+jwt"
+# Clock skew tolerated between pods, in seconds.
+LEEWAY = 30
+
+
+class InvalidToken(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class AccessClaims:
+    user_id: str
+    role: str
+    expires_at: int
+
+
+class KeySet:
+    def __init__(self, signing_key: OKPKey, settings: AuthSettings) -> None:
+        signing_key.ensure_kid()
+        self._key = signing_key
+        self._keys = JWKSet([signing_key])
+        self._settings = settings
+        self._registry = JWTClaimsRegistry(
+            leeway=LEEWAY,
+            iss={"essential": True, "value": settings.issuer},
+            aud={"essential": True, "value": settings.audience},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+        )
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings, data_dir: Path) -> KeySet:
+        if settings.signing_key is not None and settings.signing_key.get_secret_value():
+            return cls(OKPKey.import_key(settings.signing_key.get_secret_value()), settings)
+        return cls(_dev_key(data_dir), settings)
+
+    @property
+    def kid(self) -> str:
+        return str(self._key.kid)
+
+    def issue(self, user_id: str, role: str) -> tuple[str, int]:
+        now = int(time.time())
+        ttl = self._settings.access_token_ttl_seconds
+        claims = {
+            "iss": self._settings.issuer,
+            "aud": self._settings.audience,
+            "sub": user_id,
+            "role": role,
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl,
+            "jti": os.urandom(12).hex(),
+        }
+        header = {"alg": ALGORITHM, "kid": self.kid, "typ": TOKEN_TYPE}
+        return jwt.encode(header, claims, self._key, algorithms=[ALGORITHM]), ttl
+
+    def verify(self, token: str) -> AccessClaims:
+        try:
+            decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
+            if decoded.header.get("typ") != TOKEN_TYPE:
+                raise InvalidToken("wrong token type")
+            self._registry.validate(decoded.claims)
+            claims: dict[str, Any] = decoded.claims
+            return AccessClaims(str(claims["sub"]), str(claims.get("role", "user")), int(claims["exp"]))
+        except InvalidToken:
+            raise
+        except (JoseError, ValueError, KeyError, TypeError) as e:
+            raise InvalidToken(str(e) or type(e).__name__) from e
+
+    def jwks(self) -> dict[str, Any]:
+        public = self._keys.as_dict(private=False)
+        for key in public["keys"]:
+            key.update({"use": "sig", "alg": ALGORITHM})
+        return public
+
+
+def _dev_key(data_dir: Path) -> OKPKey:
+    """A signing key kept in the data directory, so dev tokens survive a restart."""
+    path = data_dir / "signing-key.pem"
+    if path.exists():
+        return OKPKey.import_key(path.read_bytes())
+    key = OKPKey.generate_key("Ed25519")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key.as_pem(private=True))
+    return key
+
+
+def generate_pem() -> str:
+    """A fresh Ed25519 private key in PEM, for `storybang keygen` and for tests."""
+    return OKPKey.generate_key("Ed25519").as_pem(private=True).decode()

@@ -1,0 +1,85 @@
+"""The composition root: builds every outside connection of a process from its settings, once.
+
+Routes reach these through :mod:`storybang.api.deps`; workers through the same object. Nothing
+else opens a connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from storybang.identity import passwords, senders, tokens
+from storybang.settings import Settings
+from storybang.stores import sql
+from storybang.stores.blobs import BlobStore, DirectoryBlobStore, GridFSBlobStore
+from storybang.stores.documents import DocumentStore
+from storybang.stores.documents_mongo import MongoDocumentStore
+from storybang.stores.documents_sqlite import SQLiteDocumentStore
+from storybang.stores.ratelimit import RateLimiter
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    documents: DocumentStore
+    blobs: BlobStore
+    limiter: RateLimiter
+    keys: tokens.KeySet
+    sender: senders.Sender
+    hasher: passwords.Hasher
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Runtime:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = sql.create_engine(settings.sql_url)
+        documents: DocumentStore
+        blobs: BlobStore
+        mongo_url = settings.mongo.url.get_secret_value() if settings.mongo.url else ""
+        if mongo_url:
+            mongo = await MongoDocumentStore.open(mongo_url, settings.mongo.database)
+            documents = mongo
+            blobs = GridFSBlobStore(mongo.client, settings.mongo.database)
+        else:
+            documents = await SQLiteDocumentStore.open(
+                f"sqlite+aiosqlite:///{settings.data_dir / 'documents.db'}"
+            )
+            blobs = DirectoryBlobStore(settings.data_dir / "images")
+        redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sql.sessionmaker(engine),
+            documents=documents,
+            blobs=blobs,
+            limiter=RateLimiter.open(redis_url),
+            keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
+            sender=senders.from_settings(settings.mail, settings.data_dir),
+            hasher=passwords.Hasher(settings.auth),
+        )
+
+    async def check(self) -> dict[str, str]:
+        """Readiness: each store answers, or says why not."""
+        results: dict[str, str] = {}
+        for name, probe in (
+            ("sql", self._ping_sql),
+            ("documents", self.documents.ping),
+            ("rate_limits", self.limiter.ping),
+        ):
+            try:
+                await probe()
+                results[name] = "ok"
+            except Exception as e:  # readiness reports every failure instead of raising
+                results[name] = f"error: {type(e).__name__}"
+        return results
+
+    async def _ping_sql(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+
+    async def close(self) -> None:
+        await self.documents.close()
+        await self.engine.dispose()

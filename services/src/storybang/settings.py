@@ -1,0 +1,120 @@
+"""One settings object per process, loaded at the entry point and validated at start.
+
+Every value comes from the environment (prefix ``STORYBANG_``, ``__`` between nested names, e.g.
+``STORYBANG_AUTH__SIGNING_KEY``) or from keyword arguments in tests. Outside ``env=dev`` the settings
+refuse to start without real stores and a signing key, so a forgotten Secret fails loudly at start-up
+instead of silently running on throwaway defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Env = Literal["dev", "production"]
+
+
+class StoreSettings(BaseModel):
+    """A connection URL; empty means the embedded default (allowed in dev only)."""
+
+    url: SecretStr | None = None
+
+
+class MongoSettings(StoreSettings):
+    database: str = "storybang"
+
+
+class AuthSettings(BaseModel):
+    # A PEM-encoded Ed25519 private key. In dev one is generated and kept in the data directory.
+    signing_key: SecretStr | None = None
+    issuer: str = "storybang"
+    audience: str = "storybang"
+    # RFC 9700 advice: short-lived access tokens, long-lived rotated refresh tokens.
+    access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
+    refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=3600)
+    require_verification: bool = True
+    verification_code_ttl_seconds: int = Field(15 * 60, ge=60)
+    reset_token_ttl_seconds: int = Field(30 * 60, ge=60)
+    # Argon2id cost; the defaults are above OWASP's minimum (m=19 MiB, t=2, p=1).
+    argon2_memory_kib: int = Field(19 * 1024, ge=19 * 1024)
+    argon2_time_cost: int = Field(2, ge=2)
+    argon2_parallelism: int = Field(1, ge=1)
+
+
+class MailSettings(BaseModel):
+    backend: Literal["log", "smtp"] = "log"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: bool = True
+    from_address: str = "StoryBang <no-reply@storybang.local>"
+
+
+class LimitSettings(BaseModel):
+    """Rate limits in the `limits` library's notation ("10/minute")."""
+
+    login_per_account: str = "10/minute"
+    login_per_address: str = "60/minute"
+    codes_per_account: str = "5/15 minutes"
+    register_per_address: str = "20/hour"
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Decompression bombs: an image may be small in bytes and huge in pixels.
+    max_image_pixels: int = Field(40_000_000, ge=10_000)
+
+
+class LogSettings(BaseModel):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] | None = None  # None: console in dev, json elsewhere
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="STORYBANG_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    env: Env = "production"
+    data_dir: Path = Path(".storybang")
+    public_url: str = "http://127.0.0.1:8000"
+    mysql: StoreSettings = StoreSettings()
+    mongo: MongoSettings = MongoSettings()
+    redis: StoreSettings = StoreSettings()
+    auth: AuthSettings = AuthSettings()
+    mail: MailSettings = MailSettings()
+    limits: LimitSettings = LimitSettings()
+    log: LogSettings = LogSettings()
+    cors_origins: list[str] = []
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Settings:
+        if self.env == "dev":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("STORYBANG_AUTH__SIGNING_KEY", self.auth.signing_key),
+                ("STORYBANG_MYSQL__URL", self.mysql.url),
+                ("STORYBANG_MONGO__URL", self.mongo.url),
+                ("STORYBANG_REDIS__URL", self.redis.url),
+            )
+            if value is None or not value.get_secret_value()
+        ]
+        if missing:
+            raise ValueError(
+                "outside env=dev these settings are required: " + ", ".join(missing)
+            )
+        return self
+
+    @property
+    def sql_url(self) -> str:
+        if self.mysql.url is not None and self.mysql.url.get_secret_value():
+            return self.mysql.url.get_secret_value()
+        return f"sqlite+aiosqlite:///{self.data_dir / 'storybang.db'}"
+
+    @property
+    def log_format(self) -> Literal["json", "console"]:
+        return self.log.format or ("console" if self.env == "dev" else "json")

@@ -1,0 +1,1 @@
+"""The one place that talks to each store: SQL (users), documents, blobs (images), rate limits."""

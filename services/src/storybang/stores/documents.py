@@ -1,0 +1,67 @@
+"""The document store: one small interface, two implementations (MongoDB via motor, SQLite).
+
+Documents are plain JSON-able dicts with an ``id`` (see :mod:`storybang.stores.ids`) and, for
+user data, an ``owner_id``. Every read and write may be scoped by ``owner_id``: a document of
+another owner behaves exactly like a missing one, which is how the API answers 404 and never 403.
+
+Listing is newest-first by id with an opaque cursor (the last id of the previous page). ``where``
+is equality on top-level fields; ``search`` is a case-insensitive substring match on one field.
+``update`` applies ``changes`` (dotted keys reach into nested objects) atomically, and only when the
+document still matches ``expect`` — the compare-and-set that job state machines are built on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Doc = dict[str, Any]
+
+# Every collection that holds a person's data, so that deleting an account can remove all of it
+# without the identity domain knowing the other domains.
+USER_COLLECTIONS = ("characters", "stories", "story_versions", "generations")
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Doc]
+    next_cursor: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class DocumentStore(Protocol):
+    async def insert(self, collection: str, doc: Doc) -> Doc: ...
+
+    async def get(self, collection: str, doc_id: str, *, owner_id: str | None = None) -> Doc | None: ...
+
+    async def find(
+        self,
+        collection: str,
+        *,
+        owner_id: str | None = None,
+        where: Doc | None = None,
+        search: tuple[str, str] | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page: ...
+
+    async def update(
+        self,
+        collection: str,
+        doc_id: str,
+        changes: Doc,
+        *,
+        owner_id: str | None = None,
+        expect: Doc | None = None,
+    ) -> Doc | None: ...
+
+    async def delete(self, collection: str, doc_id: str, *, owner_id: str | None = None) -> bool: ...
+
+    async def delete_many(self, collection: str, *, owner_id: str, where: Doc | None = None) -> int: ...
+
+    async def count(self, collection: str, *, owner_id: str | None = None, where: Doc | None = None) -> int: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+

@@ -1,0 +1,71 @@
+"""Login and code attempts are limited per account and per client address (Redis-backed)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import httpx
+
+from storybang.runtime import Runtime
+from storybang.settings import Settings
+from tests.conftest import SignUp, app_for, client_for, make_settings
+
+
+async def limited_runtime(real: Settings, tmp: Path, **limits: str) -> Runtime:
+    settings = make_settings(
+        tmp, mysql=real.mysql.model_dump(), mongo=real.mongo.model_dump(), redis=real.redis.model_dump(), limits=limits
+    )
+    return await Runtime.open(settings)
+
+
+async def test_login_attempts_per_account_get_429_with_retry_after(
+    real_settings: Settings, tmp_path: Path, signup: SignUp
+) -> None:
+    account = await signup()
+    rt = await limited_runtime(real_settings, tmp_path, login_per_account="3/minute")
+    try:
+        async with client_for(app_for(rt)) as client:
+            answers = [
+                (await client.post("/api/v1/auth/login", json={"email": account.email, "password": "wrong one!"})).status_code
+                for _ in range(4)
+            ]
+            assert answers == [401, 401, 401, 429]
+            r = await client.post("/api/v1/auth/login", json={"email": account.email, "password": account.password})
+            assert r.status_code == 429  # even the right password waits: that is the point
+            assert 1 <= int(r.headers["Retry-After"]) <= 60
+            assert r.headers["content-type"].startswith("application/problem+json")
+    finally:
+        await rt.close()
+
+
+async def test_login_attempts_per_address_are_limited(real_settings: Settings, tmp_path: Path) -> None:
+    rt = await limited_runtime(real_settings, tmp_path, login_per_address="2/minute")
+    try:
+        app = app_for(rt)
+        # Addresses and emails unique to this run: the limits live in Redis, beyond one test.
+        net, tag = f"198.51.{secrets.randbelow(250)}", secrets.token_hex(4)
+        async with client_for(app, f"{net}.9") as client, client_for(app, f"{net}.10") as other:
+            for i in range(2):
+                r = await client.post("/api/v1/auth/login", json={"email": f"n{i}-{tag}@example.com", "password": "whatever1"})
+                assert r.status_code == 401
+            r = await client.post("/api/v1/auth/login", json={"email": f"n3-{tag}@example.com", "password": "whatever1"})
+            assert r.status_code == 429
+            r = await other.post("/api/v1/auth/login", json={"email": f"n3-{tag}@example.com", "password": "whatever1"})
+            assert r.status_code == 401  # another address is not affected
+    finally:
+        await rt.close()
+
+
+async def test_code_attempts_are_limited(real_settings: Settings, tmp_path: Path, signup: SignUp) -> None:
+    account = await signup()
+    rt = await limited_runtime(real_settings, tmp_path, codes_per_account="2/minute")
+    try:
+        async with client_for(app_for(rt)) as client:
+            codes = [
+                (await client.post("/api/v1/auth/verify", json={"email": account.email, "code": "123456"})).status_code
+                for _ in range(3)
+            ]
+            assert codes == [400, 400, 429]
+    finally:
+        await rt.close()
