@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from storybang import migrations
 from storybang.api.app import DOMAINS, create_app
@@ -155,7 +155,9 @@ SignUp = Callable[..., Awaitable[Account]]
 async def sign_up(client: httpx.AsyncClient, *, display_name: str = "Ada") -> Account:
     email = f"user-{secrets.token_hex(6)}@example.com"
     password = "correct horse battery staple"
-    r = await client.post("/api/v1/auth/register", json={"email": email, "password": password, "display_name": display_name})
+    r = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": password, "display_name": display_name}
+    )
     assert r.status_code == 201, r.text
     r = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert r.status_code == 200, r.text

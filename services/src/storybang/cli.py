@@ -62,7 +62,9 @@ def serve(domains: tuple[str, ...], host: str, port: int) -> None:
 
     unknown = sorted(set(domains) - DOMAINS.keys())
     if unknown:
-        raise click.BadParameter(f"unknown domain {', '.join(unknown)}; choose from {', '.join(DOMAINS)}", param_hint="--domain")
+        raise click.BadParameter(
+            f"unknown domain {', '.join(unknown)}; choose from {', '.join(DOMAINS)}", param_hint="--domain"
+        )
     settings = load_settings()
     _serve(create_app(settings, domains), settings, host, port)
 

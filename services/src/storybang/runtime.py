@@ -44,9 +44,7 @@ class Runtime:
             documents = mongo
             blobs = GridFSBlobStore(mongo.client, settings.mongo.database)
         else:
-            documents = await SQLiteDocumentStore.open(
-                f"sqlite+aiosqlite:///{settings.data_dir / 'documents.db'}"
-            )
+            documents = await SQLiteDocumentStore.open(f"sqlite+aiosqlite:///{settings.data_dir / 'documents.db'}")
             blobs = DirectoryBlobStore(settings.data_dir / "images")
         redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
         return cls(

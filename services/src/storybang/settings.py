@@ -73,9 +73,7 @@ class LogSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="STORYBANG_", env_nested_delimiter="__", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix="STORYBANG_", env_nested_delimiter="__", extra="ignore", frozen=True)
 
     env: Env = "production"
     data_dir: Path = Path(".storybang")
@@ -104,9 +102,7 @@ class Settings(BaseSettings):
             if value is None or not value.get_secret_value()
         ]
         if missing:
-            raise ValueError(
-                "outside env=dev these settings are required: " + ", ".join(missing)
-            )
+            raise ValueError("outside env=dev these settings are required: " + ", ".join(missing))
         return self
 
     @property

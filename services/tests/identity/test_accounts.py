@@ -80,7 +80,9 @@ async def test_registering_a_taken_email_looks_the_same_and_mails_the_owner(
     client, sender = strict
     email = unique_email()
     first = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD, "display_name": "A"})
-    again = await client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD + "!", "display_name": "B"})
+    again = await client.post(
+        "/api/v1/auth/register", json={"email": email, "password": PASSWORD + "!", "display_name": "B"}
+    )
     assert (first.status_code, first.json()) == (again.status_code, again.json())
     assert "already" in sender.sent[-1].body
 
@@ -96,8 +98,12 @@ async def test_unknown_email_and_wrong_password_get_the_same_answer(client: http
 @pytest.mark.parametrize(
     ("password", "reason"), [("short", "at least 8"), ("password1", "too common"), ("x" * 129, "at most 128")]
 )
-async def test_weak_passwords_are_refused_naming_the_field(client: httpx.AsyncClient, password: str, reason: str) -> None:
-    r = await client.post("/api/v1/auth/register", json={"email": unique_email(), "password": password, "display_name": "A"})
+async def test_weak_passwords_are_refused_naming_the_field(
+    client: httpx.AsyncClient, password: str, reason: str
+) -> None:
+    r = await client.post(
+        "/api/v1/auth/register", json={"email": unique_email(), "password": password, "display_name": "A"}
+    )
     assert r.status_code == 422
     problem = r.json()
     assert problem["errors"][0]["field"] == "password"
@@ -121,7 +127,9 @@ async def test_reused_refresh_token_revokes_family(client: httpx.AsyncClient, si
     # The stale token comes back (a thief, or a client bug): refused, and the family is revoked...
     assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})).status_code == 401
     # ...so the newest token of the family stops working too.
-    assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
+    ).status_code == 401
 
 
 async def test_exactly_one_of_twenty_parallel_refreshes_succeeds(client: httpx.AsyncClient, signup: SignUp) -> None:
@@ -150,9 +158,13 @@ async def test_password_reset(strict: tuple[httpx.AsyncClient, LogSender], signu
     r = await client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": new})
     assert r.status_code == 204
     # single use, old sessions gone, old password gone, new one works
-    assert (await client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": new})).status_code == 400
+    assert (
+        await client.post("/api/v1/auth/password/reset", json={"token": token, "new_password": new})
+    ).status_code == 400
     assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})).status_code == 401
-    assert (await client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})).status_code == 401
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
+    ).status_code == 401
     # the strict app wants verified accounts: the account signed up on the lenient one is not
     assert (await client.post("/api/v1/auth/login", json={"email": account.email, "password": new})).status_code == 403
 
@@ -161,18 +173,24 @@ async def test_update_me(client: httpx.AsyncClient, signup: SignUp) -> None:
     account = await signup()
     r = await client.patch("/api/v1/users/me", headers=account.headers, json={"display_name": "  Grace  "})
     assert r.status_code == 200 and r.json()["display_name"] == "Grace"
-    r = await client.patch("/api/v1/users/me", headers=account.headers, json={"password": "another good one", "current_password": "nope"})
+    r = await client.patch(
+        "/api/v1/users/me", headers=account.headers, json={"password": "another good one", "current_password": "nope"}
+    )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "current_password"
     r = await client.patch(
         "/api/v1/users/me", headers=account.headers, json={"password": "another good one", "current_password": PASSWORD}
     )
     assert r.status_code == 200
-    assert (await client.post("/api/v1/auth/login", json={"email": account.email, "password": "another good one"})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": account.email, "password": "another good one"})
+    ).status_code == 200
     r = await client.patch("/api/v1/users/me", headers=account.headers, json={"role": "admin"})
     assert r.status_code == 422  # unknown fields are refused, not ignored
 
 
-async def test_delete_me_removes_the_account_and_its_data(client: httpx.AsyncClient, signup: SignUp, runtime: Runtime) -> None:
+async def test_delete_me_removes_the_account_and_its_data(
+    client: httpx.AsyncClient, signup: SignUp, runtime: Runtime
+) -> None:
     account = await signup()
     await runtime.documents.insert("characters", {"id": "0" * 24, "owner_id": account.id, "name": "Kept?"})
     image = await runtime.blobs.put(b"\x89PNG...", owner_id=account.id, content_type="image/png")

@@ -33,9 +33,13 @@ async def test_disabled_users_tokens_stop_working(client: httpx.AsyncClient, sig
     assert r.status_code == 200 and r.json()["disabled"] is True
     assert (await client.get("/api/v1/users/me", headers=user.headers)).status_code == 401
     assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})).status_code == 401
-    assert (await client.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})).status_code == 403
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})
+    ).status_code == 403
     await client.patch(f"/api/v1/admin/users/{user.id}", headers=admin, json={"disabled": False})
-    assert (await client.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})).status_code == 200
+    assert (
+        await client.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})
+    ).status_code == 200
 
 
 async def test_admin_changes_a_role(client: httpx.AsyncClient, signup: SignUp, runtime: Runtime) -> None:
@@ -46,4 +50,6 @@ async def test_admin_changes_a_role(client: httpx.AsyncClient, signup: SignUp, r
     assert (await client.get("/api/v1/admin/users", headers=user.headers)).status_code == 200
     r = await client.patch(f"/api/v1/admin/users/{user.id}", headers=admin, json={"role": "superuser"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "role"
-    assert (await client.patch("/api/v1/admin/users/" + "f" * 24, headers=admin, json={"role": "user"})).status_code == 404
+    assert (
+        await client.patch("/api/v1/admin/users/" + "f" * 24, headers=admin, json={"role": "user"})
+    ).status_code == 404

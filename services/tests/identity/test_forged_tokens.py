@@ -32,12 +32,22 @@ def encode(header: dict[str, Any], claims: dict[str, Any], sign: Callable[[bytes
 OUR_KEY = serialization.load_pem_private_key(SIGNING_KEY.encode(), password=None)
 assert isinstance(OUR_KEY, Ed25519PrivateKey)
 OTHER_KEY = Ed25519PrivateKey.generate()
-PUBLIC_PEM = OUR_KEY.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+PUBLIC_PEM = OUR_KEY.public_key().public_bytes(
+    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+)
 
 
 def claims_for(account: Account, **changes: Any) -> dict[str, Any]:
     now = int(time.time())
-    base = {"iss": "storybang", "aud": "storybang", "sub": account.id, "role": "user", "iat": now, "nbf": now, "exp": now + 600}
+    base = {
+        "iss": "storybang",
+        "aud": "storybang",
+        "sub": account.id,
+        "role": "user",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
     base.update(changes)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -59,11 +69,19 @@ async def test_a_token_signed_by_us_is_accepted(client: httpx.AsyncClient, signu
         (
             "HS256 signed with the public key",
             lambda kid, c: encode(
-                {"alg": "HS256", "kid": kid, "typ": "at+jwt"}, c, lambda m: hmac.new(PUBLIC_PEM, m, hashlib.sha256).digest()
+                {"alg": "HS256", "kid": kid, "typ": "at+jwt"},
+                c,
+                lambda m: hmac.new(PUBLIC_PEM, m, hashlib.sha256).digest(),
             ),
         ),
-        ("wrong iss", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "iss": "evil"}, OUR_KEY.sign)),
-        ("wrong aud", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "aud": "other"}, OUR_KEY.sign)),
+        (
+            "wrong iss",
+            lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "iss": "evil"}, OUR_KEY.sign),
+        ),
+        (
+            "wrong aud",
+            lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "aud": "other"}, OUR_KEY.sign),
+        ),
         ("wrong typ", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "JWT"}, c, OUR_KEY.sign)),
         ("missing typ", lambda kid, c: encode({"alg": "Ed25519", "kid": kid}, c, OUR_KEY.sign)),
         (
@@ -74,11 +92,25 @@ async def test_a_token_signed_by_us_is_accepted(client: httpx.AsyncClient, signu
                 OUR_KEY.sign,
             ),
         ),
-        ("future nbf", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "nbf": int(time.time()) + 3600}, OUR_KEY.sign)),
-        ("unknown kid", lambda kid, c: encode({"alg": "Ed25519", "kid": "someone-else", "typ": "at+jwt"}, c, OTHER_KEY.sign)),
-        ("signed by another key", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, c, OTHER_KEY.sign)),
+        (
+            "future nbf",
+            lambda kid, c: encode(
+                {"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "nbf": int(time.time()) + 3600}, OUR_KEY.sign
+            ),
+        ),
+        (
+            "unknown kid",
+            lambda kid, c: encode({"alg": "Ed25519", "kid": "someone-else", "typ": "at+jwt"}, c, OTHER_KEY.sign),
+        ),
+        (
+            "signed by another key",
+            lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, c, OTHER_KEY.sign),
+        ),
         ("stripped signature", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, c, None)),
-        ("no exp", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "exp": None}, OUR_KEY.sign)),
+        (
+            "no exp",
+            lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "at+jwt"}, {**c, "exp": None}, OUR_KEY.sign),
+        ),
         ("garbage", lambda kid, c: "not.a.jwt"),
     ],
 )

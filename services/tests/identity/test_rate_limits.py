@@ -5,8 +5,6 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-import httpx
-
 from storybang.runtime import Runtime
 from storybang.settings import Settings
 from tests.conftest import SignUp, app_for, client_for, make_settings
@@ -27,7 +25,9 @@ async def test_login_attempts_per_account_get_429_with_retry_after(
     try:
         async with client_for(app_for(rt)) as client:
             answers = [
-                (await client.post("/api/v1/auth/login", json={"email": account.email, "password": "wrong one!"})).status_code
+                (
+                    await client.post("/api/v1/auth/login", json={"email": account.email, "password": "wrong one!"})
+                ).status_code
                 for _ in range(4)
             ]
             assert answers == [401, 401, 401, 429]
@@ -47,9 +47,13 @@ async def test_login_attempts_per_address_are_limited(real_settings: Settings, t
         net, tag = f"198.51.{secrets.randbelow(250)}", secrets.token_hex(4)
         async with client_for(app, f"{net}.9") as client, client_for(app, f"{net}.10") as other:
             for i in range(2):
-                r = await client.post("/api/v1/auth/login", json={"email": f"n{i}-{tag}@example.com", "password": "whatever1"})
+                r = await client.post(
+                    "/api/v1/auth/login", json={"email": f"n{i}-{tag}@example.com", "password": "whatever1"}
+                )
                 assert r.status_code == 401
-            r = await client.post("/api/v1/auth/login", json={"email": f"n3-{tag}@example.com", "password": "whatever1"})
+            r = await client.post(
+                "/api/v1/auth/login", json={"email": f"n3-{tag}@example.com", "password": "whatever1"}
+            )
             assert r.status_code == 429
             r = await other.post("/api/v1/auth/login", json={"email": f"n3-{tag}@example.com", "password": "whatever1"})
             assert r.status_code == 401  # another address is not affected

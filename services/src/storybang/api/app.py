@@ -34,8 +34,7 @@ def create_app(settings: Settings, domains: Iterable[str], *, runtime: Runtime |
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if runtime is not None:
-            app.state.runtime = runtime
+        if runtime is not None:  # owned by the caller
             yield
             return
         if settings.env == "dev":
@@ -52,6 +51,8 @@ def create_app(settings: Settings, domains: Iterable[str], *, runtime: Runtime |
         summary="Write illustrated stories with AI.",
         lifespan=lifespan,
     )
+    if runtime is not None:
+        app.state.runtime = runtime
     errors.install(app)
     app.include_router(health.router)
     for name in chosen:

@@ -71,8 +71,12 @@ async def _new_code(rt: Runtime, session: AsyncSession, user: User, purpose: str
     )
     session.add(
         OneTimeCode(
-            id=ids.new_id(), user_id=user.id, purpose=purpose, code_hash=_digest(secret),
-            created_at=now, expires_at=now + timedelta(seconds=ttl),
+            id=ids.new_id(),
+            user_id=user.id,
+            purpose=purpose,
+            code_hash=_digest(secret),
+            created_at=now,
+            expires_at=now + timedelta(seconds=ttl),
         )
     )
     return secret
@@ -99,7 +103,10 @@ async def _use_code(session: AsyncSession, user: User | None, purpose: str, secr
 
 # --- registration and verification ------------------------------------------------------------
 
-async def register(rt: Runtime, session: AsyncSession, data: Register, address: str) -> tuple[dict[str, object], Message]:
+
+async def register(
+    rt: Runtime, session: AsyncSession, data: Register, address: str
+) -> tuple[dict[str, object], Message]:
     """Create an account, or — for an email already registered — tell its owner by mail instead.
 
     Both cases get the same answer, so registration cannot be used to find out who has an account.
@@ -111,15 +118,22 @@ async def register(rt: Runtime, session: AsyncSession, data: Register, address: 
     existing = await _find_by_email(session, email)
     if existing is not None:
         return answer, Message(
-            email, "Your StoryBang account",
+            email,
+            "Your StoryBang account",
             "Someone tried to register a StoryBang account with this address, which already has one. "
             "If it was you, log in, or reset your password.",
         )
     now = utcnow()
     user = User(
-        id=ids.new_id(), email=email, password_hash=await rt.hasher.hash(data.password),
-        display_name=data.display_name, role="user", verified=False, disabled=False,
-        created_at=now, updated_at=now,
+        id=ids.new_id(),
+        email=email,
+        password_hash=await rt.hasher.hash(data.password),
+        display_name=data.display_name,
+        role="user",
+        verified=False,
+        disabled=False,
+        created_at=now,
+        updated_at=now,
     )
     session.add(user)
     code = await _new_code(rt, session, user, VERIFY)
@@ -157,13 +171,18 @@ async def verify(rt: Runtime, session: AsyncSession, data: Verify, address: str)
 
 # --- tokens -----------------------------------------------------------------------------------
 
+
 async def _issue(rt: Runtime, session: AsyncSession, user: User, family_id: str | None = None) -> TokenPair:
     refresh = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(
         RefreshToken(
-            id=ids.new_id(), family_id=family_id or ids.new_id(), user_id=user.id, token_hash=_digest(refresh),
-            created_at=now, expires_at=now + timedelta(seconds=rt.settings.auth.refresh_token_ttl_seconds),
+            id=ids.new_id(),
+            family_id=family_id or ids.new_id(),
+            user_id=user.id,
+            token_hash=_digest(refresh),
+            created_at=now,
+            expires_at=now + timedelta(seconds=rt.settings.auth.refresh_token_ttl_seconds),
         )
     )
     await session.commit()
@@ -247,6 +266,7 @@ async def logout(session: AsyncSession, token: str) -> None:
 
 # --- password reset ---------------------------------------------------------------------------
 
+
 async def forgot_password(rt: Runtime, session: AsyncSession, email: str, address: str) -> Message | None:
     email = _normalise(email)
     await rt.limiter.hit(rt.settings.limits.codes_per_account, "reset", email)
@@ -276,6 +296,7 @@ async def reset_password(rt: Runtime, session: AsyncSession, data: ResetPassword
 
 # --- the account ------------------------------------------------------------------------------
 
+
 async def update_me(rt: Runtime, session: AsyncSession, user: User, data: UserUpdate) -> User:
     if data.display_name is not None:
         user.display_name = data.display_name
@@ -302,13 +323,16 @@ async def delete_account(rt: Runtime, session: AsyncSession, user: User) -> None
 
 # --- administration ---------------------------------------------------------------------------
 
+
 async def list_users(session: AsyncSession, limit: int, cursor: str | None, q: str | None) -> UserPage:
     query = sa.select(User).order_by(User.id.desc()).limit(limit + 1)
     if cursor:
         query = query.where(User.id < cursor)
     if q:
         like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(sa.or_(User.email.like(like, escape="\\"), sa.func.lower(User.display_name).like(like, escape="\\")))
+        query = query.where(
+            sa.or_(User.email.like(like, escape="\\"), sa.func.lower(User.display_name).like(like, escape="\\"))
+        )
     rows = list((await session.execute(query)).scalars())
     items = rows[:limit]
     return UserPage(
@@ -322,7 +346,9 @@ async def admin_update(session: AsyncSession, admin: User, user_id: str, data: A
     if user is None:
         raise NotFound("No such user.")
     if user.id == admin.id and (data.disabled or data.role == "user"):
-        raise InvalidInput("Administrators cannot disable or demote themselves.", field="role" if data.role else "disabled")
+        raise InvalidInput(
+            "Administrators cannot disable or demote themselves.", field="role" if data.role else "disabled"
+        )
     if data.role is not None:
         user.role = data.role
     if data.disabled is not None:
@@ -342,8 +368,14 @@ async def create_admin(rt: Runtime, session: AsyncSession, email: str, password:
     now = utcnow()
     if user is None:
         user = User(
-            id=ids.new_id(), email=_normalise(email), display_name=display_name, role="admin",
-            verified=True, disabled=False, created_at=now, updated_at=now,
+            id=ids.new_id(),
+            email=_normalise(email),
+            display_name=display_name,
+            role="admin",
+            verified=True,
+            disabled=False,
+            created_at=now,
+            updated_at=now,
             password_hash=await rt.hasher.hash(password),
         )
         session.add(user)

@@ -22,7 +22,7 @@ from joserfc.jwt import JWTClaimsRegistry
 from storybang.settings import AuthSettings
 
 ALGORITHM = "Ed25519"
-TOKEN_TYPE = "at+jwt"
+TOKEN_TYPE = "at+jwt"  # noqa: S105 - RFC 9068 media type, not a secret
 # Clock skew tolerated between pods, in seconds.
 LEEWAY = 30
 
@@ -93,10 +93,8 @@ class KeySet:
             raise InvalidToken(str(e) or type(e).__name__) from e
 
     def jwks(self) -> dict[str, Any]:
-        public = self._keys.as_dict(private=False)
-        for key in public["keys"]:
-            key.update({"use": "sig", "alg": ALGORITHM})
-        return public
+        keys = [dict(key) | {"use": "sig", "alg": ALGORITHM} for key in self._keys.as_dict(private=False)["keys"]]
+        return {"keys": keys}
 
 
 def _dev_key(data_dir: Path) -> OKPKey:

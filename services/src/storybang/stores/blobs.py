@@ -108,7 +108,7 @@ class GridFSBlobStore:
         if meta is None:
             return None
         stream = await self._bucket.open_download_stream(blob_id)
-        data = await stream.read()
+        data: bytes = await stream.read()
         return Blob(blob_id, owner_id, meta["metadata"]["content_type"], data)
 
     async def delete(self, blob_id: str, *, owner_id: str) -> bool:

@@ -51,9 +51,7 @@ class SQLiteDocumentStore:
             await conn.run_sync(_metadata.create_all)
         return cls(engine)
 
-    def _scope(
-        self, collection: str, owner_id: str | None, where: Doc | None
-    ) -> list[sa.ColumnElement[bool]]:
+    def _scope(self, collection: str, owner_id: str | None, where: Doc | None) -> list[sa.ColumnElement[bool]]:
         clauses: list[sa.ColumnElement[bool]] = [documents.c.collection == collection]
         if owner_id is not None:
             clauses.append(documents.c.owner_id == owner_id)
@@ -92,9 +90,7 @@ class SQLiteDocumentStore:
             field, text = search
             escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(
-                sa.func.lower(sa.func.json_extract(documents.c.data, _path(field))).like(
-                    f"%{escaped}%", escape="\\"
-                )
+                sa.func.lower(sa.func.json_extract(documents.c.data, _path(field))).like(f"%{escaped}%", escape="\\")
             )
         query = sa.select(documents.c.data).where(*clauses).order_by(documents.c.id.desc()).limit(limit + 1)
         async with self._engine.connect() as conn:
@@ -159,4 +155,3 @@ class SQLiteDocumentStore:
 
     async def close(self) -> None:
         await self._engine.dispose()
-

@@ -1,0 +1,42 @@
+# StoryBang — what can be done here. `make help` lists the targets.
+SHELL := /bin/bash
+VENV  ?= .venv
+PY    := $(VENV)/bin/python
+ARGS  ?=
+
+.PHONY: help dev install test lint bench tools crds e2e clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: services/pyproject.toml operator/pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e 'services[test]' -e 'operator[test]'
+	touch $@
+
+install: $(VENV)/.installed  ## make the virtual environment (.venv)
+
+dev: install  ## run all of StoryBang on http://127.0.0.1:8000 with embedded stores (ARGS="--port 9000")
+	$(VENV)/bin/storybang dev $(ARGS)
+
+lint: install  ## ruff, mypy --strict, import rules, generated files up to date
+	scripts/lint.sh
+
+test: install  ## install and start the real servers, run every check and test, stop the servers
+	scripts/test.sh
+
+bench: install  ## benchmarks: figures and ratios, printed
+	scripts/bench.sh
+
+tools:  ## build the local Kubernetes control plane, kwok and helm into bin/
+	scripts/cluster.sh build
+
+crds:  ## copy crds/ into the Helm chart
+	scripts/crds.sh sync
+
+e2e: install tools  ## the whole system on a real Kubernetes API server
+	scripts/e2e.sh
+
+clean:  ## remove local state (not the caches)
+	rm -rf .servers .cluster .bench

@@ -1,0 +1,1 @@
+"""Characters: people's characters with their photo, generated portrait and Character Card data."""
