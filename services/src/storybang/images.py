@@ -1,4 +1,4 @@
-"""Image checking and the few PNG operations the domains need.
+"""Image checking, the few PNG operations the domains need, and serving stored images.
 
 Uploads are judged by their content, never by the content type a client declares: Pillow must
 recognise the bytes as one of the accepted formats, the header must announce a size within the pixel
@@ -22,9 +22,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from PIL import Image, ImageDraw, ImageFont, UnidentifiedImageError
+from starlette.responses import Response
 
 from storybang.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from storybang.settings import LimitSettings
+from storybang.stores.blobs import Blob
 
 # Pillow format name -> the content type we store and serve.
 ACCEPTED: Mapping[str, str] = {
@@ -167,3 +169,18 @@ def placeholder_png(name: str, size: int = 256) -> bytes:
     out = io.BytesIO()
     image.save(out, format="PNG")
     return out.getvalue()
+
+
+# ------------------------------------------------------------------------------------------ serving
+
+
+def response(blob: Blob, if_none_match: str | None = None) -> Response:
+    """A stored image as an HTTP response. A blob id names immutable bytes, so it is the ETag; the
+    URL of a photo stays the same when the photo is replaced, hence "no-cache" (revalidate)."""
+    etag = f'"{blob.id}"'
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+    if if_none_match is not None and (
+        if_none_match.strip() == "*" or etag in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
+    ):
+        return Response(status_code=304, headers=headers)
+    return Response(blob.data, media_type=blob.content_type, headers=headers)

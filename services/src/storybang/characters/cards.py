@@ -60,9 +60,7 @@ def parse(card: Any) -> CharacterCreate:
     elif spec is None and "name" in card:
         data, prefix = card, ""
     else:
-        raise InvalidInput(
-            f"Unknown card spec {spec!r}: expected {V2_SPEC!r} or {V3_SPEC!r}.", field="spec"
-        )
+        raise InvalidInput(f"Unknown card spec {spec!r}: expected {V2_SPEC!r} or {V3_SPEC!r}.", field="spec")
     # Cards in the wild use null for "not set"; the models use empty values.
     fields = {k: v for k, v in data.items() if v is not None}
     try:

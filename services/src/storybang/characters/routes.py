@@ -1,0 +1,157 @@
+"""Characters over HTTP: parse, call :mod:`storybang.characters.service`, return."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response, UploadFile, status
+from starlette.datastructures import UploadFile as StarletteUploadFile
+
+from storybang import images
+from storybang.api.deps import CurrentUser, RuntimeDep
+from storybang.characters import service
+from storybang.characters.models import (
+    CardFormat,
+    CardVersion,
+    CharacterCreate,
+    CharacterPublic,
+    CharactersPublic,
+    CharacterUpdate,
+)
+from storybang.errors import BadRequest, InvalidInput, UnsupportedMediaType
+
+router = APIRouter(prefix="/api/v1/characters", tags=["characters"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Search = Annotated[str | None, Query(max_length=100, description="Case-insensitive part of the name")]
+IfNoneMatch = Annotated[str | None, Header()]
+
+_IMPORT_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "object", "description": "A Character Card V1, V2 or V3"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "A PNG with the card in a `ccv3` or `chara` tEXt chunk, or a card JSON file",
+                    }
+                },
+            }
+        },
+    },
+}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_character(body: CharacterCreate, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
+    return await service.create(runtime, user.id, body)
+
+
+@router.get("")
+async def list_characters(
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    limit: Limit = 20,
+    cursor: str | None = None,
+    q: Search = None,
+) -> CharactersPublic:
+    return await service.list_characters(runtime, user.id, limit=limit, cursor=cursor, q=q)
+
+
+@router.post(
+    "/import",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={"requestBody": _IMPORT_BODY},
+    summary="Import a Character Card (V1/V2/V3 JSON, or a PNG carrying one)",
+)
+async def import_character(request: Request, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file")
+        if not isinstance(upload, StarletteUploadFile):
+            raise InvalidInput("Upload the card as the multipart field `file`.", field="file")
+        data = await upload.read()
+        if data.startswith(images.PNG_SIGNATURE):
+            return await service.import_card(runtime, user.id, png=data)
+        return await service.import_card(runtime, user.id, card=_json(data))
+    if content_type == "application/json" or content_type.endswith("+json"):
+        return await service.import_card(runtime, user.id, card=_json(await request.body()))
+    if content_type == "image/png":
+        return await service.import_card(runtime, user.id, png=await request.body())
+    raise UnsupportedMediaType("Send the card as JSON, as image/png, or as multipart/form-data.")
+
+
+def _json(data: bytes) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BadRequest("The card is neither a PNG nor valid JSON.", field="file") from e
+
+
+@router.get("/{character_id}")
+async def get_character(character_id: str, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
+    return await service.get(runtime, user.id, character_id)
+
+
+@router.patch("/{character_id}")
+async def update_character(
+    character_id: str, body: CharacterUpdate, runtime: RuntimeDep, user: CurrentUser
+) -> CharacterPublic:
+    return await service.update(runtime, user.id, character_id, body)
+
+
+@router.delete("/{character_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_character(character_id: str, runtime: RuntimeDep, user: CurrentUser) -> None:
+    await service.delete(runtime, user.id, character_id)
+
+
+@router.put("/{character_id}/photo")
+async def put_photo(character_id: str, file: UploadFile, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
+    """Upload the character's photo (PNG, JPEG, WebP or GIF; judged by content, not by name or type)."""
+    return await service.set_photo(runtime, user.id, character_id, await file.read())
+
+
+@router.get("/{character_id}/photo", response_class=Response, responses={200: {"content": {"image/*": {}}}})
+async def get_photo(
+    character_id: str, runtime: RuntimeDep, user: CurrentUser, if_none_match: IfNoneMatch = None
+) -> Response:
+    return images.response(await service.get_photo(runtime, user.id, character_id), if_none_match)
+
+
+@router.get("/{character_id}/portrait", response_class=Response, responses={200: {"content": {"image/*": {}}}})
+async def get_portrait(
+    character_id: str, runtime: RuntimeDep, user: CurrentUser, if_none_match: IfNoneMatch = None
+) -> Response:
+    """The generated portrait; 404 until the image worker has made one."""
+    return images.response(await service.get_portrait(runtime, user.id, character_id), if_none_match)
+
+
+@router.get(
+    "/{character_id}/card",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}, "image/png": {}}}},
+)
+async def export_card(
+    character_id: str,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    fmt: Annotated[CardFormat, Query(alias="format")] = "json",
+    version: CardVersion = "3",
+) -> Response:
+    """Export as a Character Card: JSON, or a PNG with the card in its `ccv3`/`chara` text chunks."""
+    card = await service.export_card(runtime, user.id, character_id, fmt=fmt, version=version)
+    return Response(
+        card.data,
+        media_type=card.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{card.filename}"'},
+    )
+
+
+routers = [router]

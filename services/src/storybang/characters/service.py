@@ -1,0 +1,302 @@
+"""Characters: the plain functions behind the routes and the workers (describe, image generation).
+
+Every function takes the owner's id and treats another owner's character exactly like a missing
+one (:class:`NotFound`), so the API answers 404 and never 403. Images live in the blob store; a
+character holds their ids (``photo_id``, ``portrait_id``) and deleting it deletes them.
+
+Documents keep the card's free-form parts (``extensions``, ``character_book``) as JSON text: cards
+in the wild put keys with dots or a leading ``$`` there, which MongoDB refuses as field names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from storybang import images
+from storybang.characters import cards
+from storybang.characters.models import (
+    DESCRIPTION_MAX,
+    CardFormat,
+    CardVersion,
+    CharacterCreate,
+    CharacterPublic,
+    CharactersPublic,
+    CharacterUpdate,
+)
+from storybang.errors import Conflict, InvalidInput, NotFound, UnsupportedMediaType
+from storybang.runtime import Runtime
+from storybang.stores import ids
+from storybang.stores.blobs import Blob
+from storybang.stores.documents import Doc
+
+COLLECTION = "characters"
+_FREE_FORM = ("extensions", "character_book")
+# Compare-and-set retries when two writers race to replace the same image.
+_CAS_TRIES = 5
+_PAGE = 100
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _stored_card(card: dict[str, Any]) -> dict[str, Any]:
+    return {k: json.dumps(v) if k in _FREE_FORM and v is not None else v for k, v in card.items()}
+
+
+def _public(doc: Doc) -> CharacterPublic:
+    card = {k: json.loads(v) if k in _FREE_FORM and isinstance(v, str) else v for k, v in doc["card"].items()}
+    return CharacterPublic.model_validate({**doc, "card": card})
+
+
+async def _doc(runtime: Runtime, owner_id: str, character_id: str) -> Doc:
+    doc = None
+    if ids.is_valid(character_id):
+        doc = await runtime.documents.get(COLLECTION, character_id, owner_id=owner_id)
+    if doc is None:
+        raise NotFound("No such character.")
+    return doc
+
+
+async def create(
+    runtime: Runtime, owner_id: str, data: CharacterCreate, *, photo_id: str | None = None
+) -> CharacterPublic:
+    now = _now()
+    fields = data.model_dump(mode="json")
+    doc: Doc = {
+        "id": ids.new_id(),
+        "owner_id": owner_id,
+        **fields,
+        "card": _stored_card(fields["card"]),
+        "photo_id": photo_id,
+        "portrait_id": None,
+        "photo_description": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    await runtime.documents.insert(COLLECTION, doc)
+    return _public(doc)
+
+
+async def get(runtime: Runtime, owner_id: str, character_id: str) -> CharacterPublic:
+    return _public(await _doc(runtime, owner_id, character_id))
+
+
+async def list_characters(
+    runtime: Runtime, owner_id: str, *, limit: int = 20, cursor: str | None = None, q: str | None = None
+) -> CharactersPublic:
+    """Newest first; ``q`` matches names case-insensitively anywhere in the name."""
+    if cursor is not None and not ids.is_valid(cursor):
+        raise InvalidInput("The cursor is not one this API returned.", field="cursor")
+    page = await runtime.documents.find(
+        COLLECTION, owner_id=owner_id, search=("name", q) if q else None, limit=limit, cursor=cursor
+    )
+    return CharactersPublic(items=[_public(d) for d in page.items], next_cursor=page.next_cursor)
+
+
+async def missing(runtime: Runtime, owner_id: str, character_ids: Iterable[str]) -> list[str]:
+    """The ids among ``character_ids`` that are not characters of ``owner_id``."""
+    absent = []
+    for character_id in dict.fromkeys(character_ids):
+        if not ids.is_valid(character_id) or (
+            await runtime.documents.get(COLLECTION, character_id, owner_id=owner_id) is None
+        ):
+            absent.append(character_id)
+    return absent
+
+
+async def update(runtime: Runtime, owner_id: str, character_id: str, data: CharacterUpdate) -> CharacterPublic:
+    given = data.model_dump(mode="json", exclude_unset=True)
+    changes: Doc = {k: given[k] for k in ("name", "description", "tags") if given.get(k) is not None}
+    if given.get("card") is not None:
+        # Field by field ("card.personality"), so a PATCH of one card field keeps the others.
+        changes |= {f"card.{k}": v for k, v in _stored_card(given["card"]).items()}
+    if not changes:
+        return await get(runtime, owner_id, character_id)
+    changes["updated_at"] = _now()
+    doc = None
+    if ids.is_valid(character_id):
+        doc = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id)
+    if doc is None:
+        raise NotFound("No such character.")
+    return _public(doc)
+
+
+async def delete(runtime: Runtime, owner_id: str, character_id: str) -> None:
+    """Delete the character and its photo and portrait."""
+    doc = await _doc(runtime, owner_id, character_id)
+    if not await runtime.documents.delete(COLLECTION, character_id, owner_id=owner_id):
+        raise NotFound("No such character.")
+    await _delete_blobs(runtime, owner_id, [doc.get("photo_id"), doc.get("portrait_id")])
+
+
+async def delete_owner(runtime: Runtime, owner_id: str) -> int:
+    """Delete every character of ``owner_id`` and their images (account deletion); idempotent."""
+    blob_ids: list[str | None] = []
+    cursor = None
+    while True:
+        page = await runtime.documents.find(COLLECTION, owner_id=owner_id, limit=_PAGE, cursor=cursor)
+        blob_ids += [b for doc in page.items for b in (doc.get("photo_id"), doc.get("portrait_id"))]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    deleted = await runtime.documents.delete_many(COLLECTION, owner_id=owner_id)
+    await _delete_blobs(runtime, owner_id, blob_ids)
+    return deleted
+
+
+async def _delete_blobs(runtime: Runtime, owner_id: str, blob_ids: Iterable[str | None]) -> None:
+    for blob_id in blob_ids:
+        if blob_id:
+            await runtime.blobs.delete(blob_id, owner_id=owner_id)
+
+
+# ----------------------------------------------------------------------------------------------- images
+
+
+async def _attach(
+    runtime: Runtime, owner_id: str, character_id: str, field: str, blob_id: str, extra: Doc | None = None
+) -> CharacterPublic:
+    """Point ``field`` at ``blob_id`` and delete the image it pointed at before.
+
+    Compare-and-set on the old value, so two concurrent uploads never both delete the other's
+    image. When the character is gone (or the race is lost too often) the new image is deleted.
+    """
+    try:
+        for _ in range(_CAS_TRIES):
+            doc = await _doc(runtime, owner_id, character_id)
+            old = doc.get(field)
+            if old == blob_id:  # a retried worker message: already done
+                return _public(doc)
+            changes = {field: blob_id, "updated_at": _now(), **(extra or {})}
+            updated = await runtime.documents.update(
+                COLLECTION, character_id, changes, owner_id=owner_id, expect={field: old}
+            )
+            if updated is not None:
+                await _delete_blobs(runtime, owner_id, [old])
+                return _public(updated)
+        raise Conflict("The character changed while its image was being replaced; try again.")
+    except BaseException:
+        await runtime.blobs.delete(blob_id, owner_id=owner_id)
+        raise
+
+
+async def set_photo(runtime: Runtime, owner_id: str, character_id: str, data: bytes) -> CharacterPublic:
+    """Check ``data`` as an image (by content) and make it the character's photo.
+
+    The old photo's description no longer applies: it is cleared until the describe worker runs.
+    """
+    await _doc(runtime, owner_id, character_id)
+    image = await images.check_async(data, runtime.settings.limits)
+    blob_id = await runtime.blobs.put(image.data, owner_id=owner_id, content_type=image.content_type)
+    return await _attach(runtime, owner_id, character_id, "photo_id", blob_id, {"photo_description": None})
+
+
+async def set_portrait(runtime: Runtime, owner_id: str, character_id: str, image_id: str) -> CharacterPublic:
+    """Make the stored image ``image_id`` (made by the image worker) the character's portrait.
+
+    Idempotent. When the character no longer exists the image is deleted and NotFound raised.
+    """
+    if not ids.is_valid(image_id) or await runtime.blobs.get(image_id, owner_id=owner_id) is None:
+        raise NotFound("No such image.")
+    return await _attach(runtime, owner_id, character_id, "portrait_id", image_id)
+
+
+async def set_description(
+    runtime: Runtime, owner_id: str, character_id: str, text: str, *, photo_id: str | None = None
+) -> CharacterPublic:
+    """Store the describe worker's description of the character's photo.
+
+    With ``photo_id`` (the photo that was described) a description that arrives after the photo
+    was replaced is dropped instead of describing the wrong picture.
+    """
+    # A model's output is not a user's input: keep what fits instead of failing the job.
+    changes = {"photo_description": text.strip()[:DESCRIPTION_MAX], "updated_at": _now()}
+    doc = None
+    if ids.is_valid(character_id):
+        expect = {"photo_id": photo_id} if photo_id is not None else None
+        doc = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id, expect=expect)
+    return _public(doc) if doc is not None else await get(runtime, owner_id, character_id)
+
+
+async def _image(runtime: Runtime, owner_id: str, character_id: str, field: str, what: str) -> Blob:
+    doc = await _doc(runtime, owner_id, character_id)
+    blob = await runtime.blobs.get(doc[field], owner_id=owner_id) if doc.get(field) else None
+    if blob is None:
+        raise NotFound(f"The character has no {what}.")
+    return blob
+
+
+async def get_photo(runtime: Runtime, owner_id: str, character_id: str) -> Blob:
+    return await _image(runtime, owner_id, character_id, "photo_id", "photo")
+
+
+async def get_portrait(runtime: Runtime, owner_id: str, character_id: str) -> Blob:
+    return await _image(runtime, owner_id, character_id, "portrait_id", "portrait yet")
+
+
+# ------------------------------------------------------------------------------------------------ cards
+
+
+async def import_card(
+    runtime: Runtime, owner_id: str, *, card: Any = None, png: bytes | None = None
+) -> CharacterPublic:
+    """A new character from a Character Card (V1, V2 or V3): a JSON object or a PNG carrying one.
+
+    A PNG becomes the character's photo, without the card's text chunks (the card's fields live on
+    the character from now on; an export writes them back fresh).
+    """
+    if png is None:
+        return await create(runtime, owner_id, cards.parse(card))
+    image = await images.check_async(png, runtime.settings.limits)
+    if image.content_type != "image/png":
+        raise UnsupportedMediaType("A character card image must be a PNG.", field="file")
+    data = cards.parse(cards.from_png(image.data))
+    photo = images.with_text(image.data, {}, remove=cards.PNG_KEYWORDS)
+    photo_id = await runtime.blobs.put(photo, owner_id=owner_id, content_type="image/png")
+    try:
+        return await create(runtime, owner_id, data, photo_id=photo_id)
+    except BaseException:
+        await runtime.blobs.delete(photo_id, owner_id=owner_id)
+        raise
+
+
+@dataclass(frozen=True)
+class ExportedCard:
+    data: bytes
+    media_type: str
+    filename: str
+
+
+def _filename(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-").lower() or "character"
+
+
+async def export_card(
+    runtime: Runtime, owner_id: str, character_id: str, *, fmt: CardFormat = "json", version: CardVersion = "3"
+) -> ExportedCard:
+    """The character as a Character Card: JSON, or a PNG (the photo, else the portrait, else a
+    generated placeholder) with the card in its tEXt chunks."""
+    character = await get(runtime, owner_id, character_id)
+    stem = _filename(character.name)
+    if fmt == "json":
+        body = json.dumps(cards.render(character, version), ensure_ascii=False).encode()
+        return ExportedCard(body, "application/json", f"{stem}.json")
+    base = None
+    for blob_id in (character.photo_id, character.portrait_id):
+        blob = await runtime.blobs.get(blob_id, owner_id=owner_id) if blob_id else None
+        if blob is not None:
+            base = await asyncio.to_thread(images.to_png, blob.data)
+            break
+    if base is None:
+        base = await asyncio.to_thread(images.placeholder_png, character.name)
+    png = images.with_text(base, cards.png_texts(character, version), remove=cards.PNG_KEYWORDS)
+    return ExportedCard(png, "image/png", f"{stem}.png")

@@ -1,0 +1,1 @@
+"""Stories: illustrated, translated, versioned stories with their characters."""

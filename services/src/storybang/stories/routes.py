@@ -1,0 +1,86 @@
+"""Stories over HTTP: parse, call :mod:`storybang.stories.service`, return."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query, Response, status
+
+from storybang import images
+from storybang.api.deps import CurrentUser, RuntimeDep
+from storybang.stories import service
+from storybang.stories.models import (
+    StoriesPublic,
+    StoryCreate,
+    StoryPublic,
+    StoryUpdate,
+    StoryVersion,
+    StoryVersionsPublic,
+)
+
+router = APIRouter(prefix="/api/v1/stories", tags=["stories"])
+
+Limit = Annotated[int, Query(ge=1, le=100)]
+Search = Annotated[str | None, Query(max_length=100, description="Case-insensitive part of the title")]
+Number = Annotated[int, Path(ge=1, description="A version number, from 1")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def create_story(body: StoryCreate, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
+    return await service.create(runtime, user.id, body)
+
+
+@router.get("")
+async def list_stories(
+    runtime: RuntimeDep, user: CurrentUser, limit: Limit = 20, cursor: str | None = None, q: Search = None
+) -> StoriesPublic:
+    return await service.list_stories(runtime, user.id, limit=limit, cursor=cursor, q=q)
+
+
+@router.get("/{story_id}")
+async def get_story(story_id: str, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
+    return await service.get(runtime, user.id, story_id)
+
+
+@router.patch("/{story_id}")
+async def update_story(story_id: str, body: StoryUpdate, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
+    """Change the story; the content it replaces is kept as a version."""
+    return await service.update(runtime, user.id, story_id, body)
+
+
+@router.delete("/{story_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_story(story_id: str, runtime: RuntimeDep, user: CurrentUser) -> None:
+    await service.delete(runtime, user.id, story_id)
+
+
+@router.get("/{story_id}/versions")
+async def list_versions(
+    story_id: str, runtime: RuntimeDep, user: CurrentUser, limit: Limit = 20, cursor: str | None = None
+) -> StoryVersionsPublic:
+    return await service.list_versions(runtime, user.id, story_id, limit=limit, cursor=cursor)
+
+
+@router.get("/{story_id}/versions/{number}")
+async def get_version(story_id: str, number: Number, runtime: RuntimeDep, user: CurrentUser) -> StoryVersion:
+    return await service.get_version(runtime, user.id, story_id, number)
+
+
+@router.post("/{story_id}/versions/{number}/restore")
+async def restore_version(story_id: str, number: Number, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
+    """Make an earlier version current again; this is itself a new version."""
+    return await service.restore_version(runtime, user.id, story_id, number)
+
+
+@router.get("/{story_id}/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}})
+async def get_image(
+    story_id: str,
+    image_id: str,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """An illustration of the story (a paragraph's ``image_id``, current or of an earlier version)."""
+    return images.response(await service.get_image(runtime, user.id, story_id, image_id), if_none_match)
+
+
+routers = [router]

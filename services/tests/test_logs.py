@@ -1,0 +1,25 @@
+"""Logs never carry passwords, tokens or codes, whatever a caller passes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from storybang import logs
+from storybang.settings import Settings
+
+
+def test_credentials_are_redacted_in_json_logs(capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
+    logs.configure(Settings(env="dev", data_dir=tmp_path, log={"format": "json"}))
+    logs.get("test").info(
+        "attempt", password="hunter2", refresh_token="abc.def", code="123456", api_key="k", user_id="u1"
+    )
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    record = json.loads(line)
+    assert record["user_id"] == "u1" and record["event"] == "attempt"
+    for key in ("password", "refresh_token", "code", "api_key"):
+        assert record[key] == logs.REDACTED
+    assert "hunter2" not in line and "123456" not in line
+    logging.getLogger().handlers.clear()
