@@ -1,0 +1,406 @@
+"""ModelServer → Deployment (vLLM or `storybang inference`), Service, cache PVC, autoscaler."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from storybang_operator import errors, profiles
+from storybang_operator.builders import common, platform
+
+COMPONENT = "model-server"
+DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
+CACHE_DIR = "/models/cache"
+SOURCE_DIR = "/models/source"
+# vLLM exposes this gauge; metrics adapters usually rename it without the colon.
+VLLM_WAITING_METRIC = "vllm:num_requests_waiting"
+VLLM_WAITING_CUSTOM_METRIC = "vllm_num_requests_waiting"
+# Cold starts download weights and compile kernels: up to 30 minutes before liveness counts.
+STARTUP_PERIOD_SECONDS = 10
+STARTUP_FAILURES = 180
+# Shared memory for vLLM's worker processes (tensor parallelism, NCCL).
+SHM_SIZE = "2Gi"
+# vLLM's CPU and transformers defaults when neither the resource nor the profile says.
+DEFAULT_RESOURCES: Mapping[str, Mapping[str, str]] = {
+    "requests": {"cpu": "1", "memory": "2Gi"},
+    "limits": {"memory": "4Gi"},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """What to run, after merging the ModelServer's spec over its profile."""
+
+    engine: str
+    model_arg: str  # what the server loads: a Hub id or a path
+    served_name: str
+    revision: str | None
+    gpu_count: int
+    gpu_resource: str
+    device: str
+    args: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    resources: Mapping[str, Mapping[str, Any]]
+    image: str | None
+
+
+def endpoint(ms: common.Body) -> str:
+    return f"http://{common.name_of(ms)}.{common.namespace_of(ms)}.svc:{common.HTTP_PORT}/v1"
+
+
+def served_model(ms: common.Body) -> str | None:
+    """The model name clients send, as the operator reported it (or as the spec fixes it)."""
+    status_model = ms.get("status", {}).get("model")
+    if status_model:
+        return str(status_model)
+    name = ms.get("spec", {}).get("model", {}).get("servedName")
+    return str(name) if name else None
+
+
+def plan(ms: common.Body, profile: profiles.Profile | None) -> Plan:
+    spec = common.spec_of(ms)
+    engine = spec.get("engine")
+    if engine not in ("vllm", "transformers"):
+        raise errors.InvalidSpec(f"engine must be vllm or transformers, not {engine!r}")
+    if profile is not None and engine != "vllm":
+        raise errors.InvalidSpec("profiles are vLLM profiles; engine must be vllm")
+    model = spec.get("model")
+    if not model and profile is None:
+        raise errors.InvalidSpec(
+            "a vllm model server needs a profile or a model"
+            if engine == "vllm"
+            else "a transformers model server needs a model"
+        )
+    revision = None
+    if model:
+        sources = [k for k in ("huggingFace", "pvc", "bundled") if model.get(k)]
+        if len(sources) != 1:
+            raise errors.InvalidSpec(
+                "a model has exactly one source of huggingFace, pvc and bundled"
+            )
+        source = sources[0]
+        if source == "huggingFace":
+            model_arg = str(model["huggingFace"]["id"])
+            revision = model["huggingFace"].get("revision")
+            default_name = model_arg.rsplit("/", 1)[-1].lower()
+        elif source == "pvc":
+            path = str(model["pvc"].get("path", "")).strip("/")
+            if ".." in path.split("/"):
+                raise errors.InvalidSpec("model.pvc.path must stay inside the volume")
+            model_arg = f"{SOURCE_DIR}/{path}" if path else SOURCE_DIR
+            default_name = (path.rsplit("/", 1)[-1] or str(model["pvc"]["claimName"])).lower()
+        else:
+            if engine != "transformers":
+                raise errors.InvalidSpec(
+                    "a bundled model is served by the transformers engine only"
+                )
+            model_arg = default_name = str(model["bundled"]["name"])
+        served = str(model.get("servedName") or default_name)
+    else:
+        assert profile is not None  # checked above
+        model_arg = profile.spec.model
+        served = profile.spec.served_name or model_arg.rsplit("/", 1)[-1].lower()
+    gpu = spec.get("gpu", {})
+    gpu_count = int(gpu["count"]) if "count" in gpu else (profile.spec.gpu.count if profile else 0)
+    resources = spec.get("resources") or (
+        profile.spec.resources.model_dump() if profile else DEFAULT_RESOURCES
+    )
+    env = [(e.name, e.value) for e in profile.spec.env] if profile else []
+    env += [(str(e["name"]), str(e.get("value", ""))) for e in spec.get("env", [])]
+    return Plan(
+        engine=str(engine),
+        model_arg=model_arg,
+        served_name=served,
+        revision=revision,
+        gpu_count=gpu_count,
+        gpu_resource=str(gpu.get("resourceName", DEFAULT_GPU_RESOURCE)),
+        device="gpu" if gpu_count > 0 else (profile.spec.device if profile else "cpu"),
+        args=(*(profile.spec.args if profile else ()), *map(str, spec.get("args", []))),
+        env=tuple(env),
+        resources=resources,
+        image=profile.spec.image if profile else None,
+    )
+
+
+def build(
+    ms: common.Body,
+    *,
+    profile: profiles.Profile | None,
+    plat: common.Body | None,
+    vllm_image: str,
+    vllm_cpu_image: str,
+    keda: bool,
+) -> list[common.Manifest]:
+    """Render a ModelServer's children. `profile` is the loaded profile (when spec.profile is set),
+    `plat` the Platform of spec.platformRef (when set), `keda` whether KEDA is installed."""
+    spec = common.spec_of(ms)
+    p = plan(ms, profile)
+    name = common.name_of(ms)
+    extra = {common.PLATFORM_LABEL: common.name_of(plat)} if plat is not None else {}
+    container = (
+        _vllm_container(ms, p, vllm_image, vllm_cpu_image)
+        if p.engine == "vllm"
+        else (_transformers_container(ms, p, plat))
+    )
+    volumes, mounts = _volumes(ms, p)
+    container["volumeMounts"] = mounts
+    pod: dict[str, Any] = {
+        **(platform.pod_base(plat) if plat is not None else _pod_base()),
+        "containers": [container],
+        "volumes": volumes,
+    }
+    if spec.get("nodeSelector"):
+        pod["nodeSelector"] = dict(spec["nodeSelector"])
+    if spec.get("tolerations"):
+        pod["tolerations"] = [dict(t) for t in spec["tolerations"]]
+    annotations = (
+        platform.pod_annotations(plat, common.HTTP_PORT)
+        if plat is not None
+        else {"prometheus.io/scrape": "true", "prometheus.io/port": str(common.HTTP_PORT)}
+    )
+    autoscaling = spec.get("autoscaling")
+    cache = spec.get("cache", {})
+    # GPUs and single-node volumes cannot hold two pods during a rolling update.
+    exclusive = p.gpu_count > 0 or (
+        cache.get("enabled", True) and cache.get("accessMode", "ReadWriteOnce") != "ReadWriteMany"
+    )
+    children = [
+        common.deployment(
+            ms,
+            name,
+            COMPONENT,
+            pod_spec=pod,
+            replicas=None if autoscaling else int(spec.get("replicas", 1)),
+            extra_labels=extra,
+            pod_annotations=annotations,
+            strategy={"type": "Recreate"} if exclusive else None,
+        ),
+        common.service(
+            ms,
+            name,
+            COMPONENT,
+            ports=[
+                {"name": "http", "port": common.HTTP_PORT, "targetPort": "http", "protocol": "TCP"}
+            ],
+            extra_labels=extra,
+        ),
+    ]
+    if cache.get("enabled", True):
+        children.append(_cache_pvc(ms, extra))
+    if autoscaling:
+        children.extend(_autoscaler(ms, p, autoscaling, keda=keda, extra=extra))
+    return children
+
+
+def _pod_base() -> dict[str, Any]:
+    return {
+        "automountServiceAccountToken": False,
+        "enableServiceLinks": False,
+        "securityContext": common.pod_security_context(),
+    }
+
+
+def _resources(p: Plan) -> dict[str, Any]:
+    resources = {k: dict(v) for k, v in p.resources.items() if v}
+    if p.gpu_count > 0:
+        resources.setdefault("limits", {})[p.gpu_resource] = p.gpu_count
+        resources.setdefault("requests", {})[p.gpu_resource] = p.gpu_count
+    return resources
+
+
+def _env(ms: common.Body, p: Plan) -> list[dict[str, Any]]:
+    env = [
+        # The image's user may have no home; caches go to the model cache volume.
+        common.plain_env("HOME", "/tmp"),  # noqa: S108 - a per-pod emptyDir
+        common.plain_env("HF_HOME", f"{CACHE_DIR}/huggingface"),
+        common.plain_env("XDG_CACHE_HOME", f"{CACHE_DIR}/xdg"),
+        common.plain_env("HF_HUB_DISABLE_TELEMETRY", "1"),
+    ]
+    token = common.spec_of(ms).get("model", {}).get("huggingFace", {}).get("tokenSecretRef")
+    if token:
+        env.append(common.secret_env("HF_TOKEN", token["name"], token.get("key", "token")))
+    env += [common.plain_env(k, v) for k, v in p.env]
+    return env
+
+
+def _vllm_container(ms: common.Body, p: Plan, image: str, cpu_image: str) -> dict[str, Any]:
+    args = [
+        p.model_arg,
+        f"--served-model-name={p.served_name}",
+        "--host=0.0.0.0",
+        f"--port={common.HTTP_PORT}",
+    ]
+    if p.revision:
+        args.append(f"--revision={p.revision}")
+    if p.gpu_count > 1:
+        args.append(f"--tensor-parallel-size={p.gpu_count}")
+    args += p.args
+    env = [
+        *_env(ms, p),
+        common.plain_env("VLLM_CACHE_ROOT", f"{CACHE_DIR}/vllm"),
+        common.plain_env("VLLM_NO_USAGE_STATS", "1"),
+        common.plain_env("DO_NOT_TRACK", "1"),
+    ]
+    default_image = image if p.device == "gpu" else cpu_image
+    return {
+        "name": "vllm",
+        "image": common.spec_of(ms).get("image") or p.image or default_image,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["vllm", "serve"],
+        "args": args,
+        "ports": [{"name": "http", "containerPort": common.HTTP_PORT, "protocol": "TCP"}],
+        "env": env,
+        "resources": _resources(p),
+        "securityContext": common.container_security_context(),
+        "startupProbe": common.http_probe(
+            "/health", "http", period=STARTUP_PERIOD_SECONDS, failures=STARTUP_FAILURES
+        ),
+        "livenessProbe": common.http_probe("/health", "http", period=15, timeout=5, failures=3),
+        "readinessProbe": common.http_probe("/health", "http", period=5, timeout=3, failures=3),
+    }
+
+
+def _transformers_container(ms: common.Body, p: Plan, plat: common.Body | None) -> dict[str, Any]:
+    spec = common.spec_of(ms)
+    if plat is None and not spec.get("image"):
+        raise errors.InvalidSpec("a transformers model server needs an image or a platformRef")
+    container: dict[str, Any] = {
+        "name": "inference",
+        "image": spec.get("image") or platform.image(plat),  # type: ignore[arg-type]
+        "imagePullPolicy": platform.pull_policy(plat) if plat is not None else "IfNotPresent",
+        "command": ["storybang", "inference", "--model", p.model_arg, *p.args],
+        "ports": [{"name": "http", "containerPort": common.HTTP_PORT, "protocol": "TCP"}],
+        "env": _env(ms, p),
+        "resources": _resources(p),
+        "securityContext": common.container_security_context(),
+        "startupProbe": common.http_probe(
+            "/healthz", "http", period=STARTUP_PERIOD_SECONDS, failures=STARTUP_FAILURES
+        ),
+        "livenessProbe": common.http_probe("/healthz", "http", period=15, timeout=5, failures=3),
+        "readinessProbe": common.http_probe("/readyz", "http", period=5, timeout=3, failures=3),
+    }
+    if plat is not None:
+        # `storybang` validates the platform's settings at start, whatever its role.
+        container["envFrom"] = [
+            {"configMapRef": {"name": platform.configmap_name(common.name_of(plat))}}
+        ]
+        container["env"] = platform.secret_env(plat) + container["env"]
+    return container
+
+
+def _volumes(ms: common.Body, p: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    spec = common.spec_of(ms)
+    tmp_volume, tmp_mount = common.tmp_volume()
+    cache = spec.get("cache", {})
+    cache_source: dict[str, Any] = (
+        {"persistentVolumeClaim": {"claimName": f"{common.name_of(ms)}-cache"}}
+        if cache.get("enabled", True)
+        else {"emptyDir": {}}
+    )
+    volumes = [tmp_volume, {"name": "cache", **cache_source}]
+    mounts = [tmp_mount, {"name": "cache", "mountPath": CACHE_DIR}]
+    if p.engine == "vllm":
+        volumes.append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE}})
+        mounts.append({"name": "shm", "mountPath": "/dev/shm"})  # noqa: S108 - an emptyDir
+    pvc = spec.get("model", {}).get("pvc")
+    if pvc:
+        volumes.append(
+            {
+                "name": "model",
+                "persistentVolumeClaim": {"claimName": pvc["claimName"], "readOnly": True},
+            }
+        )
+        mounts.append({"name": "model", "mountPath": SOURCE_DIR, "readOnly": True})
+    return volumes, mounts
+
+
+def _cache_pvc(ms: common.Body, extra: Mapping[str, str]) -> common.Manifest:
+    cache = common.spec_of(ms).get("cache", {})
+    spec: dict[str, Any] = {
+        "accessModes": [cache.get("accessMode", "ReadWriteOnce")],
+        "resources": {"requests": {"storage": cache.get("size", "20Gi")}},
+    }
+    if cache.get("storageClassName"):
+        spec["storageClassName"] = cache["storageClassName"]
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": common.metadata(
+            ms, f"{common.name_of(ms)}-cache", COMPONENT, extra_labels=extra
+        ),
+        "spec": spec,
+    }
+
+
+def _autoscaler(
+    ms: common.Body,
+    p: Plan,
+    autoscaling: Mapping[str, Any],
+    *,
+    keda: bool,
+    extra: Mapping[str, str],
+) -> list[common.Manifest]:
+    name = common.name_of(ms)
+    low, high = int(autoscaling.get("minReplicas", 1)), int(autoscaling.get("maxReplicas", 2))
+    if low > high:
+        raise errors.InvalidSpec("autoscaling.minReplicas must not exceed maxReplicas")
+    if p.engine == "transformers":
+        return [
+            common.cpu_hpa(
+                ms,
+                name,
+                COMPONENT,
+                min_replicas=low,
+                max_replicas=high,
+                cpu_percent=int(autoscaling.get("targetCPUUtilizationPercentage", 80)),
+                extra_labels=extra,
+            )
+        ]
+    target = int(autoscaling.get("targetWaitingRequests", 5))
+    if keda and autoscaling.get("prometheusAddress"):
+        query = (
+            f'sum({VLLM_WAITING_METRIC}{{namespace="{common.namespace_of(ms)}",'
+            f'model_name="{p.served_name}"}})'
+        )
+        return [
+            {
+                "apiVersion": "keda.sh/v1alpha1",
+                "kind": "ScaledObject",
+                "metadata": common.metadata(ms, name, COMPONENT, extra_labels=extra),
+                "spec": {
+                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                    "minReplicaCount": low,
+                    "maxReplicaCount": high,
+                    "triggers": [
+                        {
+                            "type": "prometheus",
+                            "metadata": {
+                                "serverAddress": str(autoscaling["prometheusAddress"]),
+                                "query": query,
+                                "threshold": str(target),
+                            },
+                        }
+                    ],
+                },
+            }
+        ]
+    return [
+        common.hpa(
+            ms,
+            name,
+            COMPONENT,
+            min_replicas=low,
+            max_replicas=high,
+            metrics=[
+                {
+                    "type": "Pods",
+                    "pods": {
+                        "metric": {"name": VLLM_WAITING_CUSTOM_METRIC},
+                        "target": {"type": "AverageValue", "averageValue": str(target)},
+                    },
+                }
+            ],
+            extra_labels=extra,
+        )
+    ]

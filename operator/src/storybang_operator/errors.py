@@ -1,0 +1,44 @@
+"""The operator's errors: what went wrong, said once, mapped to Kopf's retry intent by the handlers.
+
+- `InvalidSpec`: the resource asks for something that cannot be rendered. Retrying cannot help;
+  the handlers report it in the Ready condition and an Event, and wait for the next spec change.
+- `DependencyNotReady`: something the resource points at (its Platform, a ModelServer) is not
+  there yet. Retried after a delay; the condition says what is missing.
+- `ApiError`: the Kubernetes API (or Redis) failed in a way that may pass. Retried after a delay.
+"""
+
+from __future__ import annotations
+
+
+class OperatorError(Exception):
+    """Base of the operator's errors; `reason` is the CamelCase reason of the Ready condition."""
+
+    reason = "Error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class InvalidSpec(OperatorError):
+    reason = "InvalidSpec"
+
+
+class DependencyNotReady(OperatorError):
+    reason = "DependencyNotReady"
+
+
+class ApiError(OperatorError):
+    reason = "ApiError"
+
+    def __init__(self, message: str, *, status: int = 0, reason: str | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.status = status
+
+
+class Forbidden(ApiError):
+    """The operator's RBAC lacks a permission: retried slowly, an administrator must act."""
+
+    reason = "Forbidden"

@@ -1,0 +1,279 @@
+"""The only module of ours that talks to the Kubernetes API (Kopf itself watches the custom
+resources, patches their status and posts their Events).
+
+Children are written with server-side apply under one field manager, `storybang-operator`, with
+force=True: the operator owns the fields it renders and takes them back from anyone who edited
+them by hand. Before writing, it asks the API server what an apply would produce (a dry run) and
+compares that with what is live, so a pass over a converged resource only reads.
+
+Failures become the operator's errors: 400/422 (the server rejects what the spec rendered) are
+`InvalidSpec`; 401/403 are `Forbidden`; anything else, including a lost connection, is `ApiError`.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import dataclasses
+import json
+import logging
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import kubernetes
+import urllib3
+
+from storybang_operator import errors
+
+FIELD_MANAGER = "storybang-operator"
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Kind:
+    group: str
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced:
+            base += f"/namespaces/{_q(namespace or '')}"
+        base += f"/{self.plural}"
+        return f"{base}/{_q(name)}" if name else base
+
+
+# Everything the operator reads or writes; rbac.yaml lists the same resources.
+KINDS: Mapping[tuple[str, str], Kind] = {
+    ("v1", "ConfigMap"): Kind("", "v1", "configmaps"),
+    ("v1", "Secret"): Kind("", "v1", "secrets"),
+    ("v1", "Service"): Kind("", "v1", "services"),
+    ("v1", "ServiceAccount"): Kind("", "v1", "serviceaccounts"),
+    ("v1", "PersistentVolumeClaim"): Kind("", "v1", "persistentvolumeclaims"),
+    ("apps/v1", "Deployment"): Kind("apps", "v1", "deployments"),
+    ("networking.k8s.io/v1", "Ingress"): Kind("networking.k8s.io", "v1", "ingresses"),
+    ("networking.k8s.io/v1", "NetworkPolicy"): Kind("networking.k8s.io", "v1", "networkpolicies"),
+    ("policy/v1", "PodDisruptionBudget"): Kind("policy", "v1", "poddisruptionbudgets"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): Kind(
+        "autoscaling", "v2", "horizontalpodautoscalers"
+    ),
+    ("keda.sh/v1alpha1", "ScaledObject"): Kind("keda.sh", "v1alpha1", "scaledobjects"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): Kind(
+        "keda.sh", "v1alpha1", "triggerauthentications"
+    ),
+    ("storybang.io/v1alpha1", "Platform"): Kind("storybang.io", "v1alpha1", "platforms"),
+    ("storybang.io/v1alpha1", "DomainService"): Kind("storybang.io", "v1alpha1", "domainservices"),
+    ("storybang.io/v1alpha1", "Generator"): Kind("storybang.io", "v1alpha1", "generators"),
+    ("storybang.io/v1alpha1", "ModelServer"): Kind("storybang.io", "v1alpha1", "modelservers"),
+    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): Kind(
+        "apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False
+    ),
+}
+
+
+def kind_of(api_version: str, kind: str) -> Kind:
+    try:
+        return KINDS[(api_version, kind)]
+    except KeyError:
+        raise errors.InvalidSpec(f"the operator does not manage {api_version} {kind}") from None
+
+
+def _q(part: str) -> str:
+    return urllib.parse.quote(part, safe="")
+
+
+def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object without the fields that change on every write or read: what is left differs
+    only when an apply would really change something."""
+    out = copy.deepcopy(dict(obj))
+    out.pop("status", None)
+    meta = out.get("metadata", {})
+    for key in ("resourceVersion", "generation"):
+        meta.pop(key, None)
+    for entry in meta.get("managedFields", []) or []:
+        entry.pop("time", None)
+    return out
+
+
+class Api:
+    """A thin, typed layer over the official client's REST transport."""
+
+    def __init__(self, client: Any, *, timeout: float, crd_cache_seconds: float = 300.0) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._crd_cache_seconds = crd_cache_seconds
+        self._crd_cache: dict[str, tuple[float, bool]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def connect(cls, *, timeout: float, crd_cache_seconds: float) -> Api:
+        """In a pod, the service account; elsewhere (tests, a laptop), the current kubeconfig."""
+        try:
+            kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+        except kubernetes.config.ConfigException:
+            kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+        return cls(
+            kubernetes.client.ApiClient(), timeout=timeout, crd_cache_seconds=crd_cache_seconds
+        )
+
+    # --- transport -------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Iterable[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        """One request; the decoded JSON answer, or None for 404."""
+        headers = {"Accept": "application/json", "Content-Type": content_type}
+        try:
+            request = self._client.param_serialize(
+                method,
+                path,
+                query_params=list(query),
+                header_params=headers,
+                body=body,
+                auth_settings=["BearerToken"],
+            )
+            response = self._client.call_api(*request, _request_timeout=self._timeout)
+            raw = response.read()
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise errors.ApiError(f"{method} {path}: {e}") from e
+        except kubernetes.client.exceptions.ApiException as e:
+            raise errors.ApiError(f"{method} {path}: {e.reason}", status=e.status or 0) from e
+        status = int(response.status)
+        if status == 404:
+            return None
+        if 200 <= status < 300:
+            return json.loads(raw) if raw else {}
+        message = _status_message(raw) or str(response.reason)
+        text = f"{method} {path}: {status} {message}"
+        if status in (400, 422):
+            raise errors.InvalidSpec(
+                f"the API server rejected a child: {message}", reason="Rejected"
+            )
+        if status in (401, 403):
+            raise errors.Forbidden(text, status=status)
+        raise errors.ApiError(text, status=status)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
+        return self._request("GET", kind_of(api_version, kind).path(namespace, name))
+
+    def list_objects(
+        self, api_version: str, kind: str, namespace: str, *, selector: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Objects of a kind in a namespace; empty when the kind is not installed."""
+        query = [("labelSelector", selector)] if selector else []
+        found = self._request("GET", kind_of(api_version, kind).path(namespace), query=query)
+        return list(found.get("items", [])) if found else []
+
+    def read_secret(self, namespace: str, name: str, key: str) -> str:
+        secret = self.get("v1", "Secret", namespace, name)
+        if secret is None:
+            raise errors.DependencyNotReady(
+                f"Secret {name} does not exist", reason="SecretNotFound"
+            )
+        value = (secret.get("data") or {}).get(key)
+        if value is None:
+            raise errors.DependencyNotReady(
+                f"Secret {name} has no key {key}", reason="SecretKeyNotFound"
+            )
+        return base64.b64decode(value).decode()
+
+    def crd_exists(self, name: str) -> bool:
+        """Whether a CustomResourceDefinition is installed (cached: CRDs rarely come and go)."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._crd_cache.get(name)
+        if cached is not None and now - cached[0] < self._crd_cache_seconds:
+            return cached[1]
+        found = self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, name)
+        with self._lock:
+            self._crd_cache[name] = (now, found is not None)
+        return found is not None
+
+    # --- writes ----------------------------------------------------------------------------
+
+    def apply(self, manifest: Mapping[str, Any], *, dry_run: bool = False) -> Any:
+        kind = kind_of(str(manifest["apiVersion"]), str(manifest["kind"]))
+        meta = manifest["metadata"]
+        query = [("fieldManager", FIELD_MANAGER), ("force", "true")]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        return self._request(
+            "PATCH",
+            kind.path(meta.get("namespace"), meta["name"]),
+            query=query,
+            body=dict(manifest),
+            content_type=APPLY_CONTENT_TYPE,
+        )
+
+    def ensure(self, manifest: Mapping[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Make the live object match the manifest; (whether anything was written, the object).
+
+        A converged object costs a read and a dry-run apply, and no write."""
+        meta = manifest["metadata"]
+        live = self.get(
+            str(manifest["apiVersion"]), str(manifest["kind"]), meta.get("namespace"), meta["name"]
+        )
+        if live is not None:
+            preview = self.apply(manifest, dry_run=True)
+            if comparable(preview) == comparable(live):
+                return False, dict(live)
+        logger.info("applying %s %s/%s", manifest["kind"], meta.get("namespace"), meta["name"])
+        return True, dict(self.apply(manifest))
+
+    def delete(self, api_version: str, kind: str, namespace: str, name: str, uid: str) -> None:
+        """Delete one object, only if it is still the one seen (uid precondition)."""
+        body = {
+            "apiVersion": "v1",
+            "kind": "DeleteOptions",
+            "preconditions": {"uid": uid},
+            "propagationPolicy": "Background",
+        }
+        self._request("DELETE", kind_of(api_version, kind).path(namespace, name), body=body)
+
+    def prune(
+        self,
+        owner_uid: str,
+        namespace: str,
+        kinds: Iterable[tuple[str, str]],
+        keep: Iterable[Mapping[str, Any]],
+    ) -> list[str]:
+        """Delete the owner's children of these kinds that are not in `keep` (e.g. the HPA after
+        autoscaling was turned off). Children are found by the owner-uid label and confirmed by
+        their owner reference, so nothing else is ever deleted."""
+        wanted = {(m["apiVersion"], m["kind"], m["metadata"]["name"]) for m in keep}
+        deleted = []
+        for api_version, kind in kinds:
+            for obj in self.list_objects(
+                api_version, kind, namespace, selector=f"storybang.io/owner-uid={owner_uid}"
+            ):
+                meta = obj["metadata"]
+                owned = any(r.get("uid") == owner_uid for r in meta.get("ownerReferences", []))
+                if owned and (api_version, kind, meta["name"]) not in wanted:
+                    logger.info("pruning %s %s/%s", kind, namespace, meta["name"])
+                    self.delete(api_version, kind, namespace, meta["name"], meta["uid"])
+                    deleted.append(f"{kind}/{meta['name']}")
+        return deleted
+
+
+def _status_message(raw: bytes | None) -> str:
+    try:
+        return str(json.loads(raw or b"{}").get("message", ""))
+    except (ValueError, AttributeError):
+        return ""

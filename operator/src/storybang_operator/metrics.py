@@ -1,0 +1,50 @@
+"""Prometheus metrics of the operator: reconciles, their outcome and duration, and writes."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+
+import prometheus_client
+
+RECONCILES = prometheus_client.Counter(
+    "storybang_operator_reconciles_total",
+    "Reconcile passes, by resource kind, trigger and result.",
+    ["kind", "trigger", "result"],
+)
+ERRORS = prometheus_client.Counter(
+    "storybang_operator_errors_total",
+    "Failed reconcile passes, by resource kind and reason.",
+    ["kind", "reason"],
+)
+DURATION = prometheus_client.Histogram(
+    "storybang_operator_reconcile_duration_seconds",
+    "How long one reconcile pass takes, by resource kind.",
+    ["kind"],
+)
+WRITES = prometheus_client.Counter(
+    "storybang_operator_child_writes_total",
+    "Children created, changed or deleted, by resource kind of the owner.",
+    ["kind"],
+)
+
+
+def serve(port: int) -> None:
+    prometheus_client.start_http_server(port)
+
+
+@contextlib.contextmanager
+def reconcile(kind: str, trigger: str) -> Iterator[None]:
+    """Time a pass and count its result; an exception counts as an error with its reason."""
+    started = time.perf_counter()
+    try:
+        yield
+    except Exception as e:
+        ERRORS.labels(kind, getattr(e, "reason", type(e).__name__)).inc()
+        RECONCILES.labels(kind, trigger, "error").inc()
+        raise
+    else:
+        RECONCILES.labels(kind, trigger, "ok").inc()
+    finally:
+        DURATION.labels(kind).observe(time.perf_counter() - started)

@@ -1,0 +1,251 @@
+"""One reconcile pass per kind: read what the resource depends on, render its children with the
+builders, converge them (apply what differs, prune what is no longer rendered) and say what the
+status should be. No Kopf here: the handlers call these and map errors to retry intent.
+
+Each function returns the status the resource should have; `status.changes` then tells the
+handler which fields, if any, need writing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from storybang_operator import errors, k8s, metrics, profiles, queue, status
+from storybang_operator.builders import common, domainservice, generator, modelserver, platform
+from storybang_operator.settings import OperatorSettings
+
+KEDA_CRD = "scaledobjects.keda.sh"
+KEDA_KINDS = (("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"))
+HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
+DEPLOYMENT = ("apps/v1", "Deployment")
+
+CHILD_KINDS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "Platform": (
+        ("v1", "ConfigMap"),
+        ("v1", "ServiceAccount"),
+        ("networking.k8s.io/v1", "Ingress"),
+        ("networking.k8s.io/v1", "NetworkPolicy"),
+    ),
+    "DomainService": (DEPLOYMENT, ("v1", "Service"), HPA, ("policy/v1", "PodDisruptionBudget")),
+    "Generator": (DEPLOYMENT, HPA),
+    "ModelServer": (DEPLOYMENT, ("v1", "Service"), ("v1", "PersistentVolumeClaim"), HPA),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    api: k8s.Api
+    queues: queue.QueueReader
+    settings: OperatorSettings
+
+
+def _generation(body: common.Body) -> int:
+    return int(body.get("metadata", {}).get("generation", 0))
+
+
+def _previous(body: common.Body) -> Sequence[Mapping[str, Any]]:
+    return list(body.get("status", {}).get("conditions", []) or [])
+
+
+def _platform_of(ctx: Context, body: common.Body) -> dict[str, Any]:
+    ref = common.spec_of(body).get("platformRef", {}).get("name")
+    if not ref:
+        raise errors.InvalidSpec("platformRef.name is required")
+    found = ctx.api.get(common.API_VERSION, "Platform", common.namespace_of(body), str(ref))
+    if found is None:
+        raise errors.DependencyNotReady(f"Platform {ref} does not exist", reason="PlatformNotFound")
+    return dict(found)
+
+
+def _converge(
+    ctx: Context,
+    owner: common.Body,
+    manifests: Sequence[common.Manifest],
+    kinds: Sequence[tuple[str, str]],
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Apply what differs, prune what is gone; the live children by (kind, name)."""
+    live: dict[tuple[str, str], dict[str, Any]] = {}
+    writes = 0
+    for manifest in manifests:
+        written, obj = ctx.api.ensure(manifest)
+        writes += written
+        live[(manifest["kind"], manifest["metadata"]["name"])] = obj
+    deleted = ctx.api.prune(
+        str(owner["metadata"]["uid"]), common.namespace_of(owner), kinds, manifests
+    )
+    metrics.WRITES.labels(str(owner["kind"])).inc(writes + len(deleted))
+    return live
+
+
+def failed(body: common.Body, error: errors.OperatorError) -> dict[str, Any]:
+    """The status of a resource whose pass failed: Ready=False with the error's reason."""
+    previous = _previous(body)
+    ready = status.condition(
+        status.READY,
+        False,
+        error.reason,
+        error.message,
+        generation=_generation(body),
+        previous=previous,
+    )
+    others = [c for c in previous if c.get("type") != status.READY]
+    return {"observedGeneration": _generation(body), "conditions": [ready, *others]}
+
+
+def reconcile_platform(ctx: Context, body: common.Body) -> dict[str, Any]:
+    name, namespace = common.name_of(body), common.namespace_of(body)
+    services = [
+        ds
+        for ds in ctx.api.list_objects(common.API_VERSION, "DomainService", namespace)
+        if ds.get("spec", {}).get("platformRef", {}).get("name") == name
+    ]
+    manifests = platform.build(body, services)
+    _converge(ctx, body, manifests, CHILD_KINDS["Platform"])
+    routed = any(m["kind"] == "Ingress" for m in manifests)
+    message = f"{len(manifests)} children in place"
+    if common.spec_of(body).get("ingress", {}).get("enabled", True) and not routed:
+        message += "; no Ingress yet: no DomainService points at this platform"
+    ready = status.condition(
+        status.READY,
+        True,
+        "Applied",
+        message,
+        generation=_generation(body),
+        previous=_previous(body),
+    )
+    return {
+        "observedGeneration": _generation(body),
+        "conditions": [ready],
+        "url": platform.public_url(body),
+        "configMapName": platform.configmap_name(name),
+        "serviceAccountName": platform.service_account_name(name),
+    }
+
+
+def reconcile_domain_service(ctx: Context, body: common.Body) -> dict[str, Any]:
+    plat = _platform_of(ctx, body)
+    manifests = domainservice.build(body, plat)
+    live = _converge(ctx, body, manifests, CHILD_KINDS["DomainService"])
+    readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))
+    ready = status.condition(
+        status.READY,
+        readiness.ready,
+        readiness.reason,
+        readiness.message,
+        generation=_generation(body),
+        previous=_previous(body),
+    )
+    return {
+        "observedGeneration": _generation(body),
+        "conditions": [ready],
+        "replicas": readiness.replicas,
+        "readyReplicas": readiness.ready_replicas,
+        "selector": common.selector_string(body, domainservice.COMPONENT),
+        "endpoint": domainservice.endpoint(body),
+    }
+
+
+def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
+    plat = _platform_of(ctx, body)
+    namespace = common.namespace_of(body)
+    keda = ctx.api.crd_exists(KEDA_CRD)
+    servers = {}
+    for server_name in generator.model_server_names(body):
+        server = ctx.api.get(common.API_VERSION, "ModelServer", namespace, server_name)
+        if server is not None:
+            servers[server_name] = server
+    manifests = generator.build(body, plat, servers, keda=keda)
+    kinds = CHILD_KINDS["Generator"] + (KEDA_KINDS if keda else ())
+    live = _converge(ctx, body, manifests, kinds)
+    readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))
+    plan = generator.scaling(body, keda)
+    generation, previous = _generation(body), _previous(body)
+    task = generator.task_of(body)
+    key = generator.queue_key(task)
+    desired: dict[str, Any] = {
+        "observedGeneration": generation,
+        "workers": readiness.replicas,
+        "readyWorkers": readiness.ready_replicas,
+        "autoscaler": plan.autoscaler,
+        "queue": key,
+    }
+    try:
+        desired["queueDepth"] = ctx.queues.depth(_redis_url(ctx, plat), key)
+        queue_condition = status.condition(
+            "QueueObserved",
+            True,
+            "Read",
+            f"{key} read from Redis",
+            generation=generation,
+            previous=previous,
+        )
+    except (errors.ApiError, errors.DependencyNotReady) as e:
+        # The workers may be fine; only the number is unknown. Say so and keep the last one.
+        queue_condition = status.condition(
+            "QueueObserved", False, e.reason, e.message, generation=generation, previous=previous
+        )
+    conditions = [
+        status.condition(
+            status.READY,
+            readiness.ready,
+            readiness.reason,
+            readiness.message,
+            generation=generation,
+            previous=previous,
+        ),
+        status.condition(
+            "Autoscaling", True, plan.reason, plan.message, generation=generation, previous=previous
+        ),
+        queue_condition,
+    ]
+    desired["conditions"] = conditions
+    return desired
+
+
+def _redis_url(ctx: Context, plat: common.Body) -> str:
+    redis = common.spec_of(plat).get("datastores", {}).get("redis", {})
+    return ctx.api.read_secret(
+        common.namespace_of(plat), str(redis.get("secretName", "")), str(redis.get("urlKey", "url"))
+    )
+
+
+def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
+    spec = common.spec_of(body)
+    profile = (
+        profiles.load(ctx.settings.profiles_dir, str(spec["profile"]))
+        if spec.get("profile")
+        else None
+    )
+    plat = _platform_of(ctx, body) if spec.get("platformRef") else None
+    autoscaling = spec.get("autoscaling") or {}
+    keda = bool(autoscaling.get("prometheusAddress")) and ctx.api.crd_exists(KEDA_CRD)
+    manifests = modelserver.build(
+        body,
+        profile=profile,
+        plat=plat,
+        vllm_image=ctx.settings.vllm_image,
+        vllm_cpu_image=ctx.settings.vllm_cpu_image,
+        keda=keda,
+    )
+    kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
+    live = _converge(ctx, body, manifests, kinds)
+    readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))
+    ready = status.condition(
+        status.READY,
+        readiness.ready,
+        readiness.reason,
+        readiness.message,
+        generation=_generation(body),
+        previous=_previous(body),
+    )
+    return {
+        "observedGeneration": _generation(body),
+        "conditions": [ready],
+        "replicas": readiness.replicas,
+        "readyReplicas": readiness.ready_replicas,
+        "selector": common.selector_string(body, modelserver.COMPONENT),
+        "endpoint": modelserver.endpoint(body),
+        "model": modelserver.plan(body, profile).served_name,
+    }

@@ -1,0 +1,45 @@
+"""The operator's settings: one object, read from `STORYBANG_OPERATOR_*` variables at start.
+
+Nothing else in the package reads the environment; the handlers module loads these once, when
+`kopf run -m storybang_operator` imports it, and checks the profile directory at start-up.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OperatorSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STORYBANG_OPERATOR_", frozen=True)
+
+    # The chart mounts inference/vllm/ here; tests point it at the repository's folder.
+    profiles_dir: Path = Path("/etc/storybang/vllm-profiles")
+    # How often every resource is re-rendered and compared with what is live: this is what
+    # repairs drift and recreates children deleted by hand. A converged resource costs reads only.
+    resync_seconds: float = Field(30.0, ge=1.0)
+    # The first pass after a change waits this long, so a burst of edits is rendered once.
+    resync_initial_delay_seconds: float = Field(5.0, ge=0.0)
+    metrics_port: int = Field(9090, ge=1, le=65535)
+    # Peering (one active operator among several pods) is on when more than one replica runs.
+    replicas: int = Field(1, ge=1)
+    peering_name: str = "storybang-operator"
+    # Kopf waits forever on a silent watch by default; a dropped connection would then go unseen.
+    watch_server_timeout_seconds: int = Field(270, ge=10)
+    watch_client_timeout_seconds: int = Field(300, ge=10)
+    watch_connect_timeout_seconds: int = Field(30, ge=1)
+    api_timeout_seconds: float = Field(30.0, gt=0)
+    # KEDA rarely comes or goes; asking the API server once every few minutes is enough.
+    keda_check_seconds: float = Field(300.0, ge=0)
+    redis_timeout_seconds: float = Field(3.0, gt=0)
+    vllm_image: str = "vllm/vllm-openai:v0.33.0"
+    # vLLM's CUDA image does not run without a GPU; profiles with `device: cpu` use this build.
+    vllm_cpu_image: str = "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.33.0"
+    # How long a transient failure (API server, Redis) waits before the next attempt.
+    retry_delay_seconds: float = Field(15.0, ge=1.0)
+
+    @property
+    def peering(self) -> bool:
+        return self.replicas > 1
