@@ -38,6 +38,7 @@ def create_app(settings: Settings, domains: Iterable[str], *, runtime: Runtime |
             yield
             return
         if settings.env == "dev":
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
             await migrations.upgrade(settings.sql_url)
         app.state.runtime = await Runtime.open(settings)
         try:
