@@ -1,0 +1,168 @@
+"""Generator → worker Deployment and its autoscaler (KEDA ScaledObject or HPA)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from storybang_operator import errors
+from storybang_operator.builders import generator
+from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_names, one, pod_specs
+
+Example = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def plat(example: Example) -> dict[str, Any]:
+    return example("Platform", "storybang")
+
+
+@pytest.fixture
+def servers(example: Example) -> dict[str, dict[str, Any]]:
+    """The ModelServers of the examples, as the operator has reported them."""
+    return {
+        "llama-story": example("ModelServer", "llama-story", model="llama-3.1-8b-instruct"),
+        "smollm2": example("ModelServer", "smollm2", model="smollm2-135m-instruct"),
+    }
+
+
+@pytest.mark.parametrize("keda", [True, False])
+def test_workers_are_owned_restricted_and_run_their_task(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any], keda: bool
+) -> None:
+    gen = example("Generator", "story")
+    children = generator.build(gen, plat, servers, keda=keda)
+    assert_owned(children, gen)
+    [pod] = pod_specs(children)
+    assert_restricted(pod)
+    container = pod["containers"][0]
+    assert container["command"] == ["storybang", "worker", "--task", "story"]
+    assert container["ports"][0]["containerPort"] == 9191
+    # The autoscaler owns the replica count.
+    assert "replicas" not in one(children, "Deployment")["spec"]
+
+
+def test_keda_present_renders_a_scaled_object_on_the_dramatiq_list(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    children = generator.build(example("Generator", "story"), plat, servers, keda=True)
+    assert by_kind(children, "HorizontalPodAutoscaler") == []
+    scaled = one(children, "ScaledObject")["spec"]
+    assert scaled["scaleTargetRef"]["name"] == "story"
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 6)
+    [trigger] = scaled["triggers"]
+    assert trigger["type"] == "redis"
+    assert trigger["metadata"]["listName"] == "dramatiq:story"
+    assert trigger["metadata"]["listLength"] == "5"
+    auth = one(children, "TriggerAuthentication")
+    assert trigger["authenticationRef"] == {"name": auth["metadata"]["name"]}
+    assert auth["spec"]["secretTargetRef"] == [
+        {"parameter": "address", "name": "storybang-redis", "key": "address"},
+        {"parameter": "password", "name": "storybang-redis", "key": "password"},
+    ]
+
+
+def test_keda_absent_renders_an_hpa(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    children = generator.build(example("Generator", "story"), plat, servers, keda=False)
+    assert (
+        by_kind(children, "ScaledObject") == [] and by_kind(children, "TriggerAuthentication") == []
+    )
+    hpa = one(children, "HorizontalPodAutoscaler")["spec"]
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 6)
+
+
+def test_scale_to_zero_with_keda(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    gen = example("Generator", "translate")
+    scaled = one(generator.build(gen, plat, servers, keda=True), "ScaledObject")["spec"]
+    assert scaled["minReplicaCount"] == 0
+    assert scaled["cooldownPeriod"] == 600
+    assert generator.scaling(gen, keda=True).reason == "KEDA"
+
+
+def test_scale_to_zero_without_keda_keeps_one_worker(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    gen = example("Generator", "translate")
+    hpa = one(generator.build(gen, plat, servers, keda=False), "HorizontalPodAutoscaler")["spec"]
+    assert hpa["minReplicas"] == 1
+    plan = generator.scaling(gen, keda=False)
+    assert plan.reason == "ScaleToZeroNeedsKEDA"
+
+
+def test_backends_become_ordered_config_and_secret_refs(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=False))
+    env = env_names(pod["containers"][0])
+    assert json.loads(env["STORYBANG_GENERATION__BACKENDS"]["value"]) == [
+        {
+            "name": "llama",
+            "base_url": "http://llama-story.stories.svc:8000/v1",
+            "model": "llama-3.1-8b-instruct",
+        },
+        {"name": "xai", "base_url": "https://api.x.ai/v1", "model": "grok-3-mini"},
+    ]
+    assert env["STORYBANG_GENERATION__API_KEYS__xai"]["valueFrom"] == {
+        "secretKeyRef": {"name": "xai-api-key", "key": "api-key"}
+    }
+    assert env["STORYBANG_GENERATION__MAX_TOKENS"]["value"] == "2048"
+    assert env["STORYBANG_WORKER__CONCURRENCY"]["value"] == "4"
+
+
+def test_no_secret_value_in_the_rendered_workers(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=True))
+    for item in pod["containers"][0]["env"]:
+        if "KEY" in item["name"] or item["name"].endswith("__URL"):
+            assert "valueFrom" in item and "value" not in item
+
+
+def test_grace_period_covers_the_longest_job(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=False))
+    assert pod["terminationGracePeriodSeconds"] == 180 + 30
+
+
+def test_missing_model_server_is_a_dependency_not_an_invalid_spec(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    with pytest.raises(errors.DependencyNotReady) as caught:
+        generator.build(example("Generator", "story"), plat, {}, keda=False)
+    assert caught.value.reason == "BackendNotFound"
+
+
+def test_model_server_without_a_model_yet_is_not_ready(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    servers = {"llama-story": example("ModelServer", "llama-story")}
+    servers["llama-story"]["spec"]["model"].pop("servedName")
+    with pytest.raises(errors.DependencyNotReady) as caught:
+        generator.build(example("Generator", "story"), plat, servers, keda=False)
+    assert caught.value.reason == "BackendNotReady"
+
+
+def test_backend_with_both_sources_is_an_invalid_spec(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    gen = example("Generator", "story")
+    gen["spec"]["backends"][0]["external"] = {"baseURL": "https://x", "model": "m"}
+    with pytest.raises(errors.InvalidSpec, match="exactly one of modelServerRef and external"):
+        generator.build(gen, plat, servers, keda=True)
+
+
+def test_min_above_max_is_an_invalid_spec(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    gen = example("Generator", "story")
+    gen["spec"]["workers"] |= {"minReplicas": 9, "maxReplicas": 2}
+    with pytest.raises(errors.InvalidSpec, match="minReplicas must not exceed"):
+        generator.build(gen, plat, servers, keda=True)

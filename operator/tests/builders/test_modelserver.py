@@ -1,0 +1,168 @@
+"""ModelServer → Deployment (vLLM or transformers), Service, cache PVC, autoscaler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from storybang_operator import errors, profiles
+from storybang_operator.builders import modelserver
+from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_names, one, pod_specs
+from tests.conftest import PROFILES
+
+Example = Callable[..., dict[str, Any]]
+IMAGES = {"vllm_image": "vllm/vllm-openai:v0.33.0", "vllm_cpu_image": "vllm-cpu:v0.33.0"}
+
+
+@pytest.fixture
+def plat(example: Example) -> dict[str, Any]:
+    return example("Platform", "storybang")
+
+
+def _build(
+    ms: dict[str, Any], plat: dict[str, Any] | None, *, keda: bool = False
+) -> list[dict[str, Any]]:
+    profile = profiles.load(PROFILES, ms["spec"]["profile"]) if ms["spec"].get("profile") else None
+    return modelserver.build(ms, profile=profile, plat=plat, keda=keda, **IMAGES)
+
+
+def test_vllm_gpu_server_runs_the_official_image_with_profile_args(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    ms = example("ModelServer", "llama-story")
+    children = _build(ms, None)
+    assert_owned(children, ms)
+    [pod] = pod_specs(children)
+    assert_restricted(pod)
+    [container] = pod["containers"]
+    assert container["image"] == "vllm/vllm-openai:v0.33.0"
+    assert container["command"] == ["vllm", "serve"]
+    args = container["args"]
+    assert args[0] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert "--served-model-name=llama-3.1-8b-instruct" in args
+    assert "--max-model-len=16384" in args and "--enable-prefix-caching" in args
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert pod["nodeSelector"] == {"storybang.io/pool": "gpu"}
+    assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert (
+        env_names(container)["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "huggingface-token"
+    )
+    assert (
+        container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"]
+        >= 1800
+    )
+    # A GPU cannot be shared by the old and the new pod during an update.
+    assert one(children, "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_gpu_resource_name_and_count_are_configurable(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["gpu"] = {"count": 2, "resourceName": "amd.com/gpu"}
+    [pod] = pod_specs(_build(ms, None))
+    container = pod["containers"][0]
+    assert container["resources"]["limits"]["amd.com/gpu"] == 2
+    assert "nvidia.com/gpu" not in container["resources"]["limits"]
+    assert "--tensor-parallel-size=2" in container["args"]
+
+
+def test_cpu_profile_uses_the_cpu_build_of_vllm(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"] = {"engine": "vllm", "profile": "smollm2-135m", "cache": {"enabled": True}}
+    [pod] = pod_specs(_build(ms, None))
+    container = pod["containers"][0]
+    assert container["image"] == "vllm-cpu:v0.33.0"
+    assert "nvidia.com/gpu" not in container["resources"].get("limits", {})
+    assert env_names(container)["VLLM_CPU_KVCACHE_SPACE"]["value"] == "1"
+
+
+def test_transformers_server_runs_storybang_inference(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    ms = example("ModelServer", "smollm2")
+    children = _build(ms, plat)
+    assert_owned(children, ms)
+    [pod] = pod_specs(children)
+    assert_restricted(pod)
+    container = pod["containers"][0]
+    assert container["image"] == "ghcr.io/storybang/storybang:0.1.0"
+    assert container["command"] == ["storybang", "inference", "--model", "smollm2-135m-instruct"]
+    assert "nvidia.com/gpu" not in container["resources"].get("limits", {})
+    assert by_kind(children, "PersistentVolumeClaim") == []  # cache disabled in the example
+
+
+def test_service_and_endpoint(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    service = one(_build(ms, None), "Service")
+    assert service["spec"]["ports"][0]["port"] == 8000
+    assert modelserver.endpoint(ms) == "http://llama-story.stories.svc:8000/v1"
+
+
+def test_cache_pvc_is_mounted_for_hugging_face_downloads(example: Example) -> None:
+    children = _build(example("ModelServer", "llama-story"), None)
+    pvc = one(children, "PersistentVolumeClaim")
+    assert pvc["metadata"]["name"] == "llama-story-cache"
+    assert pvc["spec"]["resources"]["requests"]["storage"] == "40Gi"
+    [pod] = pod_specs(children)
+    assert {"name": "cache", "persistentVolumeClaim": {"claimName": "llama-story-cache"}} in pod[
+        "volumes"
+    ]
+    assert env_names(pod["containers"][0])["HF_HOME"]["value"].startswith("/models/cache")
+
+
+def test_vllm_autoscales_on_waiting_requests(example: Example) -> None:
+    children = _build(example("ModelServer", "llama-story"), None)
+    assert "replicas" not in one(children, "Deployment")["spec"]
+    hpa = one(children, "HorizontalPodAutoscaler")["spec"]
+    assert hpa["metrics"][0]["pods"]["metric"]["name"] == "vllm_num_requests_waiting"
+    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 3)
+
+
+def test_vllm_uses_keda_with_a_prometheus_address(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["autoscaling"]["prometheusAddress"] = "http://prometheus.monitoring:9090"
+    children = _build(ms, None, keda=True)
+    assert by_kind(children, "HorizontalPodAutoscaler") == []
+    trigger = one(children, "ScaledObject")["spec"]["triggers"][0]
+    assert trigger["type"] == "prometheus"
+    assert "vllm:num_requests_waiting" in trigger["metadata"]["query"]
+
+
+def test_model_from_a_pvc_is_mounted_read_only(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["model"] = {"pvc": {"claimName": "weights", "path": "llama/8b"}}
+    [pod] = pod_specs(_build(ms, None))
+    container = pod["containers"][0]
+    assert container["args"][0] == "/models/source/llama/8b"
+    assert {"name": "model", "mountPath": "/models/source", "readOnly": True} in container[
+        "volumeMounts"
+    ]
+
+
+def test_pvc_path_may_not_leave_the_volume(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["model"] = {"pvc": {"claimName": "weights", "path": "../etc"}}
+    with pytest.raises(errors.InvalidSpec, match="inside the volume"):
+        _build(ms, None)
+
+
+def test_vllm_without_profile_or_model_is_an_invalid_spec(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"] = {"engine": "vllm"}
+    with pytest.raises(errors.InvalidSpec, match="needs a profile or a model"):
+        _build(ms, None)
+
+
+def test_bundled_model_on_vllm_is_an_invalid_spec(example: Example) -> None:
+    ms = example("ModelServer", "smollm2")
+    ms["spec"]["engine"] = "vllm"
+    with pytest.raises(errors.InvalidSpec, match="transformers engine only"):
+        _build(ms, None)
+
+
+def test_transformers_without_image_or_platform_is_an_invalid_spec(example: Example) -> None:
+    ms = example("ModelServer", "smollm2")
+    del ms["spec"]["platformRef"]
+    with pytest.raises(errors.InvalidSpec, match="image or a platformRef"):
+        _build(ms, None)

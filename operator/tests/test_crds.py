@@ -1,0 +1,194 @@
+"""The CRDs are well-formed, documented, and accept every example in manifests/ while refusing
+the specs their validation rules exist for."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests import schema
+from tests.conftest import examples_by_name, load_crds, load_examples
+
+KINDS = {"Platform", "DomainService", "Generator", "ModelServer"}
+
+
+def _walk(node: dict[str, Any], path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    yield path, node
+    for key, sub in node.get("properties", {}).items():
+        yield from _walk(sub, f"{path}.{key}")
+    if isinstance(node.get("items"), dict):
+        yield from _walk(node["items"], f"{path}[]")
+    if isinstance(node.get("additionalProperties"), dict):
+        yield from _walk(node["additionalProperties"], f"{path}{{}}")
+
+
+def test_one_namespaced_v1alpha1_crd_per_kind(crds: dict[str, dict[str, Any]]) -> None:
+    assert set(crds) == KINDS
+    for kind, crd in crds.items():
+        assert crd["spec"]["group"] == "storybang.io"
+        assert crd["spec"]["scope"] == "Namespaced"
+        assert crd["metadata"]["name"] == f"{crd['spec']['names']['plural']}.storybang.io", kind
+        assert [v["name"] for v in crd["spec"]["versions"]] == ["v1alpha1"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_field_is_described(kind: str) -> None:
+    crd = load_crds()[kind]
+    missing = [
+        path
+        for path, node in _walk(schema.openapi(crd))
+        if path not in (".metadata",) and not node.get("description")
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_status_has_conditions_observed_generation_and_a_subresource(kind: str) -> None:
+    crd = load_crds()[kind]
+    version = crd["spec"]["versions"][0]
+    assert "status" in version["subresources"]
+    status = schema.openapi(crd)["properties"]["status"]["properties"]
+    assert status["observedGeneration"]["type"] == "integer"
+    conditions = status["conditions"]
+    assert conditions["x-kubernetes-list-map-keys"] == ["type"]
+    item = conditions["items"]
+    assert set(item["required"]) == {"type", "status", "lastTransitionTime", "reason", "message"}
+    assert item["properties"]["status"]["enum"] == ["True", "False", "Unknown"]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_printer_columns_show_ready_and_age(kind: str) -> None:
+    columns = {
+        c["name"]: c for c in load_crds()[kind]["spec"]["versions"][0]["additionalPrinterColumns"]
+    }
+    assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
+    assert columns["Age"]["jsonPath"] == ".metadata.creationTimestamp"
+
+
+def test_scale_subresource_where_replicas_are_a_spec_field(crds: dict[str, dict[str, Any]]) -> None:
+    for kind in ("DomainService", "ModelServer"):
+        scale = crds[kind]["spec"]["versions"][0]["subresources"]["scale"]
+        assert scale["specReplicasPath"] == ".spec.replicas"
+        assert scale["labelSelectorPath"] == ".status.selector"
+
+
+def test_printer_columns_show_queue_depth_and_endpoint(crds: dict[str, dict[str, Any]]) -> None:
+    def columns(kind: str) -> dict[str, str]:
+        return {
+            c["name"]: c["jsonPath"]
+            for c in crds[kind]["spec"]["versions"][0]["additionalPrinterColumns"]
+        }
+
+    assert columns("Generator")["Queue"] == ".status.queueDepth"
+    assert columns("Generator")["Workers"] == ".status.readyWorkers"
+    assert columns("ModelServer")["Endpoint"] == ".status.endpoint"
+    assert columns("ModelServer")["Replicas"] == ".status.readyReplicas"
+
+
+@pytest.mark.parametrize(("where", "doc"), load_examples(), ids=[w for w, _ in load_examples()])
+def test_example_is_valid_against_its_crd(where: str, doc: dict[str, Any]) -> None:
+    openapi = schema.openapi(load_crds()[doc["kind"]])
+    value = copy.deepcopy(doc)
+    schema.apply_defaults(openapi, value)
+    assert schema.validate(openapi, value) == []
+    assert schema.cel_errors(openapi, value) == []
+
+
+def _broken(kind: str, name: str, change: Any) -> list[str]:
+    """Apply `change` to a copy of an example and return the CEL and schema errors."""
+    doc = copy.deepcopy(examples_by_name()[(kind, name)])
+    change(doc["spec"])
+    openapi = schema.openapi(load_crds()[kind])
+    schema.apply_defaults(openapi, doc)
+    return schema.validate(openapi, doc) + schema.cel_errors(openapi, doc)
+
+
+def test_backend_needs_exactly_one_of_model_server_ref_and_external() -> None:
+    def both(spec: dict[str, Any]) -> None:
+        spec["backends"][0]["external"] = {"baseURL": "https://api.x.ai/v1", "model": "grok"}
+
+    def neither(spec: dict[str, Any]) -> None:
+        del spec["backends"][0]["modelServerRef"]
+
+    for change in (both, neither):
+        errs = _broken("Generator", "story", change)
+        assert any("exactly one of modelServerRef and external" in e for e in errs), errs
+
+
+def test_worker_minimum_above_maximum_is_refused() -> None:
+    errs = _broken(
+        "Generator", "story", lambda s: s["workers"].update(minReplicas=5, maxReplicas=2)
+    )
+    assert any("minReplicas must not exceed" in e for e in errs), errs
+
+
+def test_scale_to_zero_needs_a_cooldown_longer_than_a_job() -> None:
+    errs = _broken("Generator", "translate", lambda s: s["workers"].update(cooldownSeconds=60))
+    assert any("cooldownSeconds must be at least" in e for e in errs), errs
+
+
+def test_domain_service_autoscaling_min_above_max_is_refused() -> None:
+    errs = _broken(
+        "DomainService", "stories", lambda s: s["autoscaling"].update(minReplicas=9, maxReplicas=3)
+    )
+    assert any("minReplicas must not exceed" in e for e in errs), errs
+
+
+def test_vllm_model_server_needs_a_profile_or_a_model() -> None:
+    def bare(spec: dict[str, Any]) -> None:
+        del spec["profile"]
+        del spec["model"]
+
+    errs = _broken("ModelServer", "llama-story", bare)
+    assert any("a vllm model server needs a profile or a model" in e for e in errs), errs
+
+
+def test_model_has_exactly_one_source() -> None:
+    errs = _broken(
+        "ModelServer", "llama-story", lambda s: s["model"].update(pvc={"claimName": "weights"})
+    )
+    assert any("exactly one source" in e for e in errs), errs
+
+
+def test_bundled_model_only_on_transformers() -> None:
+    def vllm(spec: dict[str, Any]) -> None:
+        spec["engine"] = "vllm"
+
+    errs = _broken("ModelServer", "smollm2", vllm)
+    assert any("bundled model is served by the transformers engine only" in e for e in errs), errs
+
+
+def test_enabled_ingress_needs_a_host_and_tls_a_secret() -> None:
+    errs = _broken("Platform", "storybang", lambda s: s["ingress"].pop("host"))
+    assert any("ingress.host is required" in e for e in errs), errs
+    errs = _broken("Platform", "storybang", lambda s: s["ingress"]["tls"].pop("secretName"))
+    assert any("tls.secretName is required" in e for e in errs), errs
+
+
+def test_extra_settings_must_be_storybang_variables() -> None:
+    errs = _broken("Platform", "storybang", lambda s: s.update(settings={"PATH": "/bin"}))
+    assert any("settings keys must start with STORYBANG_" in e for e in errs), errs
+
+
+def test_access_token_lifetime_is_bounded_by_the_services_limit() -> None:
+    errs = _broken("Platform", "storybang", lambda s: s["auth"].update(accessTokenTTLSeconds=7200))
+    assert any("accessTokenTTLSeconds" in e for e in errs), errs
+
+
+def test_unknown_domain_and_task_are_refused() -> None:
+    assert _broken("DomainService", "identity", lambda s: s.update(domain="billing"))
+    assert _broken("Generator", "story", lambda s: s.update(task="music"))
+
+
+def test_task_and_domain_are_immutable() -> None:
+    openapi = schema.openapi(load_crds()["Generator"])
+    old = copy.deepcopy(examples_by_name()[("Generator", "story")])
+    new = copy.deepcopy(old)
+    new["spec"]["task"] = "image"
+    for doc in (old, new):
+        schema.apply_defaults(openapi, doc)
+    assert any("task is immutable" in e for e in schema.cel_errors(openapi, new, old))
+    assert schema.cel_errors(openapi, old, old) == []

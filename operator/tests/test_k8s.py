@@ -1,0 +1,64 @@
+"""The Kubernetes layer's pure parts: resource paths and the comparison that keeps a converged
+pass from writing. (Requests to a real API server are the cluster e2e suite's.)"""
+
+from __future__ import annotations
+
+import pytest
+
+from storybang_operator import errors, k8s
+
+
+def test_paths_of_core_named_and_cluster_scoped_resources() -> None:
+    assert (
+        k8s.kind_of("v1", "ConfigMap").path("stories", "c")
+        == "/api/v1/namespaces/stories/configmaps/c"
+    )
+    assert (
+        k8s.kind_of("apps/v1", "Deployment").path("stories")
+        == "/apis/apps/v1/namespaces/stories/deployments"
+    )
+    crd = k8s.kind_of("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+    assert crd.path(None, "scaledobjects.keda.sh") == (
+        "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh"
+    )
+
+
+def test_unmanaged_kind_is_refused() -> None:
+    with pytest.raises(errors.InvalidSpec):
+        k8s.kind_of("v1", "Pod")
+
+
+def test_every_child_kind_of_the_builders_is_known() -> None:
+    from storybang_operator import reconcile
+
+    for kinds in reconcile.CHILD_KINDS.values():
+        for api_version, kind in kinds:
+            k8s.kind_of(api_version, kind)
+    for api_version, kind in reconcile.KEDA_KINDS:
+        k8s.kind_of(api_version, kind)
+
+
+def test_comparison_ignores_what_changes_on_every_write() -> None:
+    live = {
+        "metadata": {
+            "name": "a",
+            "resourceVersion": "41",
+            "generation": 3,
+            "managedFields": [{"manager": "storybang-operator", "time": "2030-01-01T00:00:00Z"}],
+        },
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": 1},
+    }
+    preview = {
+        "metadata": {
+            "name": "a",
+            "resourceVersion": "42",
+            "generation": 3,
+            "managedFields": [{"manager": "storybang-operator", "time": "2030-01-02T00:00:00Z"}],
+        },
+        "spec": {"replicas": 2},
+        "status": {"readyReplicas": 2},
+    }
+    assert k8s.comparable(live) == k8s.comparable(preview)
+    preview["spec"]["replicas"] = 3
+    assert k8s.comparable(live) != k8s.comparable(preview)

@@ -1,0 +1,66 @@
+"""Queue depth is read from a real Redis server, where Dramatiq's broker keeps it."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from storybang_operator import errors, queue
+from storybang_operator.builders import generator
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = redis.Redis.from_url(url)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_depth_is_the_length_of_the_dramatiq_list(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    key = generator.queue_key("story")
+    assert key == "dramatiq:story"
+    # What Dramatiq's enqueue.lua does: the message in a hash, its id pushed onto the list.
+    for i in range(3):
+        client.hset(f"{key}.msgs", f"id-{i}", "{}")
+        client.lpush(key, f"id-{i}")
+    reader = queue.QueueReader(timeout=2)
+    assert reader.depth(redis_url, key) == 3
+    assert reader.depth(redis_url, generator.queue_key("image")) == 0
+
+
+def test_unreachable_redis_is_a_transient_error() -> None:
+    reader = queue.QueueReader(timeout=0.5)
+    with pytest.raises(errors.ApiError) as caught:
+        reader.depth(f"redis://127.0.0.1:{_free_port()}/0", "dramatiq:story")
+    assert caught.value.reason == "RedisUnavailable"
