@@ -30,8 +30,14 @@ WRITES = prometheus_client.Counter(
 )
 
 
+_serving: set[int] = set()
+
+
 def serve(port: int) -> None:
-    prometheus_client.start_http_server(port)
+    """Expose the metrics on `port` (0: not at all); once per process and port."""
+    if port and port not in _serving:
+        prometheus_client.start_http_server(port)
+        _serving.add(port)
 
 
 @contextlib.contextmanager
