@@ -42,6 +42,13 @@ def configure(
     settings.peering.standalone = not SETTINGS.peering
     settings.peering.mandatory = SETTINGS.peering
     settings.peering.name = SETTINGS.peering_name
+    # Kopf's bookkeeping in annotations of our own prefix; the status schema has no room for it.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix="operator.storybang.io"
+    )
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="operator.storybang.io", key="last-handled-configuration"
+    )
     # Only warnings become Events: info-level Events on every pass would be writes too.
     settings.posting.level = logging.WARNING
     _context = reconcile.Context(

@@ -30,6 +30,8 @@ def assert_restricted(pod: dict[str, Any]) -> None:
     assert security["seccompProfile"] == {"type": "RuntimeDefault"}
     assert pod["automountServiceAccountToken"] is False
     volumes = {v["name"]: v for v in pod["volumes"]}
+    for container in pod.get("initContainers", []):
+        assert container["securityContext"] == pod["containers"][0]["securityContext"]
     for container in pod["containers"]:
         sc = container["securityContext"]
         assert sc["allowPrivilegeEscalation"] is False

@@ -118,3 +118,14 @@ def test_unknown_domain_is_an_invalid_spec(example: Example, plat: dict[str, Any
     ds["spec"]["domain"] = "billing"
     with pytest.raises(errors.InvalidSpec, match="domain must be one of"):
         domainservice.build(ds, plat)
+
+
+def test_identity_migrates_the_sql_schema_before_serving(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    [pod] = pod_specs(domainservice.build(example("DomainService", "identity"), plat))
+    [migrate] = pod["initContainers"]
+    assert migrate["command"] == ["storybang", "migrate"]
+    assert env_names(migrate) == env_names(pod["containers"][0])
+    [other] = pod_specs(domainservice.build(example("DomainService", "stories"), plat))
+    assert "initContainers" not in other

@@ -46,7 +46,7 @@ def build(ds: common.Body, plat: common.Body) -> list[common.Manifest]:
         "startupProbe": common.http_probe("/healthz", "http", period=5, failures=24),
         "volumeMounts": [tmp_mount],
     }
-    pod = {
+    pod: dict[str, Any] = {
         **platform.pod_base(plat),
         "containers": [container],
         "volumes": [tmp_volume],
@@ -60,6 +60,17 @@ def build(ds: common.Body, plat: common.Body) -> list[common.Manifest]:
             }
         ],
     }
+    if domain == "identity":
+        # The identity service owns the SQL schema: bring it up to date before serving.
+        # Migrations are idempotent; a replica that loses a race restarts and finds them done.
+        pod["initContainers"] = [
+            {
+                **{k: v for k, v in container.items() if not k.endswith("Probe")},
+                "name": "migrate",
+                "command": ["storybang", "migrate"],
+                "ports": [],
+            }
+        ]
     autoscaling = spec.get("autoscaling")
     children = [
         common.deployment(
