@@ -64,6 +64,8 @@ def redis_url() -> str:
 
 
 SIGNING_KEY = tokens.generate_pem()
+# Queues of this test run only: other runs may share the Redis server.
+QUEUE_NAMESPACE = f"dramatiq-test-{secrets.token_hex(4)}"
 
 
 def make_settings(tmp: Path, **overrides: Any) -> Settings:
@@ -74,6 +76,7 @@ def make_settings(tmp: Path, **overrides: Any) -> Settings:
         # The whole suite logs in from one address: keep that limit out of the way, except in
         # the tests about it, which set their own.
         "limits": {"login_per_address": "10000/minute", "register_per_address": "10000/minute"},
+        "worker": {"queue_namespace": QUEUE_NAMESPACE, "concurrency": 2},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(values.get(key), dict):

@@ -53,7 +53,9 @@ def dev(host: str, port: int, data_dir: Path) -> None:
 
 
 @main.command()
-@click.option("--domain", "domains", multiple=True, required=True, help="identity, characters, stories (repeatable)")
+@click.option(
+    "--domain", "domains", multiple=True, required=True, help="identity, characters, stories, generation (repeatable)"
+)
 @click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a pod listens on all interfaces
 @click.option("--port", default=8000, show_default=True, type=int)
 def serve(domains: tuple[str, ...], host: str, port: int) -> None:
@@ -67,6 +69,24 @@ def serve(domains: tuple[str, ...], host: str, port: int) -> None:
         )
     settings = load_settings()
     _serve(create_app(settings, domains), settings, host, port)
+
+
+@main.command()
+@click.option(
+    "--task",
+    "tasks",
+    multiple=True,
+    required=True,
+    type=click.Choice(["story", "image", "describe", "translate"]),
+    help="the queue(s) to consume (repeatable)",
+)
+def worker(tasks: tuple[str, ...]) -> None:
+    """Run generation jobs from the task queues (Dramatiq on Redis)."""
+    from storybang.generation import worker as generation_worker
+
+    settings = load_settings()
+    logs.configure(settings)
+    generation_worker.run(settings, list(tasks))
 
 
 @main.command()

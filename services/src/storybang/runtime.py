@@ -8,12 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dramatiq
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from storybang import events
+from storybang.generation import queue
 from storybang.identity import passwords, senders, tokens
 from storybang.settings import Settings
 from storybang.stores import sql
 from storybang.stores.blobs import BlobStore, DirectoryBlobStore, GridFSBlobStore
+from storybang.stores.counters import Counters, MemoryCounters, RedisCounters
 from storybang.stores.documents import DocumentStore
 from storybang.stores.documents_mongo import MongoDocumentStore
 from storybang.stores.documents_sqlite import SQLiteDocumentStore
@@ -31,9 +36,15 @@ class Runtime:
     keys: tokens.KeySet
     sender: senders.Sender
     hasher: passwords.Hasher
+    counters: Counters
+    events: events.EventBus
+    broker: dramatiq.Broker
 
     @classmethod
-    async def open(cls, settings: Settings) -> Runtime:
+    async def open(
+        cls, settings: Settings, *, broker: dramatiq.Broker | None = None, bus: events.EventBus | None = None
+    ) -> Runtime:
+        """Connect to every store. ``broker`` and ``bus`` are shared in-process (embedded default)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = sql.create_engine(settings.sql_url)
         documents: DocumentStore
@@ -47,6 +58,15 @@ class Runtime:
             documents = await SQLiteDocumentStore.open(f"sqlite+aiosqlite:///{settings.data_dir / 'documents.db'}")
             blobs = DirectoryBlobStore(settings.data_dir / "images")
         redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
+        notifier = settings.notifier
+        if redis_url:
+            counters: Counters = RedisCounters(Redis.from_url(redis_url))
+            bus = bus or events.RedisEventBus.open(
+                redis_url, max_len=notifier.stream_max_len, ttl_seconds=notifier.stream_ttl_seconds
+            )
+        else:
+            counters = MemoryCounters()
+            bus = bus or events.InProcessEventBus(max_len=notifier.stream_max_len)
         return cls(
             settings=settings,
             engine=engine,
@@ -57,6 +77,9 @@ class Runtime:
             keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
             sender=senders.from_settings(settings.mail, settings.data_dir),
             hasher=passwords.Hasher(settings.auth),
+            counters=counters,
+            events=bus,
+            broker=broker or queue.make_broker(settings),
         )
 
     async def check(self) -> dict[str, str]:
@@ -66,6 +89,7 @@ class Runtime:
             ("sql", self._ping_sql),
             ("documents", self.documents.ping),
             ("rate_limits", self.limiter.ping),
+            ("events", self.events.ping),
         ):
             try:
                 await probe()
@@ -80,4 +104,6 @@ class Runtime:
 
     async def close(self) -> None:
         await self.documents.close()
+        await self.events.close()
+        await self.counters.close()
         await self.engine.dispose()

@@ -67,6 +67,53 @@ class LimitSettings(BaseModel):
     max_image_pixels: int = Field(40_000_000, ge=10_000)
 
 
+class BackendSettings(BaseModel):
+    """One model backend. ``openai``: any OpenAI-compatible server (vLLM, an external API);
+    ``storybang``: `storybang inference` (OpenAI-compatible plus translations and captions);
+    ``local``: the bundled model in this process; ``apertium``: offline translation."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,63}$")
+    kind: Literal["openai", "storybang", "local", "apertium"] = "openai"
+    base_url: str = ""
+    model: str = ""
+
+
+class GenerationSettings(BaseModel):
+    # Tried in order; a backend that is down or cold falls through to the next.
+    backends: list[BackendSettings] = []
+    # API keys by backend name (from a Secret); never logged, never in a job.
+    api_keys: dict[str, SecretStr] = {}
+    max_prompt_chars: int = Field(4000, ge=100)
+    max_tokens: int = Field(1024, ge=16)
+    timeout_seconds: int = Field(120, ge=5)
+    max_retries: int = Field(3, ge=0, le=10)
+    # Per-user limits: jobs in flight at once, and daily quotas (UTC days).
+    max_active_jobs: int = Field(3, ge=1)
+    daily_tokens: int = Field(200_000, ge=0)
+    daily_images: int = Field(50, ge=0)
+    # The bundled model for `local` backends and `storybang dev`.
+    local_model: str = "smollm2"
+
+
+class WorkerSettings(BaseModel):
+    concurrency: int = Field(4, ge=1, le=64)
+    metrics_port: int = 9191
+    # Seconds before a dead worker's unacknowledged messages go back on the queue.
+    heartbeat_timeout_seconds: int = Field(60, ge=1)
+    # Dramatiq's Redis key prefix: queue "story" is the list "<namespace>:story".
+    queue_namespace: str = Field("dramatiq", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+class NotifierSettings(BaseModel):
+    # Browser origins allowed to open a socket. Empty: every origin in env=dev, the notifier's own
+    # host otherwise (the web app and /socket.io behind one ingress).
+    allowed_origins: list[str] = []
+    # Per user: a client offline for longer than this many events, or for this long after the
+    # user's last event, gets an incomplete replay and refetches its state over the API.
+    stream_max_len: int = Field(1000, ge=10)
+    stream_ttl_seconds: int = Field(24 * 3600, ge=60)
+
+
 class LogSettings(BaseModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] | None = None  # None: console in dev, json elsewhere
@@ -85,6 +132,9 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     limits: LimitSettings = LimitSettings()
     log: LogSettings = LogSettings()
+    generation: GenerationSettings = GenerationSettings()
+    worker: WorkerSettings = WorkerSettings()
+    notifier: NotifierSettings = NotifierSettings()
     cors_origins: list[str] = []
 
     @model_validator(mode="after")

@@ -18,7 +18,7 @@ async def test_healthz(client: httpx.AsyncClient) -> None:
 async def test_readyz_checks_every_store(client: httpx.AsyncClient) -> None:
     r = await client.get("/readyz")
     assert r.status_code == 200
-    assert r.json()["checks"] == {"sql": "ok", "documents": "ok", "rate_limits": "ok"}
+    assert r.json()["checks"] == {"sql": "ok", "documents": "ok", "rate_limits": "ok", "events": "ok"}
 
 
 async def test_readyz_is_503_when_a_store_is_down(tmp_path: Path) -> None:

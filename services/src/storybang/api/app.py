@@ -22,6 +22,7 @@ DOMAINS: dict[str, str] = {
     "identity": "storybang.identity.routes",
     "characters": "storybang.characters.routes",
     "stories": "storybang.stories.routes",
+    "generation": "storybang.generation.routes",
 }
 
 

@@ -1,0 +1,1 @@
+"""Generation: queued jobs (story, image, describe, translate) run by workers on model backends."""

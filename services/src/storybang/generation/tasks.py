@@ -1,0 +1,199 @@
+"""What each task does once a worker holds its job: plain async functions, called by the actors.
+
+Each runner reads what it needs (owner-scoped), asks the backend chain, stores the result where
+it belongs (a story, a portrait, a translation) and returns the job's result. Applying a result is
+idempotent, because a message may be delivered twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from storybang.characters import service as characters
+from storybang.errors import InvalidInput, NotFound
+from storybang.generation import jobs, prompts
+from storybang.generation.backends.base import Backend, Completion
+from storybang.generation.backends.chain import Chain
+from storybang.runtime import Runtime
+from storybang.stores.documents import Doc
+from storybang.stories import service as stories
+
+# How often a streaming story checks whether it was cancelled, and reports progress.
+CHECK_EVERY_SECONDS = 0.5
+
+
+class Cancelled(Exception):
+    pass
+
+
+@dataclass
+class Outcome:
+    result: dict[str, Any]
+    backend: str
+    tokens: int = 0
+    images: int = 0
+
+
+@dataclass
+class Context:
+    rt: Runtime
+    chain: Chain
+
+
+Runner = Callable[[Context, Doc], Awaitable[Outcome]]
+
+
+async def _cast(rt: Runtime, owner_id: str, character_ids: list[str]) -> list[prompts.Cast]:
+    cast = []
+    for character_id in character_ids:
+        doc = await rt.documents.get("characters", character_id, owner_id=owner_id)
+        if doc is None:
+            raise InvalidInput("a chosen character no longer exists", field="input.character_ids")
+        description = doc.get("description") or doc.get("photo_description") or ""
+        cast.append(prompts.Cast(doc["name"], description))
+    return cast
+
+
+async def run_story(ctx: Context, job: Doc) -> Outcome:
+    data, owner = job["input"], job["owner_id"]
+    messages = prompts.story_messages(
+        prompt=data["prompt"],
+        audience=data["audience"],
+        cast=await _cast(ctx.rt, owner, data["character_ids"]),
+        genre=data.get("genre"),
+        values=data.get("values", []),
+        length=data["length"],
+        language=data["language"],
+    )
+    budget = ctx.rt.settings.generation.max_tokens
+    expected = prompts.PARAGRAPHS[data["length"]] * prompts.WORDS_PER_PARAGRAPH[data["audience"]] * 1.4
+    streamed = 0
+    last_check = time.monotonic()
+
+    async def on_delta(delta: str) -> None:
+        nonlocal streamed, last_check
+        streamed += len(delta.split()) or 1
+        await ctx.rt.events.publish(owner, "generation.progress", {"id": job["id"], "task": "story", "delta": delta})
+        if time.monotonic() - last_check >= CHECK_EVERY_SECONDS:
+            last_check = time.monotonic()
+            if not await jobs.progress(ctx.rt.documents, job, min(0.95, streamed / expected)):
+                raise Cancelled
+
+    async def call(backend: Backend) -> Completion:
+        return await backend.chat(messages, max_tokens=budget, temperature=0.8, on_delta=on_delta)
+
+    completion, backend = await ctx.chain.run(call, prefer=job.get("backend"))
+    title, paragraphs = prompts.parse_story(completion.text, prompts.fallback_title(data["prompt"]))
+    if not paragraphs:
+        raise InvalidInput("the model wrote no story; try another prompt", field="input.prompt")
+    result: dict[str, Any] = {"title": title, "paragraphs": paragraphs}
+    if data.get("save"):
+        story = await stories.save_generated(
+            ctx.rt,
+            owner,
+            title=title,
+            paragraphs=paragraphs,
+            audience=data["audience"],
+            character_ids=data["character_ids"],
+            language=data["language"],
+            genre=data.get("genre"),
+            values=data.get("values", []),
+            story_id=data.get("story_id"),
+            job_id=job["id"],
+        )
+        result["story_id"] = story.id
+        await ctx.rt.events.publish(owner, "story.updated", {"id": story.id})
+    return Outcome(result, backend, tokens=completion.prompt_tokens + completion.completion_tokens)
+
+
+async def run_translate(ctx: Context, job: Doc) -> Outcome:
+    data, owner = job["input"], job["owner_id"]
+    target = data["target_language"]
+    if data.get("text") is not None:
+        source = data.get("source_language") or "en"
+        translated, backend = await ctx.chain.run(
+            lambda b: b.translate(data["text"], source=source, target=target), prefer=job.get("backend")
+        )
+        return Outcome({"text": translated}, backend, tokens=len(data["text"].split()))
+    story = await ctx.rt.documents.get("stories", data["story_id"], owner_id=owner)
+    if story is None:
+        raise NotFound("the story no longer exists")
+    source = data.get("source_language") or story.get("language") or "en"
+    # One request per paragraph keeps paragraphs apart whatever the backend does with blank lines.
+    texts = [story["title"], *(p["text"] for p in story.get("paragraphs", []))]
+    translated_texts: list[str] = []
+    backend = ""
+    for i, text in enumerate(texts):
+        out, backend = await ctx.chain.run(
+            lambda b, t=text: b.translate(t, source=source, target=target), prefer=job.get("backend")
+        )
+        translated_texts.append(out)
+        if not await jobs.progress(ctx.rt.documents, job, (i + 1) / len(texts) * 0.95):
+            raise Cancelled
+    title, paragraphs = translated_texts[0], translated_texts[1:]
+    await stories.set_translation(ctx.rt, owner, data["story_id"], target, title, paragraphs)
+    await ctx.rt.events.publish(owner, "story.updated", {"id": data["story_id"]})
+    translation = {"language": target, "title": title, "paragraphs": paragraphs}
+    return Outcome(
+        {"translation": translation, "story_id": data["story_id"]}, backend, tokens=sum(len(t.split()) for t in texts)
+    )
+
+
+async def run_describe(ctx: Context, job: Doc) -> Outcome:
+    data, owner = job["input"], job["owner_id"]
+    photo_id = data.get("image_id")
+    if data.get("character_id"):
+        character = await ctx.rt.documents.get("characters", data["character_id"], owner_id=owner)
+        if character is None or not character.get("photo_id"):
+            raise InvalidInput("the character has no photo to describe", field="input.character_id")
+        photo_id = character["photo_id"]
+    blob = await ctx.rt.blobs.get(photo_id, owner_id=owner) if photo_id else None
+    if blob is None:
+        raise InvalidInput("no such image", field="input.image_id")
+    text, backend = await ctx.chain.run(lambda b: b.describe(blob.data, blob.content_type), prefer=job.get("backend"))
+    if data.get("character_id") and data.get("save", True):
+        await characters.set_description(ctx.rt, owner, data["character_id"], text, photo_id=photo_id)
+        await ctx.rt.events.publish(owner, "character.updated", {"id": data["character_id"]})
+    return Outcome({"description": text}, backend, tokens=len(text.split()))
+
+
+async def run_image(ctx: Context, job: Doc) -> Outcome:
+    data, owner = job["input"], job["owner_id"]
+    subject = data.get("prompt") or ""
+    if data.get("character_id"):
+        character = await ctx.rt.documents.get("characters", data["character_id"], owner_id=owner)
+        if character is None:
+            raise InvalidInput("the character no longer exists", field="input.character_id")
+        looks = character.get("description") or character.get("photo_description") or ""
+        subject = subject or f"Portrait of {character['name']}. {looks}"
+    if data.get("story_id") is not None:
+        story = await ctx.rt.documents.get("stories", data["story_id"], owner_id=owner)
+        paragraphs = story.get("paragraphs", []) if story else []
+        if not 0 <= data["paragraph"] < len(paragraphs):
+            raise InvalidInput("the story or its paragraph no longer exists", field="input.paragraph")
+        subject = subject or paragraphs[data["paragraph"]]["text"]
+    png, backend = await ctx.chain.run(
+        lambda b: b.draw(prompts.image_prompt(subject), size=data["size"]), prefer=job.get("backend")
+    )
+    from storybang import images
+
+    image = await images.check_async(png, ctx.rt.settings.limits)
+    image_id = await ctx.rt.blobs.put(image.data, owner_id=owner, content_type=image.content_type)
+    if data.get("character_id"):
+        await characters.set_portrait(ctx.rt, owner, data["character_id"], image_id)
+        await ctx.rt.events.publish(owner, "character.updated", {"id": data["character_id"]})
+    if data.get("story_id") is not None:
+        await stories.set_illustration(ctx.rt, owner, data["story_id"], data["paragraph"], image_id)
+        await ctx.rt.events.publish(owner, "story.updated", {"id": data["story_id"]})
+    return Outcome({"image_id": image_id}, backend, images=1)
+
+
+RUNNERS: dict[str, Runner] = {
+    "story": run_story,
+    "translate": run_translate,
+    "describe": run_describe,
+    "image": run_image,
+}

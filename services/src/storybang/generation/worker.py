@@ -1,0 +1,171 @@
+"""Running jobs: the one function every actor calls, the actors, and the `storybang worker` role.
+
+Failure policy: a backend that is down or cold (``Unavailable``) is retried by Dramatiq with
+exponential backoff, up to ``generation.max_retries`` times, the job going back to ``queued`` in
+between; anything that retrying cannot fix (bad input, a missing character, no backend for the
+task) fails the job at once with the reason. Every job has a time limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import threading
+from typing import Any
+
+import dramatiq
+from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.middleware import AsyncIO, CurrentMessage
+
+from storybang import logs
+from storybang.errors import StoryBangError
+from storybang.generation import jobs, queue, service
+from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
+from storybang.generation.backends.chain import Chain, NoBackend
+from storybang.generation.tasks import RUNNERS, Cancelled, Context
+from storybang.runtime import Runtime
+from storybang.settings import Settings
+
+log = logs.get(__name__)
+
+# Dramatiq's backoff between retries, in milliseconds.
+MIN_BACKOFF_MS, MAX_BACKOFF_MS = 1_000, 60_000
+
+
+class Retry(Exception):
+    """Raised to hand the message back to Dramatiq for a later attempt."""
+
+
+async def execute(ctx: Context, job_id: str, retries: int) -> str:
+    """Run one job to an end state; returns what happened (for logs and tests)."""
+    rt = ctx.rt
+    job = await jobs.start(rt.documents, job_id)
+    if job is None:
+        return "skipped"  # finished, cancelled or unknown: a late or repeated message
+    owner, task = job["owner_id"], job["task"]
+    event = {"id": job_id, "task": task}
+    await rt.events.publish(owner, "generation.started", event)
+    try:
+        async with asyncio.timeout(rt.settings.generation.timeout_seconds):
+            outcome = await RUNNERS[task](ctx, job)
+    except Cancelled:
+        return "cancelled"
+    except TimeoutError:
+        return await _fail(rt, job, f"timed out after {rt.settings.generation.timeout_seconds} s")
+    except Unavailable as e:
+        if retries < rt.settings.generation.max_retries and await jobs.requeue(rt.documents, job, f"retrying: {e}"):
+            log.warning("backend unavailable, retrying", job_id=job_id, retries=retries, error=str(e))
+            raise Retry(str(e)) from e
+        return await _fail(rt, job, str(e))
+    except (Rejected, Unsupported, NoBackend, StoryBangError, BackendError) as e:
+        return await _fail(rt, job, getattr(e, "detail", None) or str(e))
+    done = await jobs.succeed(rt.documents, job, outcome.result, outcome.backend)
+    if done is None:
+        return "cancelled" if not await jobs.is_running(rt.documents, job) else "lost"
+    if outcome.tokens:
+        await rt.counters.add(service.tokens_key(owner), outcome.tokens)
+    if outcome.images:
+        await rt.counters.add(service.images_key(owner), outcome.images)
+    await rt.events.publish(
+        owner, "generation.completed", event | {"result": outcome.result, "backend": outcome.backend}
+    )
+    return "succeeded"
+
+
+async def _fail(rt: Runtime, job: dict[str, Any], reason: str) -> str:
+    if await jobs.fail(rt.documents, job, reason) is None:
+        return "cancelled"
+    log.info("job failed", job_id=job["id"], task=job["task"], reason=reason)
+    await rt.events.publish(
+        job["owner_id"], "generation.failed", {"id": job["id"], "task": job["task"], "error": reason}
+    )
+    return "failed"
+
+
+def _retries() -> int:
+    message = CurrentMessage.get_current_message()
+    return int(message.options.get("retries", 0)) if message is not None else 0
+
+
+def declare(
+    broker: dramatiq.Broker, contexts: dict[str, Context], tasks: list[str], settings: Settings
+) -> list[dramatiq.Actor[Any, Any]]:
+    """Declare one actor per task on ``broker``; each takes a job id and nothing else.
+
+    ``contexts`` may still be empty: it is filled when the worker boots (see :class:`Lifecycle`).
+    """
+    actors = []
+    for task in tasks:
+
+        async def run(job_id: str, _task: str = task) -> None:
+            await execute(contexts[_task], job_id, _retries())
+
+        actors.append(
+            dramatiq.actor(
+                run,
+                actor_name=queue.actor_name(task),
+                queue_name=task,
+                broker=broker,
+                max_retries=1_000,  # the real bound is generation.max_retries, checked in execute()
+                retry_when=lambda retries, exc: isinstance(exc, Retry),
+                min_backoff=MIN_BACKOFF_MS,
+                max_backoff=MAX_BACKOFF_MS,
+                # Our own asyncio.timeout is the job's limit; Dramatiq's is a backstop above it.
+                time_limit=(settings.generation.timeout_seconds + 60) * 1000,
+            )
+        )
+    return actors
+
+
+def contexts_for(rt: Runtime, tasks: list[str]) -> dict[str, Context]:
+    return {task: Context(rt, Chain.for_task(task, rt.settings.generation)) for task in tasks}
+
+
+class Lifecycle(AsyncIO):
+    """Dramatiq's event-loop middleware, plus our runtime: opened on the worker's event loop before
+    the first message is consumed, closed after the last. Connections (motor, asyncmy, redis) are
+    bound to the loop that made them, so they must be made on this one."""
+
+    def __init__(self, settings: Settings, tasks: list[str], contexts: dict[str, Context]) -> None:
+        super().__init__()
+        self.settings, self.tasks, self.contexts = settings, tasks, contexts
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        super().before_worker_boot(broker, worker)
+        rt = get_event_loop_thread().run_coroutine(Runtime.open(self.settings, broker=broker))
+        self.contexts.update(contexts_for(rt, self.tasks))
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        loop = get_event_loop_thread()
+        if self.contexts:
+            ctx = next(iter(self.contexts.values()))
+            for c in self.contexts.values():
+                loop.run_coroutine(c.chain.close())
+            loop.run_coroutine(ctx.rt.close())
+        super().after_worker_shutdown(broker, worker)
+
+
+def start(settings: Settings, tasks: list[str], *, broker: dramatiq.Broker | None = None) -> dramatiq.Worker:
+    """Declare the actors for ``tasks`` and start consuming their queues in this process."""
+    broker = broker or queue.make_broker(settings)
+    contexts: dict[str, Context] = {}
+    broker.add_middleware(Lifecycle(settings, tasks, contexts))
+    declare(broker, contexts, tasks, settings)
+    worker = dramatiq.Worker(broker, queues=set(tasks), worker_threads=settings.worker.concurrency)
+    worker.start()
+    return worker
+
+
+def run(settings: Settings, tasks: list[str]) -> None:
+    """`storybang worker`: run until SIGTERM/SIGINT, then finish the jobs in hand and stop."""
+    from prometheus_client import start_http_server
+
+    start_http_server(settings.worker.metrics_port)
+    worker = start(settings, tasks)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    log.info("worker started", tasks=tasks, concurrency=settings.worker.concurrency)
+    stop.wait()
+    log.info("worker stopping")
+    worker.stop(timeout=settings.generation.timeout_seconds * 1000)

@@ -1,0 +1,27 @@
+"""Generation fixtures: a real Dramatiq worker (in a thread of the test process) on real Redis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from storybang.generation import worker
+from storybang.settings import Settings
+from tests.conftest import make_settings
+
+
+def settings_with(real: Settings, tmp: Any, **overrides: Any) -> Settings:
+    return make_settings(
+        tmp, mysql=real.mysql.model_dump(), mongo=real.mongo.model_dump(), redis=real.redis.model_dump(), **overrides
+    )
+
+
+@contextmanager
+def running_worker(settings: Settings, tasks: list[str]) -> Iterator[None]:
+    """A Dramatiq worker consuming ``tasks`` until the block ends."""
+    w = worker.start(settings, tasks)
+    try:
+        yield
+    finally:
+        w.stop(timeout=10_000)

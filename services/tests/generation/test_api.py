@@ -1,0 +1,96 @@
+"""The generations API: validation naming the field, ownership, limits and quotas, cancelling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from storybang.generation import service
+from storybang.runtime import Runtime
+from storybang.settings import Settings
+from tests.conftest import SignUp, app_for, client_for
+from tests.generation.conftest import settings_with
+
+
+async def test_a_job_is_queued_and_readable_by_its_owner_only(client: httpx.AsyncClient, signup: SignUp) -> None:
+    owner, other = await signup(), await signup()
+    r = await client.post(
+        "/api/v1/generations",
+        headers=owner.headers,
+        json={"task": "translate", "input": {"text": "Hello", "target_language": "es"}},
+    )
+    assert r.status_code == 202, r.text
+    job = r.json()
+    assert job["status"] == "queued" and job["task"] == "translate"
+    assert (await client.get(f"/api/v1/generations/{job['id']}", headers=owner.headers)).status_code == 200
+    assert (await client.get(f"/api/v1/generations/{job['id']}", headers=other.headers)).status_code == 404
+    assert (await client.delete(f"/api/v1/generations/{job['id']}", headers=other.headers)).status_code == 404
+    listed = (await client.get("/api/v1/generations", headers=other.headers)).json()["items"]
+    assert job["id"] not in [j["id"] for j in listed]
+
+
+async def test_invalid_input_names_the_field(client: httpx.AsyncClient, signup: SignUp) -> None:
+    account = await signup()
+    cases = [
+        ({"task": "story", "input": {"prompt": "", "audience": "children"}}, "input.prompt"),
+        ({"task": "story", "input": {"prompt": "x", "audience": "toddlers"}}, "input.audience"),
+        ({"task": "translate", "input": {"text": "x"}}, "input.target_language"),
+        ({"task": "story", "input": {"prompt": "x", "character_ids": ["0" * 24]}}, "input.character_ids"),
+        ({"task": "describe", "input": {"character_id": "1" * 24}}, "input.character_id"),
+        ({"task": "dance", "input": {}}, "task"),
+    ]
+    for body, field in cases:
+        r = await client.post("/api/v1/generations", headers=account.headers, json=body)
+        assert r.status_code == 422, (body, r.text)
+        assert r.json()["errors"][0]["field"] == field, r.text
+
+
+async def test_someone_elses_character_cannot_be_used(client: httpx.AsyncClient, signup: SignUp) -> None:
+    owner, other = await signup(), await signup()
+    character = (await client.post("/api/v1/characters", headers=owner.headers, json={"name": "Pip"})).json()
+    r = await client.post(
+        "/api/v1/generations",
+        headers=other.headers,
+        json={"task": "story", "input": {"prompt": "a walk", "character_ids": [character["id"]]}},
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "input.character_ids"
+
+
+async def test_cancel_a_queued_job(client: httpx.AsyncClient, signup: SignUp) -> None:
+    account = await signup()
+    body = {"task": "translate", "input": {"text": "Hello", "target_language": "es"}}
+    job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
+    r = await client.delete(f"/api/v1/generations/{job['id']}", headers=account.headers)
+    assert r.status_code == 200 and r.json()["status"] == "cancelled"
+
+
+async def test_too_many_jobs_at_once_is_429(real_settings: Settings, tmp_path: Path, signup: SignUp) -> None:
+    account = await signup()
+    rt = await Runtime.open(settings_with(real_settings, tmp_path, generation={"max_active_jobs": 2}))
+    try:
+        async with client_for(app_for(rt)) as client:
+            body = {"task": "translate", "input": {"text": "Hello", "target_language": "es"}}
+            codes = [(await client.post("/api/v1/generations", headers=account.headers, json=body)) for _ in range(3)]
+            assert [r.status_code for r in codes] == [202, 202, 429]
+            assert int(codes[-1].headers["Retry-After"]) >= 1
+            usage = (await client.get("/api/v1/users/me/usage", headers=account.headers)).json()
+            assert usage["active_jobs"] == 2 and usage["active_jobs_limit"] == 2
+    finally:
+        await rt.close()
+
+
+async def test_daily_token_quota_is_429_until_midnight(real_settings: Settings, tmp_path: Path, signup: SignUp) -> None:
+    account = await signup()
+    rt = await Runtime.open(settings_with(real_settings, tmp_path, generation={"daily_tokens": 100}))
+    try:
+        await rt.counters.add(service.tokens_key(account.id), 100)
+        async with client_for(app_for(rt)) as client:
+            body = {"task": "story", "input": {"prompt": "a walk"}}
+            r = await client.post("/api/v1/generations", headers=account.headers, json=body)
+            assert r.status_code == 429
+            assert 1 <= int(r.headers["Retry-After"]) <= 86400
+            usage = (await client.get("/api/v1/users/me/usage", headers=account.headers)).json()
+            assert usage["tokens"] == 100 and usage["tokens_limit"] == 100
+    finally:
+        await rt.close()
