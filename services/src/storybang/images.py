@@ -58,6 +58,8 @@ def check(data: bytes, limits: LimitSettings, *, field: str = "file") -> Checked
     if not data:
         raise InvalidInput("The file is empty.", field=field)
     try:
+        # catch_warnings is not thread-safe before Python 3.14: two threads racing here can leave
+        # this "error" filter installed for the whole process, which only makes Pillow stricter.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(data), formats=list(ACCEPTED))

@@ -39,7 +39,7 @@ from storybang.stores.documents import Doc
 COLLECTION = "characters"
 _FREE_FORM = ("extensions", "character_book")
 # Compare-and-set retries when two writers race to replace the same image.
-_CAS_TRIES = 5
+_CAS_TRIES = 10
 _PAGE = 100
 
 

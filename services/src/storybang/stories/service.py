@@ -10,12 +10,16 @@ versions.
 Every write is a compare-and-set on ``revision`` (bumped by each write), so concurrent writers
 (a person editing while the translate worker saves) never lose each other's changes.
 
+``job_id`` names the generation job that last wrote the content, so that a retried job saves once.
+
 Images: ``image_ids`` lists every image a story has ever pointed at, including replaced ones that a
 kept version may still show; deleting the story deletes them all.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -47,7 +51,7 @@ from storybang.stories.models import (
 STORIES = "stories"
 VERSIONS = "story_versions"
 CONTENT = ("title", "audience", "character_ids", "paragraphs", "language", "genre", "values", "translations")
-_CAS_TRIES = 5
+_CAS_TRIES = 10
 _PAGE = 100
 
 Change = Callable[[Doc], Doc]
@@ -100,7 +104,7 @@ def _with_images(doc: Doc, image_ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*doc.get("image_ids", []), *image_ids]))
 
 
-async def create(runtime: Runtime, owner_id: str, data: StoryCreate) -> StoryPublic:
+async def create(runtime: Runtime, owner_id: str, data: StoryCreate, *, job_id: str | None = None) -> StoryPublic:
     await _check_characters(runtime, owner_id, data.character_ids)
     image_ids = await _check_images(runtime, owner_id, data.paragraphs)
     now = _now()
@@ -113,6 +117,7 @@ async def create(runtime: Runtime, owner_id: str, data: StoryCreate) -> StoryPub
         "version_at": now,
         "revision": 1,
         "image_ids": list(dict.fromkeys(image_ids)),
+        "job_id": job_id,
         "created_at": now,
         "updated_at": now,
     }
@@ -139,7 +144,7 @@ async def list_stories(
 async def _write(runtime: Runtime, owner_id: str, story_id: str, change: Change, *, new_version: bool) -> Doc:
     """Apply ``change(current) -> changes`` with compare-and-set, keeping the replaced content as a
     version first when ``new_version``. Retried on a lost race; 409 when it keeps losing."""
-    for _ in range(_CAS_TRIES):
+    for attempt in range(_CAS_TRIES):
         doc = await _doc(runtime, owner_id, story_id)
         now = _now()
         changes = change(doc) | {"revision": doc["revision"] + 1, "updated_at": now}
@@ -155,6 +160,8 @@ async def _write(runtime: Runtime, owner_id: str, story_id: str, change: Change,
             return updated
         if kept is not None:
             await runtime.documents.delete(VERSIONS, kept["id"], owner_id=owner_id)
+        # Lost the race: back off a little, at random, so the losers do not collide again at once.
+        await asyncio.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311 - jitter, not a secret
     raise Conflict("The story changed while saving; try again.")
 
 
@@ -285,8 +292,13 @@ async def save_generated(
     genre: str | None = None,
     values: Sequence[str] = (),
     story_id: str | None = None,
+    job_id: str | None = None,
 ) -> StoryPublic:
-    """Save the story worker's result: a new story, or (with ``story_id``) a new version of one."""
+    """Save the story worker's result: a new story, or (with ``story_id``) a new version of one.
+
+    With ``job_id`` a retried job saves once: the story that job already wrote is returned as it is
+    (even if its owner has edited it since).
+    """
     fields: dict[str, Any] = {
         "title": title,
         "audience": audience,
@@ -301,9 +313,16 @@ async def save_generated(
     except ValidationError as e:
         raise _invalid(e) from e
     if story_id is None:
-        return await create(runtime, owner_id, data)
+        if job_id is not None:
+            done = await runtime.documents.find(STORIES, owner_id=owner_id, where={"job_id": job_id}, limit=1)
+            if done.items:
+                return StoryPublic.model_validate(done.items[0])
+        return await create(runtime, owner_id, data, job_id=job_id)
+    current = await _doc(runtime, owner_id, story_id)
+    if job_id is not None and current.get("job_id") == job_id:
+        return StoryPublic.model_validate(current)
     await _check_characters(runtime, owner_id, data.character_ids)
-    changes = data.model_dump(mode="json")
+    changes = data.model_dump(mode="json") | {"job_id": job_id}
     doc = await _write(runtime, owner_id, story_id, lambda _: changes, new_version=True)
     return StoryPublic.model_validate(doc)
 

@@ -1,0 +1,62 @@
+"""Both implementations of each store, so one contract suite runs against all of them.
+
+The embedded ones (SQLite, a directory) and the real ones (FerretDB speaking the MongoDB wire
+protocol, GridFS on it). Each test gets its own collection, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storybang.stores.blobs import BlobStore, DirectoryBlobStore, GridFSBlobStore
+from storybang.stores.documents import DocumentStore
+from storybang.stores.documents_mongo import MongoDocumentStore
+from storybang.stores.documents_sqlite import SQLiteDocumentStore
+
+
+@pytest.fixture(scope="session")
+async def mongo_store(mongo_url: str, session_tag: str) -> AsyncIterator[MongoDocumentStore]:
+    """The MongoDB store on a database of its own, dropped at the end of the session."""
+    name = f"storybang_c{session_tag}"
+    store = await MongoDocumentStore.open(mongo_url, name)
+    yield store
+    await store.client.drop_database(name)
+    await store.close()
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteDocumentStore]:
+    store = await SQLiteDocumentStore.open(f"sqlite+aiosqlite:///{tmp_path / 'documents.db'}")
+    yield store
+    await store.close()
+
+
+# Plain (not async) fixtures pick the implementation, so each store's own async fixture is set up
+# by pytest-asyncio rather than from inside a running event loop.
+@pytest.fixture(params=["sqlite", "mongo"])
+def documents(request: pytest.FixtureRequest) -> DocumentStore:
+    store: DocumentStore = request.getfixturevalue(f"{request.param}_store")
+    return store
+
+
+@pytest.fixture(params=["directory", "gridfs"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path, session_tag: str) -> BlobStore:
+    if request.param == "directory":
+        return DirectoryBlobStore(tmp_path / "blobs")
+    mongo: MongoDocumentStore = request.getfixturevalue("mongo_store")
+    return GridFSBlobStore(mongo.client, f"storybang_c{session_tag}")
+
+
+async def is_ferretdb(store: DocumentStore) -> bool:
+    if not isinstance(store, MongoDocumentStore):
+        return False
+    return "ferretdbVersion" in await store.client.admin.command("buildInfo")
+
+
+@pytest.fixture
+def collection() -> str:
+    return f"contract_{secrets.token_hex(4)}"
