@@ -31,6 +31,11 @@ def _path(key: str) -> str:
     return "$." + key
 
 
+def _unicode_lower(value: Any) -> str | None:
+    # SQLite's own lower() folds ASCII only; MongoDB's case-insensitive $regex folds all of Unicode.
+    return None if value is None else str(value).lower()
+
+
 def _equals(key: str, value: Any) -> sa.ColumnElement[bool]:
     left = sa.func.json_extract(documents.c.data, _path(key))
     if value is None:
@@ -46,6 +51,11 @@ class SQLiteDocumentStore:
     @classmethod
     async def open(cls, url: str) -> SQLiteDocumentStore:
         engine = create_async_engine(url)
+
+        @sa.event.listens_for(engine.sync_engine, "connect")
+        def _functions(dbapi_connection: Any, _: Any) -> None:
+            dbapi_connection.create_function("unicode_lower", 1, _unicode_lower, deterministic=True)
+
         async with engine.begin() as conn:
             await conn.exec_driver_sql("PRAGMA journal_mode=WAL")
             await conn.run_sync(_metadata.create_all)
@@ -90,7 +100,9 @@ class SQLiteDocumentStore:
             field, text = search
             escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             clauses.append(
-                sa.func.lower(sa.func.json_extract(documents.c.data, _path(field))).like(f"%{escaped}%", escape="\\")
+                sa.func.unicode_lower(sa.func.json_extract(documents.c.data, _path(field))).like(
+                    f"%{escaped}%", escape="\\"
+                )
             )
         query = sa.select(documents.c.data).where(*clauses).order_by(documents.c.id.desc()).limit(limit + 1)
         async with self._engine.connect() as conn:
