@@ -105,7 +105,7 @@ def reconcile_platform(ctx: Context, body: common.Body) -> dict[str, Any]:
     _converge(ctx, body, manifests, CHILD_KINDS["Platform"])
     routed = any(m["kind"] == "Ingress" for m in manifests)
     message = f"{len(manifests)} children in place"
-    if common.spec_of(body).get("ingress", {}).get("enabled", True) and not routed:
+    if platform.public_url(body) and not routed:
         message += "; no Ingress yet: no DomainService points at this platform"
     ready = status.condition(
         status.READY,

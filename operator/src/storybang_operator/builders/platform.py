@@ -33,8 +33,14 @@ def service_account_name(platform_name: str) -> str:
     return f"{platform_name}-workload"
 
 
+def _ingress(platform: common.Body) -> Mapping[str, Any]:
+    """The ingress section; absent means no Ingress, present means one unless disabled."""
+    ingress = common.spec_of(platform).get("ingress")
+    return ingress if ingress is not None else {"enabled": False}
+
+
 def public_url(platform: common.Body) -> str | None:
-    ingress = common.spec_of(platform).get("ingress", {})
+    ingress = _ingress(platform)
     if not ingress.get("enabled", True) or not ingress.get("host"):
         return None
     scheme = "https" if ingress.get("tls", {}).get("enabled", False) else "http"
@@ -194,8 +200,7 @@ def build(platform: common.Body, domain_services: Sequence[common.Body]) -> list
 def build_ingress(
     platform: common.Body, domain_services: Sequence[common.Body]
 ) -> common.Manifest | None:
-    spec = common.spec_of(platform)
-    ingress = spec.get("ingress", {})
+    ingress = _ingress(platform)
     if not ingress.get("enabled", True):
         return None
     host = ingress.get("host")
