@@ -71,7 +71,11 @@ def cel_errors(schema: dict[str, Any], value: Any, old: Any = None) -> list[str]
             if path not in old_rules:
                 continue
             activation["oldSelf"] = celpy.json_to_cel(old_rules[path])
-        result = env.program(env.compile(rule)).evaluate(activation)
+        try:
+            result = env.program(env.compile(rule)).evaluate(activation)
+        except celpy.CELEvalError as e:  # e.g. a missing field: the API server refuses too
+            broken.append(f"{path or '.'}: {message} ({e.args[0]})")
+            continue
         if not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
             broken.append(f"{path or '.'}: {message}")
     return broken

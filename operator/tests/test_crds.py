@@ -192,3 +192,17 @@ def test_task_and_domain_are_immutable() -> None:
         schema.apply_defaults(openapi, doc)
     assert any("task is immutable" in e for e in schema.cel_errors(openapi, new, old))
     assert schema.cel_errors(openapi, old, old) == []
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_defaults_pass_their_own_rules_as_the_api_server_checks_them(kind: str) -> None:
+    """The API server validates every `default` against the schema and CEL rules below it,
+    without filling in nested defaults first; a CRD whose default breaks a rule is refused."""
+    broken = [
+        f"{path}: {error}"
+        for path, node in _walk(schema.openapi(load_crds()[kind]))
+        if "default" in node
+        for error in schema.validate(node, node["default"])
+        + schema.cel_errors(node, node["default"])
+    ]
+    assert broken == []
