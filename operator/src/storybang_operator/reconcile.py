@@ -219,8 +219,7 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         else None
     )
     plat = _platform_of(ctx, body) if spec.get("platformRef") else None
-    autoscaling = spec.get("autoscaling") or {}
-    keda = bool(autoscaling.get("prometheusAddress")) and ctx.api.crd_exists(KEDA_CRD)
+    keda = ctx.api.crd_exists(KEDA_CRD)
     manifests = modelserver.build(
         body,
         profile=profile,
@@ -229,6 +228,7 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         vllm_cpu_image=ctx.settings.vllm_cpu_image,
         keda=keda,
     )
+    # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
     live = _converge(ctx, body, manifests, kinds)
     readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))

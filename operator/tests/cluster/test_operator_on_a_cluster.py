@@ -220,10 +220,13 @@ def test_generator_without_keda_gets_an_hpa_and_reports_its_queue(
         lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler("translate", namespace), 60
     )
     assert hpa.spec.min_replicas == 1
-    st = eventually(
-        lambda: _status(api, namespace, "generators", "translate").get("conditions"), 60
-    )
-    by_type = {c["type"]: c for c in st}
+
+    def conditions() -> dict[str, Any]:
+        found = _status(api, namespace, "generators", "translate").get("conditions", [])
+        by_type = {c["type"]: c for c in found}
+        return by_type if "Autoscaling" in by_type else {}
+
+    by_type = eventually(conditions, 60)
     assert by_type["Autoscaling"]["reason"] == "ScaleToZeroNeedsKEDA"
     # The test Secret points at no Redis: the depth is unknown, and the status says so.
     assert by_type["QueueObserved"]["status"] == "False"
@@ -261,3 +264,31 @@ def test_every_example_renders_pods_that_pod_security_admits(
     ready = eventually(lambda: _ready(_status(api, namespace, "generators", "story")))
     # No kubelet runs pods here, so nothing becomes available: Ready says it is progressing.
     assert (ready["status"], ready["reason"]) == ("False", "Progressing")
+
+
+def test_turning_autoscaling_off_prunes_the_hpa(
+    api: kubernetes.client.ApiClient, namespace: str, operator: None
+) -> None:
+    autoscaling = kubernetes.client.AutoscalingV2Api(api)
+    apps = kubernetes.client.AppsV1Api(api)
+    _apply(api, namespace, _example("platform.yaml"))
+    _apply(api, namespace, _example("domain-services.yaml", "stories"))
+    eventually(lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler("stories", namespace))
+    kubernetes.client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        "domainservices",
+        "stories",
+        {"spec": {"autoscaling": None, "replicas": 3}},
+    )
+
+    def hpa_gone() -> bool:
+        names = [
+            h.metadata.name
+            for h in autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items
+        ]
+        return "stories" not in names
+
+    eventually(hpa_gone)
+    eventually(lambda: apps.read_namespaced_deployment("stories", namespace).spec.replicas == 3)
