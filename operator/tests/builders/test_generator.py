@@ -104,10 +104,16 @@ def test_backends_become_ordered_config_and_secret_refs(
     assert json.loads(env["STORYBANG_GENERATION__BACKENDS"]["value"]) == [
         {
             "name": "llama",
+            "kind": "openai",
             "base_url": "http://llama-story.stories.svc:8000/v1",
             "model": "llama-3.1-8b-instruct",
         },
-        {"name": "xai", "base_url": "https://api.x.ai/v1", "model": "grok-3-mini"},
+        {
+            "name": "xai",
+            "kind": "openai",
+            "base_url": "https://api.x.ai/v1",
+            "model": "grok-3-mini",
+        },
     ]
     assert env["STORYBANG_GENERATION__API_KEYS__xai"]["valueFrom"] == {
         "secretKeyRef": {"name": "xai-api-key", "key": "api-key"}
@@ -166,3 +172,18 @@ def test_min_above_max_is_an_invalid_spec(
     gen["spec"]["workers"] |= {"minReplicas": 9, "maxReplicas": 2}
     with pytest.raises(errors.InvalidSpec, match="minReplicas must not exceed"):
         generator.build(gen, plat, servers, keda=True)
+
+
+def test_a_transformers_model_server_is_a_storybang_backend(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    [pod] = pod_specs(generator.build(example("Generator", "translate"), plat, servers, keda=False))
+    [backend] = json.loads(
+        env_names(pod["containers"][0])["STORYBANG_GENERATION__BACKENDS"]["value"]
+    )
+    assert backend == {
+        "name": "smollm2",
+        "kind": "storybang",
+        "base_url": "http://smollm2.stories.svc:8000/v1",
+        "model": "smollm2-135m-instruct",
+    }

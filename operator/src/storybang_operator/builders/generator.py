@@ -47,7 +47,8 @@ def model_server_names(gen: common.Body) -> list[str]:
 def backends(
     gen: common.Body, model_servers: Mapping[str, common.Body]
 ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
-    """The ordered backend list the workers read (no secrets), and the API-key env references."""
+    """The ordered backend list the workers read (`STORYBANG_GENERATION__BACKENDS`, no secrets)
+    and the API keys as references into their Secrets (`STORYBANG_GENERATION__API_KEYS__<name>`)."""
     entries = common.spec_of(gen).get("backends", [])
     if not entries:
         raise errors.InvalidSpec("backends needs at least one entry")
@@ -77,11 +78,21 @@ def backends(
                     f"ModelServer {ref['name']} (backend {name}) has not reported its model yet",
                     reason="BackendNotReady",
                 )
-            listed.append({"name": name, "base_url": modelserver.endpoint(server), "model": model})
+            # `storybang inference` also serves translations and captions; vLLM is plain OpenAI.
+            engine = server.get("spec", {}).get("engine")
+            listed.append(
+                {
+                    "name": name,
+                    "kind": "storybang" if engine == "transformers" else "openai",
+                    "base_url": modelserver.endpoint(server),
+                    "model": model,
+                }
+            )
         else:
             listed.append(
                 {
                     "name": name,
+                    "kind": "openai",
                     "base_url": str(external["baseURL"]),
                     "model": str(external["model"]),
                 }
