@@ -1,0 +1,270 @@
+"""Socket.IO fan-out benchmark on the real Redis: many sockets, each receiving a steady event rate.
+
+BENCH_USERS users x (BENCH_CLIENTS / BENCH_USERS) sockets each, spread over BENCH_CLIENT_PROCS
+client processes and BENCH_NOTIFIERS notifier processes. The publisher sends BENCH_RATE events per
+second per user (so each socket should get BENCH_RATE per second) for BENCH_SECONDS, through the
+real :class:`storybang.events.RedisEventBus`. Each event carries its publish time; a client
+records receive time minus publish time (one machine, one clock).
+
+Reports p50/p99/max delivery latency, drops (expected minus received), duplicates, events out of
+order, and the CPU the notifiers used. On a small machine the Python clients compete with the
+notifier for the same cores: read the CPU figures before blaming the notifier.
+
+    cd services && . ../.servers/env && ../.venv/bin/python -m bench.notifier
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, cast
+
+import socketio  # type: ignore[import-untyped]
+import uvloop
+import websockets.asyncio.client
+from tests.conftest import make_settings
+from tests.notifier.conftest import UNUSED_MONGO, UNUSED_MYSQL, notifier_process
+
+from storybang import events
+from storybang.identity import tokens
+
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", "1000"))
+USERS = int(os.environ.get("BENCH_USERS", "100"))
+RATE = float(os.environ.get("BENCH_RATE", "10"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+CLIENT_PROCS = int(os.environ.get("BENCH_CLIENT_PROCS", "4"))
+NOTIFIERS = int(os.environ.get("BENCH_NOTIFIERS", "1"))
+# "raw": a hand-written protocol client (lighter); "socketio": python-socketio's AsyncClient.
+CLIENT_KIND = os.environ.get("BENCH_CLIENT", "raw")
+# Time for the last events to arrive after the publisher stops.
+DRAIN_S = 10.0
+# Publisher ticks per second: each tick publishes for a slice of the users, smoothing the load.
+TICKS = 100
+CONNECT_CONCURRENCY = 20
+
+
+# ------------------------------------------------------------------------------------------ clients
+
+
+class Tally:
+    """What one client process saw: per socket, events counted once, in event_id order."""
+
+    def __init__(self, sockets: int) -> None:
+        self.latencies: list[float] = []
+        self.received = [0] * sockets
+        self.last = [(0, 0)] * sockets
+        self.duplicates = 0
+        self.disorder = 0
+
+    def saw(self, index: int, data: dict[str, Any]) -> None:
+        self.latencies.append(time.time() - data["sent_at"])
+        event_id = events.parse_id(data["event_id"])
+        if event_id == self.last[index]:
+            self.duplicates += 1
+            return
+        if event_id < self.last[index]:
+            self.disorder += 1
+        self.last[index] = event_id
+        self.received[index] += 1
+
+
+async def socketio_client(item: dict[str, str], index: int, tally: Tally) -> Callable[[], Awaitable[None]]:
+    """python-socketio's AsyncClient: what the tests use; costs the client side more CPU."""
+    sio = socketio.AsyncClient(reconnection=False)
+
+    async def on_progress(data: dict[str, Any]) -> None:
+        tally.saw(index, data)
+
+    sio.on("generation.progress", on_progress)
+    await sio.connect(item["url"], auth={"token": item["token"]}, transports=["websocket"], wait_timeout=30)
+    return cast(Callable[[], Awaitable[None]], sio.disconnect)
+
+
+async def raw_client(item: dict[str, str], index: int, tally: Tally) -> Callable[[], Awaitable[None]]:
+    """The Engine.IO 4 / Socket.IO 5 protocol over one WebSocket, by hand: open, CONNECT with the
+    auth payload, answer pings, parse EVENT packets. A lighter client, so more of a small machine's
+    CPU is left to the notifier."""
+    url = item["url"].replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    ws = await websockets.asyncio.client.connect(url, max_size=2**20, compression=None)
+    opened = await ws.recv()
+    if not isinstance(opened, str) or not opened.startswith("0"):
+        raise RuntimeError(f"not an Engine.IO open packet: {opened!r}")
+    await ws.send("40" + json.dumps({"token": item["token"]}))
+    answer = await ws.recv()
+    if not isinstance(answer, str) or not answer.startswith("40"):
+        raise RuntimeError(f"refused: {answer!r}")
+
+    async def read() -> None:
+        async for message in ws:
+            if message == "2":
+                await ws.send("3")
+            elif isinstance(message, str) and message.startswith("42"):
+                name, data = json.loads(message[2:])
+                if name == "generation.progress":
+                    tally.saw(index, data)
+
+    reader = asyncio.create_task(read())
+
+    async def close() -> None:
+        await ws.close()
+        await asyncio.gather(reader, return_exceptions=True)
+
+    return close
+
+
+async def run_clients(assignments: list[dict[str, str]], kind: str) -> dict[str, Any]:
+    """One client process: connect every assigned socket, say "ready", count until told to stop."""
+    tally = Tally(len(assignments))
+    make = raw_client if kind == "raw" else socketio_client
+    limit = asyncio.Semaphore(CONNECT_CONCURRENCY)
+
+    async def connect(index: int, item: dict[str, str]) -> Callable[[], Awaitable[None]]:
+        async with limit:
+            return await make(item, index, tally)
+
+    started = time.monotonic()
+    closers = await asyncio.gather(*(connect(i, item) for i, item in enumerate(assignments)))
+    print(f"ready {time.monotonic() - started:.2f}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    await asyncio.gather(*(close() for close in closers))
+    return {
+        "received": tally.received,
+        "latencies_ms": [round(x * 1000, 2) for x in tally.latencies],
+        "duplicates": tally.duplicates,
+        "disorder": tally.disorder,
+    }
+
+
+def client_main(kind: str) -> None:
+    assignments = json.loads(sys.stdin.readline())
+    print(json.dumps(uvloop.run(run_clients(assignments, kind))), flush=True)
+
+
+# ------------------------------------------------------------------------------------------ publisher
+
+
+async def publish(redis_url: str, users: list[str]) -> tuple[dict[str, int], float]:
+    """BENCH_RATE events per second per user for BENCH_SECONDS; returns counts per user and the
+    seconds it actually took (a publisher that cannot keep up shows here)."""
+    bus = events.RedisEventBus.open(redis_url, max_len=1000, ttl_seconds=600)
+    counts = dict.fromkeys(users, 0)
+    # TICKS times a second, one group of users: each user's group comes round RATE times a second.
+    groups = max(1, round(TICKS / RATE))
+    slices = [users[i::groups] for i in range(groups)]
+
+    async def one(user: str, n: int) -> None:
+        data = {"id": "bench", "task": "story", "progress": 0.5, "delta": f"w{n} ", "sent_at": time.time()}
+        await bus.publish(user, "generation.progress", data)
+        counts[user] += 1
+
+    start = time.monotonic()
+    try:
+        for tick in range(int(SECONDS * TICKS)):
+            await asyncio.sleep(max(0.0, start + tick / TICKS - time.monotonic()))
+            await asyncio.gather(*(one(user, tick) for user in slices[tick % groups]))
+    finally:
+        await bus.close()
+    return counts, time.monotonic() - start
+
+
+# ------------------------------------------------------------------------------------------ main
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else float("nan")
+
+
+def main() -> None:
+    redis_url = os.environ.get("STORYBANG_TEST_REDIS_URL")
+    if not redis_url:
+        raise SystemExit("STORYBANG_TEST_REDIS_URL is not set: scripts/servers.sh start; . .servers/env")
+    work = Path(tempfile.mkdtemp(prefix="bench-notifier-"))
+    settings = make_settings(work, redis={"url": redis_url}, mysql={"url": UNUSED_MYSQL}, mongo={"url": UNUSED_MONGO})
+    keys = tokens.KeySet.from_settings(settings.auth, settings.data_dir)
+    users = [f"bench-{time.time_ns()}-{n}" for n in range(USERS)]
+    load_before = Path("/proc/loadavg").read_text().split()[0]
+
+    with ExitStack() as stack:
+        pods = [stack.enter_context(notifier_process(settings, work / f"notifier-{n}.log")) for n in range(NOTIFIERS)]
+        assignments = [
+            {
+                "url": pods[n % NOTIFIERS].base,
+                "token": keys.issue(users[n % USERS], "user")[0],
+                "user": users[n % USERS],
+            }
+            for n in range(CLIENTS)
+        ]
+        shares = [assignments[p::CLIENT_PROCS] for p in range(CLIENT_PROCS)]
+        procs = []
+        for share in shares:
+            proc = subprocess.Popen(  # noqa: S603 - this module, fixed arguments
+                [sys.executable, "-m", "bench.notifier", "client", CLIENT_KIND],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            stack.callback(proc.kill)
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(share) + "\n")
+            proc.stdin.flush()
+            procs.append(proc)
+        connect_s = 0.0
+        for proc in procs:
+            assert proc.stdout is not None
+            line = proc.stdout.readline().split()
+            if line[:1] != ["ready"]:
+                raise SystemExit(f"a client process failed to connect its sockets: {line!r}")
+            connect_s = max(connect_s, float(line[1]))
+
+        cpu_before = [cpu_seconds(pod.pid) for pod in pods]
+        counts, took = asyncio.run(publish(redis_url, users))
+        time.sleep(DRAIN_S)
+        cpu = [cpu_seconds(pod.pid) - before for pod, before in zip(pods, cpu_before, strict=True)]
+
+        results = []
+        for proc in procs:
+            assert proc.stdin is not None
+            assert proc.stdout is not None
+            proc.stdin.write("stop\n")
+            proc.stdin.flush()
+            results.append(json.loads(proc.stdout.readline()))
+
+    latencies = [x for r in results for x in r["latencies_ms"]]
+    received = sum(sum(r["received"]) for r in results)
+    expected = sum(counts[a["user"]] for a in assignments)
+    published = sum(counts.values())
+    print(
+        f"notifier fan-out: {CLIENTS} sockets, {USERS} users, {RATE:g} events/s per socket, {NOTIFIERS} notifier(s),"
+        f" {CLIENT_PROCS} {CLIENT_KIND} client processes, load average before {load_before}"
+    )
+    print(f"  connected all sockets in {connect_s:.1f} s (slowest client process)")
+    print(f"  published {published} events in {took:.1f} s ({published / took:.0f}/s; target {USERS * RATE:.0f}/s)")
+    print(f"  deliveries: expected {expected}, received {received}, drops {expected - received}")
+    print(f"  duplicates {sum(r['duplicates'] for r in results)}, out of order {sum(r['disorder'] for r in results)}")
+    print(
+        f"  latency ms: p50 {percentile(latencies, 0.5):.1f}  p99 {percentile(latencies, 0.99):.1f}"
+        f"  max {max(latencies, default=float('nan')):.1f}"
+    )
+    print(f"  notifier CPU over the run: {', '.join(f'{c / (took + DRAIN_S):.0%}' for c in cpu)} of a core")
+    print(f"  delivered/s: {received / took:.0f} (target {CLIENTS * RATE:.0f}/s)")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["client"]:
+        client_main(sys.argv[2])
+    else:
+        main()

@@ -1,0 +1,109 @@
+"""The notifier's ASGI apps: `storybang notifier` on Redis, and the embedded one for `storybang dev`.
+
+Both serve Socket.IO on ``/socket.io``. The standalone app adds ``/healthz``, ``/readyz`` (Redis
+answers and the Pub/Sub subscription is up) and ``/metrics``; the embedded one is wrapped around
+the dev API app, which has its own health routes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import socketio  # type: ignore[import-untyped]
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from storybang import events
+from storybang.identity import tokens
+from storybang.notifier import delivery, handshake, server
+from storybang.notifier import settings as notifier_settings
+from storybang.settings import Settings
+
+SOCKETIO_PATH = "socket.io"
+
+
+def origin_policy(settings: Settings) -> handshake.OriginPolicy:
+    allowed = notifier_settings.of(settings).allowed_origins
+    return handshake.OriginPolicy.build(allowed, dev=settings.env == "dev")
+
+
+def create_app(settings: Settings) -> ASGIApp:
+    """`storybang notifier`. Raises ``ValueError`` without a Redis URL: the standalone notifier
+    exists to share rooms across pods, which only Redis does."""
+    if settings.redis.url is None or not settings.redis.url.get_secret_value():
+        raise ValueError("the notifier needs Redis: set STORYBANG_REDIS__URL")
+    url = settings.redis.url.get_secret_value()
+    options = notifier_settings.of(settings)
+    bus = events.RedisEventBus.open(url, max_len=options.stream_max_len, ttl_seconds=options.stream_ttl_seconds)
+    manager = delivery.RedisOrderedManager(url)
+    sio = server.build(
+        keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
+        bus=bus,
+        manager=manager,
+        origins=origin_policy(settings),
+    )
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        checks = {"redis": "ok", "subscription": "ok" if manager.subscribed else "not subscribed"}
+        try:
+            await bus.ping()
+        except RedisError as e:
+            checks["redis"] = f"error: {type(e).__name__}"
+        ready = all(v == "ok" for v in checks.values())
+        body = {"status": "ok" if ready else "unavailable", "checks": checks}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        manager.initialize()  # subscribe now, not on the first socket
+        try:
+            yield
+        finally:
+            await bus.close()
+
+    web = Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", _metrics)],
+        lifespan=lifespan,
+    )
+    return _with_cors(socketio.ASGIApp(sio, other_asgi_app=web, socketio_path=SOCKETIO_PATH), origin_policy(settings))
+
+
+def embed(app: ASGIApp, settings: Settings, bus: events.InProcessEventBus) -> ASGIApp:
+    """Serve ``/socket.io`` in front of ``app`` in the same process (`storybang dev`); ``bus``
+    is then the one the process publishes on, and delivers straight to this server."""
+    manager = delivery.OrderedManager()
+    sio = server.build(
+        keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
+        bus=bus,
+        manager=manager,
+        origins=origin_policy(settings),
+    )
+
+    async def fanout(room: str, name: str, payload: dict[str, Any]) -> None:
+        await sio.emit(name, payload, room=room)
+
+    bus.attach(fanout)
+    return _with_cors(socketio.ASGIApp(sio, other_asgi_app=app, socketio_path=SOCKETIO_PATH), origin_policy(settings))
+
+
+async def _metrics(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _with_cors(app: ASGIApp, origins: handshake.OriginPolicy) -> ASGIApp:
+    """CORS headers for the polling transport (browsers apply CORS to it, not to WebSocket)."""
+    if not origins.allow_all and not origins.allowed:
+        return app  # same origin only: nothing to add
+    allowed = ["*"] if origins.allow_all else sorted(origins.allowed)
+    return CORSMiddleware(app, allow_origins=allowed, allow_methods=["GET", "POST"])
