@@ -56,11 +56,14 @@ class Process:
 
 
 @contextmanager
-def notifier_process(settings: Settings, log: Path, timeout: float = 60) -> Iterator[Process]:
+def notifier_process(
+    settings: Settings, log: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 60
+) -> Iterator[Process]:
     """``python -m storybang.notifier`` (the same command as ``storybang notifier``), ready when
     /readyz says Redis answers and the Pub/Sub subscription is up."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBANG_")} | settings_env(settings)
+    env |= extra_env or {}
     with log.open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own module with fixed arguments
             [sys.executable, "-m", "storybang.notifier", "--host", "127.0.0.1", "--port", str(port)],

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ import pytest
 
 from storybang.identity import tokens
 from storybang.settings import AuthSettings, Settings
-from tests.notifier.conftest import Client, connected, new_user
+from tests.notifier.conftest import Client, connected, new_user, notifier_process
 
 
 def issued_at(keys: tokens.KeySet, at: float, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -79,6 +81,31 @@ async def test_another_origin_is_refused(notifier: str, keys: tokens.KeySet) -> 
     token, _ = keys.issue(new_user(), "user")
     refused = await refusal(notifier, {"token": token}, origin="https://evil.example")
     assert refused["data"] == {"code": "origin_not_allowed"}
+
+
+ALLOWED = "https://app.storybang.test"
+
+
+@pytest.fixture(scope="module")
+def listed_notifier(notifier_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A notifier with an Origin allow-list, set the way a deployment sets it."""
+    env = {"STORYBANG_NOTIFIER__ALLOWED_ORIGINS": json.dumps([ALLOWED])}
+    log = tmp_path_factory.mktemp("listed") / "notifier.log"
+    with notifier_process(notifier_settings, log, extra_env=env) as process:
+        yield process.base
+
+
+async def test_an_origin_on_the_allow_list_connects_and_others_are_refused(
+    listed_notifier: str, keys: tokens.KeySet, clients: list[Client]
+) -> None:
+    token, _ = keys.issue(new_user(), "user")
+    client = Client()
+    clients.append(client)
+    await client.connect(listed_notifier, {"token": token}, origin=ALLOWED)
+    assert client.sio.connected
+    for other in ("https://evil.example", listed_notifier):  # with a list, even the own host is not implied
+        refused = await refusal(listed_notifier, {"token": token}, origin=other)
+        assert refused["data"] == {"code": "origin_not_allowed"}
 
 
 async def test_the_same_origin_connects(notifier: str, keys: tokens.KeySet, clients: list[Client]) -> None:

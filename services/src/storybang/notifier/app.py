@@ -24,15 +24,13 @@ from starlette.types import ASGIApp
 from storybang import events
 from storybang.identity import tokens
 from storybang.notifier import delivery, handshake, server
-from storybang.notifier import settings as notifier_settings
 from storybang.settings import Settings
 
 SOCKETIO_PATH = "socket.io"
 
 
 def origin_policy(settings: Settings) -> handshake.OriginPolicy:
-    allowed = notifier_settings.of(settings).allowed_origins
-    return handshake.OriginPolicy.build(allowed, dev=settings.env == "dev")
+    return handshake.OriginPolicy.build(settings.notifier.allowed_origins, dev=settings.env == "dev")
 
 
 def create_app(settings: Settings) -> ASGIApp:
@@ -41,7 +39,7 @@ def create_app(settings: Settings) -> ASGIApp:
     if settings.redis.url is None or not settings.redis.url.get_secret_value():
         raise ValueError("the notifier needs Redis: set STORYBANG_REDIS__URL")
     url = settings.redis.url.get_secret_value()
-    options = notifier_settings.of(settings)
+    options = settings.notifier
     bus = events.RedisEventBus.open(url, max_len=options.stream_max_len, ttl_seconds=options.stream_ttl_seconds)
     manager = delivery.RedisOrderedManager(url)
     sio = server.build(
