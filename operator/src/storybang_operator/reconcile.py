@@ -13,7 +13,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from storybang_operator import errors, k8s, metrics, profiles, queue, status
-from storybang_operator.builders import common, domainservice, generator, modelserver, platform
+from storybang_operator.builders import (
+    common,
+    domainservice,
+    generator,
+    modelplan,
+    modelserver,
+    platform,
+)
 from storybang_operator.settings import OperatorSettings
 
 KEDA_CRD = "scaledobjects.keda.sh"
@@ -247,5 +254,5 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         "readyReplicas": readiness.ready_replicas,
         "selector": common.selector_string(body, modelserver.COMPONENT),
         "endpoint": modelserver.endpoint(body),
-        "model": modelserver.plan(body, profile).served_name,
+        "model": modelplan.plan(body, profile).served_name,
     }

@@ -93,39 +93,6 @@ def test_disabled_ingress_renders_none(
     assert "STORYBANG_PUBLIC_URL" not in one(platform.build(plat, []), "ConfigMap")["data"]
 
 
-def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict[str, Any]) -> None:
-    policies = {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(platform.build(plat, []), "NetworkPolicy")
-    }
-    deny = policies["storybang-default-deny"]
-    assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "storybang"}}
-    assert deny["policyTypes"] == ["Ingress", "Egress"]
-    assert "ingress" not in deny and "egress" not in deny
-    dns = policies["storybang-allow-dns"]["egress"][0]
-    assert {p["port"] for p in dns["ports"]} == {53}
-    controller = policies["storybang-allow-ingress-controller"]
-    assert (
-        controller["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "domain-service"
-    )
-    assert controller["ingress"][0]["from"] == [
-        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
-    ]
-    stores = policies["storybang-allow-datastores"]["egress"][0]["ports"]
-    assert {p["port"] for p in stores} == {6379, 3306, 27017}
-    model = policies["storybang-allow-model-servers"]
-    assert model["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-server"
-    assert {
-        "storybang-allow-internal-http",
-        "storybang-allow-smtp",
-        "storybang-allow-metrics",
-    } <= set(policies)
-
-
-def test_network_policies_can_be_switched_off(plat: dict[str, Any]) -> None:
-    plat["spec"]["networkPolicies"]["enabled"] = False
-    assert by_kind(platform.build(plat, []), "NetworkPolicy") == []
-
-
 def test_settings_change_changes_the_pods_config_hash(plat: dict[str, Any]) -> None:
     before = platform.config_hash(plat)
     plat["spec"]["logLevel"] = "debug"

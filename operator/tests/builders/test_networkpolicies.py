@@ -1,0 +1,69 @@
+"""Platform → NetworkPolicies: deny by default, then the paths StoryBang needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from storybang_operator.builders import networkpolicies, platform
+from tests.builders.pods import assert_owned, by_kind
+
+Example = Callable[..., dict[str, Any]]
+
+
+@pytest.fixture
+def plat(example: Example) -> dict[str, Any]:
+    return example("Platform", "storybang")
+
+
+def test_policies_are_owned_by_the_platform(plat: dict[str, Any]) -> None:
+    assert_owned(networkpolicies.build(plat), plat)
+
+
+def test_datastore_ports_follow_the_spec(plat: dict[str, Any]) -> None:
+    plat["spec"]["networkPolicies"]["datastorePorts"] = [6380]
+    policies = {p["metadata"]["name"]: p["spec"] for p in networkpolicies.build(plat)}
+    assert policies["storybang-allow-datastores"]["egress"][0]["ports"] == [
+        {"protocol": "TCP", "port": 6380}
+    ]
+
+
+def test_external_https_can_be_switched_off(plat: dict[str, Any]) -> None:
+    plat["spec"]["networkPolicies"]["allowExternalHTTPS"] = False
+    names = {p["metadata"]["name"] for p in networkpolicies.build(plat)}
+    assert not any("https" in n for n in names)
+
+
+def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict[str, Any]) -> None:
+    policies = {
+        p["metadata"]["name"]: p["spec"] for p in by_kind(platform.build(plat, []), "NetworkPolicy")
+    }
+    deny = policies["storybang-default-deny"]
+    assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "storybang"}}
+    assert deny["policyTypes"] == ["Ingress", "Egress"]
+    assert "ingress" not in deny and "egress" not in deny
+    dns = policies["storybang-allow-dns"]["egress"][0]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    controller = policies["storybang-allow-ingress-controller"]
+    assert (
+        controller["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "domain-service"
+    )
+    assert controller["ingress"][0]["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+    ]
+    stores = policies["storybang-allow-datastores"]["egress"][0]["ports"]
+    assert {p["port"] for p in stores} == {6379, 3306, 27017}
+    model = policies["storybang-allow-model-servers"]
+    assert model["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "model-server"
+    assert {
+        "storybang-allow-internal-http",
+        "storybang-allow-smtp",
+        "storybang-allow-metrics",
+    } <= set(policies)
+
+
+def test_network_policies_can_be_switched_off(plat: dict[str, Any]) -> None:
+    plat["spec"]["networkPolicies"]["enabled"] = False
+    assert by_kind(platform.build(plat, []), "NetworkPolicy") == []
