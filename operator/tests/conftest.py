@@ -27,9 +27,14 @@ for _key, _value in {
     "STORYBANG_OPERATOR_METRICS_PORT": "0",
 }.items():
     os.environ.setdefault(_key, _value)
-# The Kubernetes client reads KUBECONFIG when it is imported; the cluster tests' API server.
+# The Kubernetes client reads KUBECONFIG when it is imported: the identity the in-process operator
+# of the cluster tests runs as. STORYBANG_E2E_OPERATOR_KUBECONFIG can name one bound to
+# operator/rbac.yaml, to check that the written-down RBAC is enough; the tests themselves set up
+# namespaces and CRDs through STORYBANG_E2E_KUBECONFIG (an administrator).
 if os.environ.get("STORYBANG_E2E_KUBECONFIG"):
-    os.environ["KUBECONFIG"] = os.environ["STORYBANG_E2E_KUBECONFIG"]
+    os.environ["KUBECONFIG"] = os.environ.get(
+        "STORYBANG_E2E_OPERATOR_KUBECONFIG", os.environ["STORYBANG_E2E_KUBECONFIG"]
+    )
 
 from storybang_operator import profiles  # noqa: E402 - after the settings above
 from tests import schema  # noqa: E402
