@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -32,6 +34,13 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "STORYBANG_LIMITS__LOGIN_PER_ADDRESS": settings.limits.login_per_address,
         "STORYBANG_LIMITS__REGISTER_PER_ADDRESS": settings.limits.register_per_address,
         "STORYBANG_MONGO__DATABASE": settings.mongo.database,
+        "STORYBANG_WORKER__QUEUE_NAMESPACE": settings.worker.queue_namespace,
+        "STORYBANG_WORKER__HEARTBEAT_TIMEOUT_SECONDS": str(settings.worker.heartbeat_timeout_seconds),
+        "STORYBANG_WORKER__MAINTENANCE_CHANCE": str(settings.worker.maintenance_chance),
+        "STORYBANG_WORKER__CONCURRENCY": str(settings.worker.concurrency),
+        "STORYBANG_GENERATION__BACKENDS": json.dumps([b.model_dump() for b in settings.generation.backends]),
+        "STORYBANG_GENERATION__MAX_RETRIES": str(settings.generation.max_retries),
+        "STORYBANG_GENERATION__MAX_ACTIVE_JOBS": str(settings.generation.max_active_jobs),
     }
     for name, secret in (
         ("STORYBANG_AUTH__SIGNING_KEY", settings.auth.signing_key),
@@ -44,33 +53,103 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-@contextmanager
-def storybang(args: list[str], env: Mapping[str, str], port: int, log: Path, timeout: float = 60) -> Iterator[str]:
-    """Start ``storybang <args>`` (which must listen on ``port``), wait for /healthz, stop it after."""
+@dataclass
+class Role:
+    proc: subprocess.Popen[bytes]
+    base: str
+
+
+def start_role(args: list[str], env: Mapping[str, str], port: int, log: Path, timeout: float = 60) -> Role:
+    """Start ``storybang <args>`` (which must listen on ``port``) and wait for its /healthz."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBANG_")} | dict(env)
     with log.open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
             [sys.executable, "-m", "storybang", *args], env=full_env, stdout=out, stderr=subprocess.STDOUT
         )
-    base = f"http://127.0.0.1:{port}"
+    role = Role(proc, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"storybang {' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(role.base + "/healthz", timeout=1).status_code == 200:
+                return role
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            stop_role(role)
+            raise RuntimeError(f"storybang {' '.join(args)} did not start:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+
+
+def stop_role(role: Role) -> None:
+    role.proc.terminate()
     try:
-        deadline = time.monotonic() + timeout
+        role.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        role.proc.kill()
+        role.proc.wait()
+
+
+@contextmanager
+def storybang(args: list[str], env: Mapping[str, str], port: int, log: Path, timeout: float = 60) -> Iterator[str]:
+    """``storybang <args>`` for the length of a block; yields its base URL."""
+    role = start_role(args, env, port, log, timeout)
+    try:
+        yield role.base
+    finally:
+        stop_role(role)
+
+
+@contextmanager
+def redis_server(folder: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """A Redis of this test alone (append-only file on), and a function that restarts it keeping
+    its data: for fault tests that must not disturb the shared server."""
+    port = free_port()
+    folder.mkdir(parents=True, exist_ok=True)
+    args = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(folder),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+    ]
+    proc: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        proc.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # noqa: S603
+        deadline = time.monotonic() + 10
         while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"storybang {' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
             try:
-                if httpx.get(base + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(f"storybang {' '.join(args)} did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+
+    def stop() -> None:
+        current = proc.pop()
+        current.terminate()
+        current.wait(timeout=10)
+
+    def restart() -> None:
+        stop()
+        start()
+
+    start()
+    try:
+        yield f"redis://127.0.0.1:{port}/0", restart
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop()

@@ -11,6 +11,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from storybang import logs
@@ -138,6 +142,22 @@ async def _on_http_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status_code, str(exc.detail), str(exc.detail), headers=headers)
 
 
+# A store that is down or restarting is the platform's trouble, not the request's: 503 and a
+# short Retry-After, which clients and load balancers know how to handle.
+STORE_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionFailure, DisconnectionError, OperationalError)
+
+
+async def _on_store_down(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("a store is unavailable", path=request.url.path, error=type(exc).__name__)
+    return problem(
+        503,
+        Unavailable.title,
+        "A data store is unavailable; try again shortly.",
+        slug=Unavailable.slug,
+        headers={"Retry-After": "2"},
+    )
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.error("unhandled error", path=request.url.path, exc_info=exc)
     return problem(500, StoryBangError.title, "An unexpected error occurred.", slug=StoryBangError.slug)
@@ -147,4 +167,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StoryBangError, _on_domain_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    for kind in STORE_DOWN:
+        app.add_exception_handler(kind, _on_store_down)
     app.add_exception_handler(Exception, _on_unexpected)

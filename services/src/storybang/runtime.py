@@ -9,14 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dramatiq
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storybang import events
+from storybang.events import EventBus, InProcessEventBus, RedisEventBus
 from storybang.generation import queue
 from storybang.identity import passwords, senders, tokens
 from storybang.settings import Settings
-from storybang.stores import sql
+from storybang.stores import redis, sql
 from storybang.stores.blobs import BlobStore, DirectoryBlobStore, GridFSBlobStore
 from storybang.stores.counters import Counters, MemoryCounters, RedisCounters
 from storybang.stores.documents import DocumentStore
@@ -37,12 +36,12 @@ class Runtime:
     sender: senders.Sender
     hasher: passwords.Hasher
     counters: Counters
-    events: events.EventBus
+    events: EventBus
     broker: dramatiq.Broker
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, broker: dramatiq.Broker | None = None, bus: events.EventBus | None = None
+        cls, settings: Settings, *, broker: dramatiq.Broker | None = None, bus: EventBus | None = None
     ) -> Runtime:
         """Connect to every store. ``broker`` and ``bus`` are shared in-process (embedded default)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -60,13 +59,13 @@ class Runtime:
         redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
         notifier = settings.notifier
         if redis_url:
-            counters: Counters = RedisCounters(Redis.from_url(redis_url))
-            bus = bus or events.RedisEventBus.open(
+            counters: Counters = RedisCounters(redis.client(redis_url))
+            bus = bus or RedisEventBus.open(
                 redis_url, max_len=notifier.stream_max_len, ttl_seconds=notifier.stream_ttl_seconds
             )
         else:
             counters = MemoryCounters()
-            bus = bus or events.InProcessEventBus(max_len=notifier.stream_max_len)
+            bus = bus or InProcessEventBus(max_len=notifier.stream_max_len)
         return cls(
             settings=settings,
             engine=engine,

@@ -100,6 +100,9 @@ class WorkerSettings(BaseModel):
     metrics_port: int = 9191
     # Seconds before a dead worker's unacknowledged messages go back on the queue.
     heartbeat_timeout_seconds: int = Field(60, ge=1)
+    # Out of a million queue commands, how many also requeue the messages of workers whose
+    # heartbeat stopped (Dramatiq's default is 1,000; a killed pod's jobs come back sooner at 10,000).
+    maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
     # Dramatiq's Redis key prefix: queue "story" is the list "<namespace>:story".
     queue_namespace: str = Field("dramatiq", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 

@@ -22,8 +22,8 @@ DOWN = {"name": "down", "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "
 APERTIUM = {"name": "apertium", "kind": "apertium"}
 
 
-async def wait_for(client: httpx.AsyncClient, account: Account, job_id: str, timeout: float = 60) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def wait_for(client: httpx.AsyncClient, account: Account, job_id: str) -> dict[str, Any]:
+    async with asyncio.timeout(60):
         while True:
             job: dict[str, Any] = (await client.get(f"/api/v1/generations/{job_id}", headers=account.headers)).json()
             if job["status"] in ("succeeded", "failed", "cancelled"):
@@ -95,18 +95,24 @@ async def test_a_repeated_message_does_not_apply_a_result_twice(
     account = await signup()
     settings = settings_with(real_settings, tmp_path, generation={"backends": [APERTIUM]})
     ctx = Context(runtime, Chain.for_task("translate", settings.generation))
-    job = await jobs.create(runtime.documents, account.id, "translate", {"text": "Hello", "target_language": "es"}, None)
+    job = await jobs.create(
+        runtime.documents, account.id, "translate", {"text": "Hello", "target_language": "es"}, None
+    )
     assert await worker.execute(ctx, job["id"], retries=0) == "succeeded"
     assert await worker.execute(ctx, job["id"], retries=0) == "skipped"
     replay = await runtime.events.replay(account.id, "0-0")
     assert [e.name for e in replay.events if e.data.get("id") == job["id"]].count("generation.completed") == 1
 
 
-async def test_a_cancelled_job_is_not_run(signup: SignUp, real_settings: Settings, tmp_path: Path, runtime: Runtime) -> None:
+async def test_a_cancelled_job_is_not_run(
+    signup: SignUp, real_settings: Settings, tmp_path: Path, runtime: Runtime
+) -> None:
     account = await signup()
     settings = settings_with(real_settings, tmp_path, generation={"backends": [APERTIUM]})
     ctx = Context(runtime, Chain.for_task("translate", settings.generation))
-    job = await jobs.create(runtime.documents, account.id, "translate", {"text": "Hello", "target_language": "es"}, None)
+    job = await jobs.create(
+        runtime.documents, account.id, "translate", {"text": "Hello", "target_language": "es"}, None
+    )
     await jobs.cancel(runtime.documents, account.id, job["id"])
     assert await worker.execute(ctx, job["id"], retries=0) == "skipped"
     assert (await jobs.get(runtime.documents, job["id"]) or {})["status"] == "cancelled"

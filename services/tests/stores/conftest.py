@@ -51,12 +51,6 @@ def blobs(request: pytest.FixtureRequest, tmp_path: Path, session_tag: str) -> B
     return GridFSBlobStore(mongo.client, f"storybang_c{session_tag}")
 
 
-async def is_ferretdb(store: DocumentStore) -> bool:
-    if not isinstance(store, MongoDocumentStore):
-        return False
-    return "ferretdbVersion" in await store.client.admin.command("buildInfo")
-
-
 @pytest.fixture
 def collection() -> str:
     return f"contract_{secrets.token_hex(4)}"

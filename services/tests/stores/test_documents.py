@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import pytest
-
 from storybang.stores import ids
 from storybang.stores.documents import Doc, DocumentStore
-from tests.stores.conftest import is_ferretdb
 
 
 def doc(owner_id: str | None = None, **fields: Any) -> Doc:
@@ -256,11 +253,6 @@ async def test_exactly_one_of_concurrent_compare_and_sets_wins(documents: Docume
         )
     )
     winners = [r for r in results if r is not None]
-    if len(winners) != 1 and await is_ferretdb(documents):
-        pytest.xfail(
-            f"{len(winners)} winners: FerretDB v1 on SQLite reads and writes an update without a transaction "
-            "(FerretDB/FerretDB#3040); MongoDB updates a document atomically"
-        )
     assert len(winners) == 1
     final = await documents.get(collection, job["id"])
     assert final == winners[0]

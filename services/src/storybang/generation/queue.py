@@ -23,13 +23,13 @@ def make_broker(settings: Settings) -> dramatiq.Broker:
     (:class:`storybang.generation.worker.Lifecycle`)."""
     broker: dramatiq.Broker
     if settings.redis.url is not None and settings.redis.url.get_secret_value():
-        broker = RedisBroker(
+        broker = RedisBroker(  # type: ignore[no-untyped-call]
             url=settings.redis.url.get_secret_value(),
             namespace=settings.worker.queue_namespace,
             heartbeat_timeout=settings.worker.heartbeat_timeout_seconds * 1000,
             # Requeueing a dead worker's messages is "maintenance"; do it often enough that a
-            # killed pod's jobs come back within about a heartbeat timeout.
-            maintenance_chance=50,
+            # killed pod's jobs come back soon after its heartbeat times out.
+            maintenance_chance=settings.worker.maintenance_chance,
         )
     else:
         broker = StubBroker()

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dramatiq.errors import DramatiqError
 from pydantic import ValidationError
+from redis.exceptions import RedisError
 
 from storybang.characters import service as characters
-from storybang.errors import InvalidInput, NotFound, TooManyRequests
+from storybang.errors import InvalidInput, NotFound, TooManyRequests, Unavailable
 from storybang.generation import jobs, queue
 from storybang.generation.models import ACTIVE, INPUTS, GenerationCreate, GenerationPage, GenerationPublic, Usage
 from storybang.runtime import Runtime
@@ -115,7 +118,11 @@ async def create(rt: Runtime, owner_id: str, request: GenerationCreate) -> Gener
     await _check_references(rt, owner_id, request.task, data)
     await _check_limits(rt, owner_id, request.task)
     job = await jobs.create(rt.documents, owner_id, request.task, data, request.backend)
-    queue.enqueue(rt.broker, request.task, job["id"])
+    try:
+        await asyncio.to_thread(queue.enqueue, rt.broker, request.task, job["id"])
+    except (RedisError, DramatiqError) as e:
+        await rt.documents.update(jobs.COLLECTION, job["id"], {"status": "failed", "error": "the queue is unavailable"})
+        raise Unavailable("The job queue is unavailable; try again shortly.") from e
     await rt.events.publish(owner_id, "generation.queued", {"id": job["id"], "task": job["task"]})
     return public(job)
 

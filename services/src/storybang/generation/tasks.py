@@ -126,10 +126,12 @@ async def run_translate(ctx: Context, job: Doc) -> Outcome:
     texts = [story["title"], *(p["text"] for p in story.get("paragraphs", []))]
     translated_texts: list[str] = []
     backend = ""
+
+    def translator(text: str) -> Callable[[Backend], Awaitable[str]]:
+        return lambda b: b.translate(text, source=source, target=target)
+
     for i, text in enumerate(texts):
-        out, backend = await ctx.chain.run(
-            lambda b, t=text: b.translate(t, source=source, target=target), prefer=job.get("backend")
-        )
+        out, backend = await ctx.chain.run(translator(text), prefer=job.get("backend"))
         translated_texts.append(out)
         if not await jobs.progress(ctx.rt.documents, job, (i + 1) / len(texts) * 0.95):
             raise Cancelled

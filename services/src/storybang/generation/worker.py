@@ -9,16 +9,16 @@ task) fails the job at once with the reason. Every job has a time limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import threading
 from typing import Any
 
 import dramatiq
-from dramatiq.asyncio import get_event_loop_thread
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
-from storybang import logs
-from storybang.errors import StoryBangError
+from storybang import errors, logs
 from storybang.generation import jobs, queue, service
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import Chain, NoBackend
@@ -36,28 +36,39 @@ class Retry(Exception):
     """Raised to hand the message back to Dramatiq for a later attempt."""
 
 
+# Errors a later attempt may not meet: a backend or a store that is down or restarting.
+TRANSIENT: tuple[type[BaseException], ...] = (Unavailable, errors.Unavailable, *errors.STORE_DOWN)
+
+
 async def execute(ctx: Context, job_id: str, retries: int) -> str:
-    """Run one job to an end state; returns what happened (for logs and tests)."""
+    """Run one job to an end state; returns what happened (for logs and tests).
+
+    Raises :class:`Retry` when a later attempt may succeed; the job then waits in ``queued`` (or,
+    when its store was down too, stays ``running`` and the retry takes it over).
+    """
     rt = ctx.rt
     job = await jobs.start(rt.documents, job_id)
     if job is None:
         return "skipped"  # finished, cancelled or unknown: a late or repeated message
     owner, task = job["owner_id"], job["task"]
     event = {"id": job_id, "task": task}
-    await rt.events.publish(owner, "generation.started", event)
     try:
+        await rt.events.publish(owner, "generation.started", event)
         async with asyncio.timeout(rt.settings.generation.timeout_seconds):
             outcome = await RUNNERS[task](ctx, job)
     except Cancelled:
         return "cancelled"
     except TimeoutError:
         return await _fail(rt, job, f"timed out after {rt.settings.generation.timeout_seconds} s")
-    except Unavailable as e:
-        if retries < rt.settings.generation.max_retries and await jobs.requeue(rt.documents, job, f"retrying: {e}"):
-            log.warning("backend unavailable, retrying", job_id=job_id, retries=retries, error=str(e))
-            raise Retry(str(e)) from e
-        return await _fail(rt, job, str(e))
-    except (Rejected, Unsupported, NoBackend, StoryBangError, BackendError) as e:
+    except TRANSIENT as e:
+        reason = getattr(e, "detail", None) or str(e) or type(e).__name__
+        if retries < rt.settings.generation.max_retries:
+            log.warning("transient failure, retrying", job_id=job_id, retries=retries, error=reason)
+            with contextlib.suppress(*TRANSIENT):  # with the store down, the retry takes the job over
+                await jobs.requeue(rt.documents, job, f"retrying: {reason}")
+            raise Retry(reason) from e
+        return await _fail(rt, job, reason)
+    except (Rejected, Unsupported, NoBackend, errors.StoryBangError, BackendError) as e:
         return await _fail(rt, job, getattr(e, "detail", None) or str(e))
     done = await jobs.succeed(rt.documents, job, outcome.result, outcome.backend)
     if done is None:
@@ -66,9 +77,8 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         await rt.counters.add(service.tokens_key(owner), outcome.tokens)
     if outcome.images:
         await rt.counters.add(service.images_key(owner), outcome.images)
-    await rt.events.publish(
-        owner, "generation.completed", event | {"result": outcome.result, "backend": outcome.backend}
-    )
+    completed = event | {"result": outcome.result, "backend": outcome.backend}
+    await rt.events.publish(owner, "generation.completed", completed)
     return "succeeded"
 
 
@@ -80,6 +90,12 @@ async def _fail(rt: Runtime, job: dict[str, Any], reason: str) -> str:
         job["owner_id"], "generation.failed", {"id": job["id"], "task": job["task"], "error": reason}
     )
     return "failed"
+
+
+async def _crashed(ctx: Context, job_id: str) -> None:
+    job = await jobs.get(ctx.rt.documents, job_id)
+    if job is not None and job["status"] == "running":
+        await _fail(ctx.rt, job, "internal error")
 
 
 def _retries() -> int:
@@ -98,27 +114,39 @@ def declare(
     for task in tasks:
 
         async def run(job_id: str, _task: str = task) -> None:
-            await execute(contexts[_task], job_id, _retries())
+            try:
+                await execute(contexts[_task], job_id, _retries())
+            except Retry:
+                raise
+            except Exception:
+                # A defect, not a condition: log it with its traceback, fail the job so it does
+                # not wait forever, and do not retry what would fail the same way.
+                log.exception("job crashed", job_id=job_id, task=_task)
+                await _crashed(contexts[_task], job_id)
 
-        actors.append(
-            dramatiq.actor(
-                run,
-                actor_name=queue.actor_name(task),
-                queue_name=task,
-                broker=broker,
-                max_retries=1_000,  # the real bound is generation.max_retries, checked in execute()
-                retry_when=lambda retries, exc: isinstance(exc, Retry),
-                min_backoff=MIN_BACKOFF_MS,
-                max_backoff=MAX_BACKOFF_MS,
-                # Our own asyncio.timeout is the job's limit; Dramatiq's is a backstop above it.
-                time_limit=(settings.generation.timeout_seconds + 60) * 1000,
-            )
+        decorate = dramatiq.actor(
+            actor_name=queue.actor_name(task),
+            queue_name=task,
+            broker=broker,
+            max_retries=1_000,  # the real bound is generation.max_retries, checked in execute()
+            retry_when=lambda retries, exc: isinstance(exc, Retry),
+            min_backoff=MIN_BACKOFF_MS,
+            max_backoff=MAX_BACKOFF_MS,
+            # Our own asyncio.timeout is the job's limit; Dramatiq's is a backstop above it.
+            time_limit=(settings.generation.timeout_seconds + 60) * 1000,
         )
+        actors.append(decorate(run))
     return actors
 
 
 def contexts_for(rt: Runtime, tasks: list[str]) -> dict[str, Context]:
     return {task: Context(rt, Chain.for_task(task, rt.settings.generation)) for task in tasks}
+
+
+def _loop() -> EventLoopThread:
+    thread = get_event_loop_thread()
+    assert thread is not None, "the AsyncIO middleware starts the loop before the worker boots"
+    return thread
 
 
 class Lifecycle(AsyncIO):
@@ -131,18 +159,18 @@ class Lifecycle(AsyncIO):
         self.settings, self.tasks, self.contexts = settings, tasks, contexts
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        super().before_worker_boot(broker, worker)
-        rt = get_event_loop_thread().run_coroutine(Runtime.open(self.settings, broker=broker))
+        super().before_worker_boot(broker, worker)  # type: ignore[no-untyped-call]
+        rt = _loop().run_coroutine(Runtime.open(self.settings, broker=broker))
         self.contexts.update(contexts_for(rt, self.tasks))
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
-        loop = get_event_loop_thread()
+        loop = _loop()
         if self.contexts:
             ctx = next(iter(self.contexts.values()))
             for c in self.contexts.values():
                 loop.run_coroutine(c.chain.close())
             loop.run_coroutine(ctx.rt.close())
-        super().after_worker_shutdown(broker, worker)
+        super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]
 
 
 def start(settings: Settings, tasks: list[str], *, broker: dramatiq.Broker | None = None) -> dramatiq.Worker:

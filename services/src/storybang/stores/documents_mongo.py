@@ -1,6 +1,13 @@
 """The document store on MongoDB (or anything speaking its wire protocol) through motor.
 
 A document's ``id`` is stored as ``_id``; ``owner_id`` is indexed in every collection.
+
+Compare-and-set (``update`` with ``expect``) does not trust the server to apply a filtered update
+atomically — FerretDB v1 on SQLite does not (FerretDB/FerretDB#3040). Every document carries a
+revision ``_rev``; a conditional writer first claims the next revision by inserting
+``<collection>:<id>:<rev+1>`` into the ``_revisions`` collection, whose ``_id`` is unique on every
+server, and only the claim's winner writes. Unconditional updates bump ``_rev`` too, so a
+conditional writer that lost a race to one of them finds the revision moved and reports no match.
 """
 
 from __future__ import annotations
@@ -10,8 +17,11 @@ from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 
 from storybang.stores.documents import Doc, Page
+
+REVISIONS = "_revisions"
 
 
 def _out(raw: dict[str, Any] | None) -> Doc | None:
@@ -19,6 +29,7 @@ def _out(raw: dict[str, Any] | None) -> Doc | None:
         return None
     doc = dict(raw)
     doc["id"] = doc.pop("_id")
+    doc.pop("_rev", None)
     return doc
 
 
@@ -94,11 +105,33 @@ class MongoDocumentStore:
         coll = await self._collection(collection)
         if not changes:
             return _out(await coll.find_one(query))
-        raw = await coll.find_one_and_update(query, {"$set": changes}, return_document=ReturnDocument.AFTER)
+        if expect is None:
+            raw = await coll.find_one_and_update(
+                query, {"$set": changes, "$inc": {"_rev": 1}}, return_document=ReturnDocument.AFTER
+            )
+            return _out(raw)
+        current = await coll.find_one(query, {"_rev": 1})
+        if current is None:
+            return None
+        rev = int(current.get("_rev", 0))
+        claims = self._db[REVISIONS]
+        try:
+            await claims.insert_one({"_id": f"{collection}:{doc_id}:{rev + 1}"})
+        except DuplicateKeyError:
+            return None  # another writer claimed this revision first
+        raw = await coll.find_one_and_update(
+            query | {"_rev": rev} if rev else query | {"_rev": {"$exists": False}},
+            {"$set": {**changes, "_rev": rev + 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        # The previous claim is no longer needed: keep one claim per document.
+        await claims.delete_one({"_id": f"{collection}:{doc_id}:{rev}"})
         return _out(raw)
 
     async def delete(self, collection: str, doc_id: str, *, owner_id: str | None = None) -> bool:
         result = await (await self._collection(collection)).delete_one(self._filter(owner_id, None) | {"_id": doc_id})
+        if result.deleted_count:
+            await self._db[REVISIONS].delete_many({"_id": {"$regex": f"^{re.escape(collection)}:{doc_id}:"}})
         return bool(result.deleted_count)
 
     async def delete_many(self, collection: str, *, owner_id: str, where: Doc | None = None) -> int:

@@ -22,7 +22,8 @@ router = APIRouter(prefix="/api/v1/stories", tags=["stories"])
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Search = Annotated[str | None, Query(max_length=100, description="Case-insensitive part of the title")]
-Number = Annotated[int, Path(ge=1, description="A version number, from 1")]
+# Bounded above too: a number beyond 64 bits cannot even be looked up in MongoDB.
+Number = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version number, from 1")]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -1,0 +1,22 @@
+"""Redis clients, made one way: a pooled asyncio client that retries a command once its
+connection is found broken (Redis restarted, a failover), instead of failing the request."""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError, TimeoutError
+
+RETRIES = 3
+
+
+def client(url: str, *, decode_responses: bool = False) -> Redis:
+    return Redis.from_url(
+        url,
+        decode_responses=decode_responses,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
+        retry_on_error=[ConnectionError, TimeoutError],
+        health_check_interval=30,
+        socket_connect_timeout=5,
+    )
