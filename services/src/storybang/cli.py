@@ -42,14 +42,14 @@ def main() -> None:
 @click.option("--data-dir", default=".storybang", show_default=True, type=click.Path(path_type=Path))
 def dev(host: str, port: int, data_dir: Path) -> None:
     """Run the whole of StoryBang in one process on embedded stores (no servers needed)."""
-    from storybang.api.app import DOMAINS, create_app
+    from storybang import dev as embedded
 
     overrides: dict[str, Any] = {"env": "dev", "data_dir": data_dir}
     if "STORYBANG_AUTH__REQUIRE_VERIFICATION" not in os.environ:
         overrides["auth"] = {"require_verification": False}
     settings = load_settings(**overrides)
     click.echo(f"StoryBang dev on http://{host}:{port} (API docs at /docs), data in {data_dir}")
-    _serve(create_app(settings, DOMAINS), settings, host, port)
+    _serve(embedded.build(settings), settings, host, port)
 
 
 @main.command()
@@ -134,3 +134,15 @@ def keygen() -> None:
     from storybang.identity import tokens
 
     sys.stdout.write(tokens.generate_pem())
+
+
+def _roles() -> None:
+    """The roles whose code lives in their own packages."""
+    from storybang.inference.cli import command as inference
+    from storybang.notifier.cli import notifier
+
+    main.add_command(notifier)
+    main.add_command(inference)
+
+
+_roles()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,8 +26,20 @@ DOMAINS: dict[str, str] = {
 }
 
 
-def create_app(settings: Settings, domains: Iterable[str], *, runtime: Runtime | None = None) -> FastAPI:
-    """Build the app; ``runtime`` is for tests that share connections across apps."""
+Background = Callable[[Runtime], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: Settings,
+    domains: Iterable[str],
+    *,
+    runtime: Runtime | None = None,
+    open_runtime: Callable[[Settings], Awaitable[Runtime]] = Runtime.open,
+    background: Background | None = None,
+) -> FastAPI:
+    """Build the app. ``runtime``: for tests that share connections across apps; ``open_runtime``
+    and ``background``: for `storybang dev`, which shares its queue and events with in-process
+    workers running alongside the app."""
     chosen = list(domains)
     unknown = sorted(set(chosen) - DOMAINS.keys())
     if unknown:
@@ -41,9 +53,13 @@ def create_app(settings: Settings, domains: Iterable[str], *, runtime: Runtime |
         if settings.env == "dev":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await migrations.upgrade(settings.sql_url)
-        app.state.runtime = await Runtime.open(settings)
+        app.state.runtime = await open_runtime(settings)
         try:
-            yield
+            if background is None:
+                yield
+            else:
+                async with background(app.state.runtime):
+                    yield
         finally:
             await app.state.runtime.close()
 

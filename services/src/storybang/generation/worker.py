@@ -23,6 +23,7 @@ from storybang.generation import jobs, queue, service
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import Chain, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
+from storybang.events import EventBus
 from storybang.runtime import Runtime
 from storybang.settings import Settings
 
@@ -154,13 +155,15 @@ class Lifecycle(AsyncIO):
     the first message is consumed, closed after the last. Connections (motor, asyncmy, redis) are
     bound to the loop that made them, so they must be made on this one."""
 
-    def __init__(self, settings: Settings, tasks: list[str], contexts: dict[str, Context]) -> None:
+    def __init__(
+        self, settings: Settings, tasks: list[str], contexts: dict[str, Context], bus: EventBus | None = None
+    ) -> None:
         super().__init__()
-        self.settings, self.tasks, self.contexts = settings, tasks, contexts
+        self.settings, self.tasks, self.contexts, self.bus = settings, tasks, contexts, bus
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         super().before_worker_boot(broker, worker)  # type: ignore[no-untyped-call]
-        rt = _loop().run_coroutine(Runtime.open(self.settings, broker=broker))
+        rt = _loop().run_coroutine(Runtime.open(self.settings, broker=broker, bus=self.bus))
         self.contexts.update(contexts_for(rt, self.tasks))
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
@@ -173,11 +176,16 @@ class Lifecycle(AsyncIO):
         super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]
 
 
-def start(settings: Settings, tasks: list[str], *, broker: dramatiq.Broker | None = None) -> dramatiq.Worker:
-    """Declare the actors for ``tasks`` and start consuming their queues in this process."""
+def start(
+    settings: Settings, tasks: list[str], *, broker: dramatiq.Broker | None = None, bus: EventBus | None = None
+) -> dramatiq.Worker:
+    """Declare the actors for ``tasks`` and start consuming their queues in this process.
+
+    ``broker`` and ``bus`` are given when the worker shares them with an app in the same process.
+    """
     broker = broker or queue.make_broker(settings)
     contexts: dict[str, Context] = {}
-    broker.add_middleware(Lifecycle(settings, tasks, contexts))
+    broker.add_middleware(Lifecycle(settings, tasks, contexts, bus))
     declare(broker, contexts, tasks, settings)
     worker = dramatiq.Worker(broker, queues=set(tasks), worker_threads=settings.worker.concurrency)
     worker.start()
