@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Static checks: ruff, mypy --strict, the written-down import rules.
+# Static checks: ruff, mypy --strict and the written-down import rules, for the services and the
+# operator; the CRDs in the chart are the ones in crds/.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/${VENV:-.venv}/bin"
-cd "$ROOT/services"
-"$BIN/ruff" check src tests
-"$BIN/mypy" src
-"$BIN/lint-imports" --config "$ROOT/services/.importlinter"
+for part in services operator; do
+  echo "lint: $part"
+  (cd "$ROOT/$part" && "$BIN/ruff" check src tests && "$BIN/mypy" src && "$BIN/lint-imports" --config .importlinter)
+done
+if [ -x "$ROOT/scripts/crds.sh" ]; then "$ROOT/scripts/crds.sh" check; fi

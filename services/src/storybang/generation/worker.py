@@ -19,11 +19,11 @@ from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from storybang import errors, logs
+from storybang.events import EventBus
 from storybang.generation import jobs, queue, service
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import Chain, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
-from storybang.events import EventBus
 from storybang.runtime import Runtime
 from storybang.settings import Settings
 
