@@ -1,0 +1,406 @@
+#!/usr/bin/env bash
+# A real Kubernetes control plane for StoryBang's end-to-end tests, without Docker.
+#
+#   scripts/cluster.sh build   build bin/kube (etcd, kube-apiserver, kube-controller-manager,
+#                              kube-scheduler, kubectl), bin/kwok and bin/helm when missing or stale
+#   scripts/cluster.sh up      start a fresh cluster on 127.0.0.1, all state under .cluster/
+#   scripts/cluster.sh check   check the running cluster does what the e2e tests rely on
+#   scripts/cluster.sh down    stop it (safe to run on a half-started or absent cluster)
+#
+# Pods are scheduled to fake nodes that kwok keeps Ready and whose pods it marks Running: no
+# container ever runs. Ports can be moved with CLUSTER_ETCD_PORT (and +1 for etcd peers),
+# CLUSTER_APISERVER_PORT, CLUSTER_CONTROLLER_MANAGER_PORT and CLUSTER_SCHEDULER_PORT.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=$root/bin
+state=$root/.cluster
+pki=$state/pki
+
+# Reproducible builds with the Go that is installed: never download another toolchain.
+export GOTOOLCHAIN=local
+
+# kwok v0.7.0 is built against Kubernetes 1.33 and drives 1.34 unchanged; helm v3.19 is the line
+# built against Kubernetes 1.34 (client-go v0.34), the version pinned in tools/cluster/go.mod.
+KWOK_VERSION=v0.7.0
+HELM_VERSION=v3.19.5
+
+etcd_port=${CLUSTER_ETCD_PORT:-12379}
+etcd_peer_port=$((etcd_port + 1))
+apiserver_port=${CLUSTER_APISERVER_PORT:-16443}
+controller_manager_port=${CLUSTER_CONTROLLER_MANAGER_PORT:-16444}
+scheduler_port=${CLUSTER_SCHEDULER_PORT:-16445}
+service_cidr=10.96.0.0/16
+
+# Stopped in this order: the reverse of start-up.
+components=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+# stale TARGET SOURCE...: true when TARGET is missing or older than any SOURCE.
+stale() {
+  local target=$1 source
+  shift
+  [[ -x $target ]] || return 0
+  for source; do [[ $source -nt $target ]] && return 0; done
+  return 1
+}
+
+# module_version BINARY MODULE: the version of MODULE that BINARY was built from, if any.
+module_version() {
+  [[ -x $1 ]] || return 0
+  go version -m "$1" 2>/dev/null | awk -v mod="$2" '$1 == "mod" && $2 == mod { print $3 }'
+}
+
+timed() {
+  local what=$1 start=$SECONDS
+  shift
+  log "building $what"
+  "$@"
+  log "built $what in $((SECONDS - start))s"
+}
+
+kube_current() {
+  local dir=$root/tools/cluster
+  # This script is a source too: it holds the version stamps of build_kube.
+  ! stale "$bin/kube" "$dir/go.mod" "$dir/go.sum" "$dir"/*.go "${BASH_SOURCE[0]}"
+}
+
+build_kube() {
+  local dir=$root/tools/cluster version major minor release_time
+  version=$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
+  [[ $version =~ ^v([0-9]+)\.([0-9]+)\. ]] || die "unexpected Kubernetes version $version"
+  major=${BASH_REMATCH[1]} minor=${BASH_REMATCH[2]}
+  # The release's own publication time as the build date keeps the binary reproducible.
+  release_time=$(cd "$dir" && go list -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes)
+  # What hack/lib/version.sh sets for an official build. Helm and kubectl read gitVersion from the
+  # API server, and without it the binary claims v0.0.0 and Helm refuses the cluster. The commit is
+  # left empty rather than unknown: the module proxy serves the released tree without its history.
+  local ldflags=(-s -w)
+  local pkg key
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    for key in gitVersion=$version gitMajor=$major gitMinor=$minor buildDate=$release_time gitCommit= gitTreeState=clean; do
+      ldflags+=("-X=$pkg.$key")
+    done
+  done
+  (cd "$dir" && nice go build -trimpath -ldflags="${ldflags[*]}" -o "$bin/kube" .)
+  touch "$bin/kube" # go build leaves an identical binary untouched; mark it checked
+  ln -sfn kube "$bin/kubectl"
+}
+
+kwok_current() { [[ $(module_version "$bin/kwok" sigs.k8s.io/kwok) == "$KWOK_VERSION" ]]; }
+
+build_kwok() {
+  GOBIN=$bin nice go install -trimpath -ldflags=-s\ -w "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+}
+
+helm_current() { [[ $(module_version "$bin/helm" helm.sh/helm/v3) == "$HELM_VERSION" ]]; }
+
+build_helm() {
+  # Helm's Makefile stamps its version and the Kubernetes version it assumes when no cluster is
+  # asked (`helm template`, `helm lint`); left unset those say "v3.19" and Kubernetes 1.20.
+  local kube_minor
+  kube_minor=$(cd "$root/tools/cluster" && go list -m -f '{{.Version}}' k8s.io/kubernetes | cut -d. -f2)
+  local ldflags=(-s -w "-X=helm.sh/helm/v3/internal/version.version=$HELM_VERSION")
+  local pkg
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ldflags+=("-X=$pkg.k8sVersionMajor=1" "-X=$pkg.k8sVersionMinor=$kube_minor")
+  done
+  GOBIN=$bin nice go install -trimpath -ldflags="${ldflags[*]}" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+cmd_build() {
+  mkdir -p "$bin"
+  local start=$SECONDS
+  local tool
+  for tool in kube kwok helm; do
+    if "${tool}_current"; then
+      log "bin/$tool is up to date"
+    else
+      timed "bin/$tool" "build_$tool"
+    fi
+  done
+  log "tools ready in $((SECONDS - start))s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# certificates and kubeconfigs
+
+# new_ca NAME SUBJECT: a self-signed certificate authority.
+new_ca() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 -sha256 \
+    -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.crt" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature" 2>/dev/null
+}
+
+# issue NAME SUBJECT EXTENDED_KEY_USAGE [SUBJECT_ALT_NAMES] [CA]: a key and a certificate signed by
+# CA (default: ca).
+issue() {
+  local name=$1 subject=$2 usage=$3 sans=${4:-} ca=${5:-ca}
+  openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "$subject" \
+    -keyout "$pki/$name.key" -out "$pki/$name.csr" 2>/dev/null
+  openssl x509 -req -in "$pki/$name.csr" -CA "$pki/$ca.crt" -CAkey "$pki/$ca.key" -set_serial "0x$(openssl rand -hex 16)" \
+    -days 365 -sha256 -out "$pki/$name.crt" -extfile <(
+      echo "basicConstraints=critical,CA:FALSE"
+      echo "keyUsage=critical,digitalSignature,keyEncipherment"
+      echo "extendedKeyUsage=$usage"
+      [[ -z $sans ]] || echo "subjectAltName=$sans"
+    ) 2>/dev/null
+  rm "$pki/$name.csr"
+}
+
+# kubeconfig NAME: a kubeconfig for the client certificate NAME, credentials inlined so the file
+# can be copied on its own.
+kubeconfig() {
+  local name=$1
+  cat >"$state/$name.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: storybang
+  cluster:
+    server: https://127.0.0.1:$apiserver_port
+    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
+users:
+- name: $name
+  user:
+    client-certificate-data: $(base64 -w0 "$pki/$name.crt")
+    client-key-data: $(base64 -w0 "$pki/$name.key")
+contexts:
+- name: storybang
+  context:
+    cluster: storybang
+    user: $name
+current-context: storybang
+EOF
+}
+
+make_pki() {
+  mkdir -p "$pki"
+  new_ca ca /CN=storybang-test-ca
+  issue apiserver "/CN=kube-apiserver" serverAuth \
+    "IP:127.0.0.1,IP:${service_cidr%.0/*}.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  # system:masters bypasses RBAC: the identity of the person and of the tests.
+  issue admin "/O=system:masters/CN=storybang-admin" clientAuth
+  # The bootstrap RBAC policy grants these user names exactly what each component needs.
+  issue controller-manager "/CN=system:kube-controller-manager" clientAuth
+  issue scheduler "/CN=system:kube-scheduler" clientAuth
+  # The aggregation layer (metrics APIs and the like) proxies with a client certificate of its own
+  # CA, as kubeadm sets it up; the controller manager and scheduler also read that CA at start.
+  new_ca front-proxy-ca /CN=storybang-front-proxy-ca
+  issue front-proxy-client /CN=front-proxy-client clientAuth "" front-proxy-ca
+  # Service-account tokens are signed by the controller manager and the API server, checked by the latter.
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$pki/service-account.key" 2>/dev/null
+  openssl pkey -in "$pki/service-account.key" -pubout -out "$pki/service-account.pub" 2>/dev/null
+  chmod 600 "$pki"/*.key
+  kubeconfig admin
+  kubeconfig controller-manager
+  kubeconfig scheduler
+  cp "$state/admin.kubeconfig" "$state/kubeconfig"
+}
+
+# ---------------------------------------------------------------------------------------------
+# processes
+
+# start NAME COMMAND...: runs COMMAND in its own session (so that it outlives this script and a
+# Ctrl-C in the caller's terminal), logging to .cluster/logs/NAME.log.
+start() {
+  local name=$1
+  shift
+  log "starting $name"
+  # shellcheck disable=SC2016 # expanded by the inner shell: its own pid, then the command
+  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$state/pids/$name.pid" "$@" \
+    </dev/null >"$state/logs/$name.log" 2>&1 &
+  local tries
+  for ((tries = 0; tries < 100; tries++)); do [[ -s $state/pids/$name.pid ]] && return 0; sleep 0.05; done
+  die "could not start $name"
+}
+
+# running NAME: true when NAME's pidfile names a live process of ours (not a reused pid).
+running() {
+  local pidfile=$state/pids/$1.pid pid
+  [[ -s $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$bin/"
+}
+
+# wait_for WHAT NAME SECONDS COMMAND...: polls COMMAND until it succeeds; fails early when the
+# process NAME has died, pointing at its log.
+wait_for() {
+  local what=$1 name=$2 deadline=$((SECONDS + $3))
+  shift 3
+  until "$@" >/dev/null 2>&1; do
+    running "$name" || { tail -n 20 "$state/logs/$name.log" >&2; die "$name exited; log: $state/logs/$name.log"; }
+    ((SECONDS < deadline)) || die "timed out waiting for $what; log: $state/logs/$name.log"
+    sleep 0.5
+  done
+  log "ready: $what"
+}
+
+https_ok() { # URL: 200 with body "ok" from a component, trusting our CA and showing the admin cert
+  [[ $(curl -fsS --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$1") == ok ]]
+}
+
+insecure_ok() { # URL: the controller manager and scheduler serve /healthz on self-signed certs
+  [[ $(curl -fsSk --max-time 5 "$1") == ok ]]
+}
+
+kubectl() { "$bin/kube" kubectl --kubeconfig "$state/kubeconfig" "$@"; }
+
+start_control_plane() {
+  start etcd "$bin/kube" etcd \
+    --name=storybang --data-dir="$state/etcd" \
+    --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
+    --listen-peer-urls="http://127.0.0.1:$etcd_peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer_port" \
+    --initial-cluster="storybang=http://127.0.0.1:$etcd_peer_port" \
+    --unsafe-no-fsync=true `# throwaway test data: durability only costs time` \
+    --log-level=warn
+  wait_for etcd etcd 30 curl -fsS --max-time 2 "http://127.0.0.1:$etcd_port/health"
+
+  # PodSecurity is on by default; it is listed so that the contract (DESIGN.md) stays visible.
+  start kube-apiserver "$bin/kube" kube-apiserver \
+    --etcd-servers="http://127.0.0.1:$etcd_port" \
+    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$apiserver_port" \
+    --cert-dir="$state/apiserver" \
+    --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+    --client-ca-file="$pki/ca.crt" \
+    --authorization-mode=Node,RBAC \
+    --enable-admission-plugins=NodeRestriction,PodSecurity \
+    --allow-privileged=true `# so that PodSecurity, not a global switch, is what refuses privileged pods` \
+    --service-cluster-ip-range="$service_cidr" \
+    --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file="$pki/service-account.pub" \
+    --service-account-signing-key-file="$pki/service-account.key" \
+    --api-audiences=https://kubernetes.default.svc.cluster.local \
+    --requestheader-client-ca-file="$pki/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+    --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+    --requestheader-extra-headers-prefix=X-Remote-Extra- \
+    --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
+    --endpoint-reconciler-type=none `# no pod ever dials the "kubernetes" Service, and 127.0.0.1 is no valid endpoint` \
+    --profiling=false
+  wait_for kube-apiserver kube-apiserver 120 https_ok "https://127.0.0.1:$apiserver_port/readyz"
+
+  # Cloud controllers are no-ops without a cloud; everything else runs, among them the garbage
+  # collector (ownerReference cascades) and the service-account token controller.
+  start kube-controller-manager "$bin/kube" kube-controller-manager \
+    --kubeconfig="$state/controller-manager.kubeconfig" \
+    --authentication-kubeconfig="$state/controller-manager.kubeconfig" \
+    --authorization-kubeconfig="$state/controller-manager.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$controller_manager_port" --cert-dir="$state/controller-manager" \
+    --controllers='*,-service-lb-controller,-node-route-controller,-cloud-node-lifecycle-controller' \
+    --use-service-account-credentials=true \
+    --service-account-private-key-file="$pki/service-account.key" \
+    --root-ca-file="$pki/ca.crt" \
+    --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
+    --service-cluster-ip-range="$service_cidr" \
+    --leader-elect=false --profiling=false
+  start kube-scheduler "$bin/kube" kube-scheduler \
+    --kubeconfig="$state/scheduler.kubeconfig" \
+    --authentication-kubeconfig="$state/scheduler.kubeconfig" \
+    --authorization-kubeconfig="$state/scheduler.kubeconfig" \
+    --bind-address=127.0.0.1 --secure-port="$scheduler_port" --cert-dir="$state/scheduler" \
+    --leader-elect=false --profiling=false
+  wait_for kube-controller-manager kube-controller-manager 60 insecure_ok "https://127.0.0.1:$controller_manager_port/healthz"
+  wait_for kube-scheduler kube-scheduler 60 insecure_ok "https://127.0.0.1:$scheduler_port/healthz"
+}
+
+# Fake nodes: kwok manages only nodes carrying its annotation, keeps them Ready through leases and
+# moves their pods to Running. No taints, so that pods need no toleration to land here.
+fake_nodes() {
+  local name labels resources
+  for name in kwok-node-0 kwok-gpu-0; do
+    labels='' resources='cpu: "16", memory: 64Gi, ephemeral-storage: 100Gi, pods: "110"'
+    if [[ $name == *gpu* ]]; then
+      labels='nvidia.com/gpu.present: "true"'
+      resources+=', nvidia.com/gpu: "2"'
+    fi
+    cat <<EOF
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: $name
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    type: kwok
+    kubernetes.io/arch: amd64
+    kubernetes.io/os: linux
+    kubernetes.io/hostname: $name
+    node-role.kubernetes.io/agent: ""
+    $labels
+status:
+  allocatable: {$resources}
+  capacity: {$resources}
+  nodeInfo:
+    architecture: amd64
+    operatingSystem: linux
+    kubeletVersion: fake
+EOF
+  done
+}
+
+service_account_ready() { kubectl -n default get serviceaccount default; }
+
+cmd_up() {
+  local tool
+  for tool in kube kwok; do
+    [[ -x $bin/$tool ]] || die "bin/$tool is missing: run scripts/cluster.sh build"
+  done
+  cmd_down
+  rm -rf "$state"
+  mkdir -p "$state/pids" "$state/logs"
+  local start_time=$SECONDS
+  # A failed start leaves nothing running, but keeps the logs to read.
+  trap 'log "start-up failed; stopping what was started"; cmd_down' EXIT
+  make_pki
+  start_control_plane
+  start kwok "$bin/kwok" --kubeconfig="$state/kubeconfig" \
+    --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --cidr=10.244.0.1/16 --node-ip=127.0.0.1
+  fake_nodes | kubectl apply -f - >/dev/null
+  wait_for "fake nodes" kwok 60 kubectl wait --for=condition=Ready node --all --timeout=5s
+  # Pods are refused until the service-account controller has made the namespace's default account.
+  wait_for "default service account" kube-controller-manager 60 service_account_ready
+  trap - EXIT
+  log "cluster up in $((SECONDS - start_time))s; logs in $state/logs"
+  echo "export KUBECONFIG=$state/kubeconfig"
+}
+
+# stop NAME: TERM, then KILL after a grace period; silent when NAME is not running.
+stop() {
+  local name=$1 pid tries
+  if running "$name"; then
+    pid=$(<"$state/pids/$name.pid")
+    log "stopping $name ($pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((tries = 0; tries < 100; tries++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$state/pids/$name.pid"
+}
+
+cmd_down() {
+  [[ -d $state/pids ]] || return 0
+  local name
+  for name in "${components[@]}"; do stop "$name"; done
+}
+
+case ${1:-} in
+build) cmd_build ;;
+up) cmd_up ;;
+down) cmd_down ;;
+check) exec "$root/tools/cluster/check.sh" ;;
+*)
+  echo "usage: $0 build|up|check|down" >&2
+  exit 2
+  ;;
+esac
