@@ -1,0 +1,235 @@
+{{/*
+Names, labels, images and the values checks every template shares.
+*/}}
+
+{{/* The chart name, or nameOverride. */}}
+{{- define "storybang.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The prefix of every object's name: <release>-<chart>, or the release alone when it already holds the chart name. */}}
+{{- define "storybang.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* <fullname>-<suffix>, kept within the 63 characters of a label value / DNS label. */}}
+{{- define "storybang.componentName" -}}
+{{- $full := include "storybang.fullname" .root -}}
+{{- printf "%s-%s" ($full | trunc (int (sub 62 (len .name)))) .name | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "storybang.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/*
+Selector labels: stable for the life of a release (a selector cannot change).
+Call with (dict "root" $ "component" "redis").
+The chart's own pods deliberately carry no app.kubernetes.io/part-of=storybang: that label is how the
+operator's NetworkPolicies (default deny) select the pods the operator runs, and the operator, the
+datastores and the migration Job have their own paths (the Job opts in, see migrations/job.yaml).
+*/}}
+{{- define "storybang.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "storybang.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- with .component }}
+app.kubernetes.io/component: {{ . }}
+{{- end }}
+{{- end -}}
+
+{{/* Every label of an object the chart renders. Call with (dict "root" $ "component" "redis"). */}}
+{{- define "storybang.labels" -}}
+helm.sh/chart: {{ include "storybang.chart" .root }}
+{{ include "storybang.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* metadata.labels and metadata.annotations of an object. Call with (dict "root" $ "component" "x" "annotations" (dict …)). */}}
+{{- define "storybang.metadata" -}}
+labels:
+  {{- include "storybang.labels" . | nindent 2 }}
+{{- $annotations := merge (dict) (.annotations | default dict) (.root.Values.commonAnnotations | default dict) }}
+{{- with $annotations }}
+annotations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+An image reference from {registry, repository, tag, digest}: registry/repository@digest, else
+registry/repository:tag, where an empty tag means the chart's appVersion and global.imageRegistry
+replaces the registry. Call with (dict "root" $ "image" .Values.x.image).
+*/}}
+{{- define "storybang.image" -}}
+{{- $registry := .image.registry -}}
+{{- with .root.Values.global.imageRegistry }}{{ $registry = . }}{{ end -}}
+{{- $repo := ternary .image.repository (printf "%s/%s" $registry .image.repository) (empty $registry) -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" $repo .image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repo (.image.tag | default .root.Chart.AppVersion | toString) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* imagePullSecrets of a pod. */}}
+{{- define "storybang.imagePullSecrets" -}}
+{{- with .Values.global.imagePullSecrets }}
+imagePullSecrets:
+  {{- range . }}
+  - name: {{ . }}
+  {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* The StorageClass line of a PVC spec, or nothing (the cluster's default class). */}}
+{{- define "storybang.storageClass" -}}
+{{- $class := .persistence.storageClass | default .root.Values.global.storageClass -}}
+{{- if $class }}
+storageClassName: {{ if eq $class "-" }}""{{ else }}{{ $class }}{{ end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Pod Security Standard "restricted", pod level. Call with a uid (or nil for the image's user, which
+must then be numeric and not 0).
+*/}}
+{{- define "storybang.podSecurityContext" -}}
+runAsNonRoot: true
+{{- with . }}
+runAsUser: {{ . }}
+runAsGroup: {{ . }}
+fsGroup: {{ . }}
+fsGroupChangePolicy: OnRootMismatch
+{{- end }}
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Pod Security Standard "restricted", container level, plus a read-only root filesystem. */}}
+{{- define "storybang.containerSecurityContext" -}}
+runAsNonRoot: true
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* --- names of the objects other templates refer to ------------------------------------- */}}
+
+{{- define "storybang.platformName" -}}
+{{- .Values.platform.name | default (include "storybang.fullname" .) -}}
+{{- end -}}
+
+{{- define "storybang.operator.serviceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create -}}
+{{- .Values.operator.serviceAccount.name | default (include "storybang.componentName" (dict "root" . "name" "operator")) -}}
+{{- else -}}
+{{- .Values.operator.serviceAccount.name | default "default" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The namespaces a namespaced operator watches. */}}
+{{- define "storybang.operator.namespaces" -}}
+{{- $namespaces := .Values.operator.watchNamespaces | default (list .Release.Namespace) -}}
+{{- toJson (uniq $namespaces) -}}
+{{- end -}}
+
+{{- define "storybang.modelServerName" -}}
+{{- include "storybang.componentName" (dict "root" . "name" .Values.modelServer.name) -}}
+{{- end -}}
+
+{{/*
+The Secret and keys of each datastore URL: the chart's Secret for an internal store or an external
+URL, the given Secret otherwise. Returns JSON {secretName, urlKey, …}.
+*/}}
+{{- define "storybang.redis.secretRef" -}}
+{{- if .Values.externalRedis.existingSecret -}}
+{{- $ref := dict "secretName" .Values.externalRedis.existingSecret "urlKey" .Values.externalRedis.existingSecretUrlKey "addressKey" .Values.externalRedis.existingSecretAddressKey "databaseIndex" (int .Values.externalRedis.databaseIndex) "tls" .Values.externalRedis.tls -}}
+{{- with .Values.externalRedis.existingSecretPasswordKey }}{{ $_ := set $ref "passwordKey" . }}{{ end -}}
+{{- toJson $ref -}}
+{{- else if .Values.redis.enabled -}}
+{{- toJson (dict "secretName" (include "storybang.componentName" (dict "root" . "name" "redis")) "urlKey" "url" "addressKey" "address" "passwordKey" "password" "databaseIndex" (int .Values.redis.databaseIndex) "tls" false) -}}
+{{- else -}}
+{{- $url := urlParse .Values.externalRedis.url -}}
+{{- $ref := dict "secretName" (include "storybang.componentName" (dict "root" . "name" "redis")) "urlKey" "url" "addressKey" "address" "databaseIndex" (include "storybang.redis.urlDatabase" .Values.externalRedis.url | int) "tls" (eq $url.scheme "rediss") -}}
+{{- if include "storybang.redis.urlPassword" .Values.externalRedis.url }}{{ $_ := set $ref "passwordKey" "password" }}{{ end -}}
+{{- toJson $ref -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The password of a redis:// URL ("" when none). */}}
+{{- define "storybang.redis.urlPassword" -}}
+{{- $userinfo := (urlParse .).userinfo -}}
+{{- if contains ":" $userinfo -}}{{- regexReplaceAll "^[^:]*:" $userinfo "" -}}{{- end -}}
+{{- end -}}
+
+{{/* The database number in the path of a redis:// URL (0 when none). */}}
+{{- define "storybang.redis.urlDatabase" -}}
+{{- (urlParse .).path | trimPrefix "/" | default "0" -}}
+{{- end -}}
+
+{{- define "storybang.mysql.secretRef" -}}
+{{- if .Values.externalMysql.existingSecret -}}
+{{- toJson (dict "secretName" .Values.externalMysql.existingSecret "urlKey" .Values.externalMysql.existingSecretUrlKey) -}}
+{{- else -}}
+{{- toJson (dict "secretName" (include "storybang.componentName" (dict "root" . "name" "mysql")) "urlKey" "url") -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "storybang.mongodb.secretRef" -}}
+{{- if .Values.externalMongodb.existingSecret -}}
+{{- toJson (dict "secretName" .Values.externalMongodb.existingSecret "urlKey" .Values.externalMongodb.existingSecretUrlKey) -}}
+{{- else -}}
+{{- toJson (dict "secretName" (include "storybang.componentName" (dict "root" . "name" "mongodb")) "urlKey" "url") -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "storybang.signingKey.secretRef" -}}
+{{- if .Values.platform.auth.signingKey.existingSecret -}}
+{{- toJson (dict "secretName" .Values.platform.auth.signingKey.existingSecret "key" .Values.platform.auth.signingKey.existingSecretKey) -}}
+{{- else -}}
+{{- toJson (dict "secretName" (include "storybang.componentName" (dict "root" . "name" "signing-key")) "key" "signing-key") -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A credential that survives `helm upgrade`: the value given in values, else the one in the live
+Secret (lookup; empty under `helm template`), else a new random one.
+Call with (dict "root" $ "secret" "<name>" "key" "<key>" "value" "<given>" "length" 32).
+*/}}
+{{- define "storybang.credential" -}}
+{{- if .value -}}
+{{- .value -}}
+{{- else -}}
+{{- $live := lookup "v1" "Secret" .root.Release.Namespace .secret -}}
+{{- if and $live $live.data (hasKey $live.data .key) -}}
+{{- index $live.data .key | b64dec -}}
+{{- else -}}
+{{- randAlphaNum (.length | default 32) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Annotations of a Secret holding credentials. */}}
+{{- define "storybang.credentialAnnotations" -}}
+{{- if .Values.secrets.keepOnUninstall -}}
+{{- toJson (dict "helm.sh/resource-policy" "keep") -}}
+{{- else -}}
+{{- toJson (dict) -}}
+{{- end -}}
+{{- end -}}
