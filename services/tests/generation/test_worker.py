@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from prometheus_client import REGISTRY
 
 from storybang.generation import jobs, worker
 from storybang.generation.backends.chain import Chain
@@ -36,6 +37,8 @@ async def test_translation_falls_back_past_a_backend_that_is_down(
 ) -> None:
     account = await signup()
     settings = settings_with(real_settings, tmp_path, generation={"backends": [DOWN, APERTIUM]})
+    succeeded = {"task": "translate", "outcome": "succeeded"}
+    before = REGISTRY.get_sample_value("storybang_generation_jobs_total", succeeded) or 0
     with running_worker(settings, ["translate"]):
         body = {"task": "translate", "input": {"text": "The little fox is happy.", "target_language": "es"}}
         job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
@@ -43,6 +46,7 @@ async def test_translation_falls_back_past_a_backend_that_is_down(
     assert done["status"] == "succeeded", done
     assert done["backend"] == "apertium"
     assert "zorro" in done["result"]["text"].lower()
+    assert REGISTRY.get_sample_value("storybang_generation_jobs_total", succeeded) == before + 1
     replay = await runtime.events.replay(account.id, "0-0")
     names = [e.name for e in replay.events if e.data.get("id") == job["id"]]
     assert names == ["generation.queued", "generation.started", "generation.completed"]

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import signal
 import threading
+import time
 from typing import Any
 
 import dramatiq
@@ -20,7 +21,7 @@ from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from storybang import errors, logs
 from storybang.events import EventBus
-from storybang.generation import jobs, queue, service
+from storybang.generation import jobs, metrics, queue, service
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import Chain, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
@@ -75,6 +76,7 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
     if done is None:
         return "cancelled" if not await jobs.is_running(rt.documents, job) else "lost"
     if outcome.tokens:
+        metrics.TOKENS.labels(task).inc(outcome.tokens)
         await rt.counters.add(service.tokens_key(owner), outcome.tokens)
     if outcome.images:
         await rt.counters.add(service.images_key(owner), outcome.images)
@@ -115,9 +117,13 @@ def declare(
     for task in tasks:
 
         async def run(job_id: str, _task: str = task) -> None:
+            started = time.perf_counter()
             try:
-                await execute(contexts[_task], job_id, _retries())
+                outcome = await execute(contexts[_task], job_id, _retries())
+                metrics.JOBS.labels(_task, outcome).inc()
+                metrics.DURATION.labels(_task).observe(time.perf_counter() - started)
             except Retry:
+                metrics.JOBS.labels(_task, "retried").inc()
                 raise
             except Exception:
                 # A defect, not a condition: log it with its traceback, fail the job so it does
