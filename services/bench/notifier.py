@@ -6,9 +6,11 @@ second per user (so each socket should get BENCH_RATE per second) for BENCH_SECO
 real :class:`storybang.events.RedisEventBus`. Each event carries its publish time; a client
 records receive time minus publish time (one machine, one clock).
 
-Reports p50/p99/max delivery latency, drops (expected minus received), duplicates, events out of
-order, and the CPU the notifiers used. On a small machine the Python clients compete with the
-notifier for the same cores: read the CPU figures before blaming the notifier.
+Reports p50/p99/max delivery latency, drops (expected minus received within DRAIN_S after the
+publisher stops: a backlog still queued then counts as dropped), duplicates, events out of order,
+and the CPU used by the notifiers, the clients, the publisher and the whole machine. On a small
+machine they all compete for the same cores: read the CPU figures before blaming the notifier.
+BENCH_CLIENT=raw (default) uses a hand-written protocol client, =socketio python-socketio's.
 
     cd services && . ../.servers/env && ../.venv/bin/python -m bench.notifier
 """
@@ -144,9 +146,9 @@ async def run_clients(assignments: list[dict[str, str]], kind: str) -> dict[str,
     }
 
 
-def client_main(kind: str) -> None:
+def client_main(kind: str, out: Path) -> None:
     assignments = json.loads(sys.stdin.readline())
-    print(json.dumps(uvloop.run(run_clients(assignments, kind))), flush=True)
+    out.write_text(json.dumps(uvloop.run(run_clients(assignments, kind))))
 
 
 # ------------------------------------------------------------------------------------------ publisher
@@ -184,6 +186,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) jiffies over all cores since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else float("nan")
 
@@ -210,9 +219,9 @@ def main() -> None:
         ]
         shares = [assignments[p::CLIENT_PROCS] for p in range(CLIENT_PROCS)]
         procs = []
-        for share in shares:
+        for n, share in enumerate(shares):
             proc = subprocess.Popen(  # noqa: S603 - this module, fixed arguments
-                [sys.executable, "-m", "bench.notifier", "client", CLIENT_KIND],
+                [sys.executable, "-m", "bench.notifier", "client", CLIENT_KIND, str(work / f"clients-{n}.json")],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -231,17 +240,25 @@ def main() -> None:
             connect_s = max(connect_s, float(line[1]))
 
         cpu_before = [cpu_seconds(pod.pid) for pod in pods]
+        clients_before = sum(cpu_seconds(proc.pid) for proc in procs)
+        busy_before, total_before = machine_busy()
+        publisher_before = time.process_time()
         counts, took = asyncio.run(publish(redis_url, users))
+        publisher_cpu = time.process_time() - publisher_before
         time.sleep(DRAIN_S)
         cpu = [cpu_seconds(pod.pid) - before for pod, before in zip(pods, cpu_before, strict=True)]
+        clients_cpu = sum(cpu_seconds(proc.pid) for proc in procs) - clients_before
+        busy_after, total_after = machine_busy()
+        busy = (busy_after - busy_before) / (total_after - total_before)
 
-        results = []
         for proc in procs:
             assert proc.stdin is not None
-            assert proc.stdout is not None
             proc.stdin.write("stop\n")
             proc.stdin.flush()
-            results.append(json.loads(proc.stdout.readline()))
+        for proc in procs:
+            if proc.wait(timeout=120) != 0:
+                raise SystemExit(f"a client process failed (exit {proc.returncode})")
+        results = [json.loads((work / f"clients-{n}.json").read_text()) for n in range(len(procs))]
 
     latencies = [x for r in results for x in r["latencies_ms"]]
     received = sum(sum(r["received"]) for r in results)
@@ -259,12 +276,17 @@ def main() -> None:
         f"  latency ms: p50 {percentile(latencies, 0.5):.1f}  p99 {percentile(latencies, 0.99):.1f}"
         f"  max {max(latencies, default=float('nan')):.1f}"
     )
-    print(f"  notifier CPU over the run: {', '.join(f'{c / (took + DRAIN_S):.0%}' for c in cpu)} of a core")
+    window = took + DRAIN_S
+    print(
+        f"  CPU over the run, in cores: notifier {', '.join(f'{c / window:.2f}' for c in cpu)},"
+        f" clients {clients_cpu / window:.2f}, publisher {publisher_cpu / window:.2f};"
+        f" machine {busy:.0%} busy ({os.cpu_count()} cores, all processes)"
+    )
     print(f"  delivered/s: {received / took:.0f} (target {CLIENTS * RATE:.0f}/s)")
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["client"]:
-        client_main(sys.argv[2])
+        client_main(sys.argv[2], Path(sys.argv[3]))
     else:
         main()
