@@ -1,0 +1,153 @@
+"""Inference benchmark: tokens/s through `storybang inference` against raw ``model.generate``.
+
+Both run the real SmolLM2-135M-Instruct (the bundled model, converted once into the cache), on the
+same device and CPU threads, greedy, with the same prompt and ``max_new_tokens``: greedy decoding
+makes them produce the same tokens, so the ratio is the cost of our layer (HTTP, server-sent events,
+the streamer, the executor hop) and nothing else. The server is a separate process, as in production,
+so client and server do not share a GIL.
+
+Run from services/ with .venv-inference: ``../.venv-inference/bin/python -m bench.inference``
+(``--tokens 64 --runs 5 --threads 1``). One thread by default: on a small shared machine more
+threads contend with other work and make both figures noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+import torch
+from tests.processes import free_port
+
+from storybang.inference import weights
+from storybang.inference.settings import DEFAULT_CACHE_DIR
+
+PROMPT = [{"role": "user", "content": "Write a short story about a brave little fox who finds a map."}]
+SERVE = "from storybang.inference.cli import command; command()"
+
+
+@dataclass(frozen=True)
+class Run:
+    tokens: int
+    seconds: float
+    first_token: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.tokens / self.seconds
+
+
+class Raw:
+    """The same model in this process, called the way the transformers documentation shows."""
+
+    def __init__(self, threads: int) -> None:
+        torch.set_num_threads(threads)
+        source = str(weights.convert_bundled(DEFAULT_CACHE_DIR))
+        self.model, tokenizer = weights.load_causal_lm(source, weights.placement("cpu"))
+        self.inputs = tokenizer.apply_chat_template(
+            PROMPT, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        )
+
+    def run(self, max_tokens: int) -> Run:
+        started = time.perf_counter()
+        with torch.inference_mode():
+            out = self.model.generate(**self.inputs, max_new_tokens=max_tokens, do_sample=False)
+        return Run(int(out.shape[-1] - self.inputs["input_ids"].shape[-1]), time.perf_counter() - started)
+
+
+def server_run(client: httpx.Client, max_tokens: int) -> Run:
+    body = {
+        "model": "smollm2",
+        "messages": PROMPT,
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    started = time.perf_counter()
+    first: float | None = None
+    tokens = 0
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if first is None and chunk["choices"] and chunk["choices"][0]["delta"].get("content"):
+                first = time.perf_counter() - started
+            if chunk.get("usage"):
+                tokens = chunk["usage"]["completion_tokens"]
+    return Run(tokens, time.perf_counter() - started, first)
+
+
+def start_server(threads: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "STORYBANG_INFERENCE_THREADS": str(threads),
+        "STORYBANG_INFERENCE_DEVICE": "cpu",
+        "STORYBANG_INFERENCE_LOG__LEVEL": "warning",
+    }
+    cmd = [sys.executable, "-c", SERVE, "--model", "smollm2", "--host", "127.0.0.1", "--port", str(port)]
+    proc = subprocess.Popen(cmd, env=env)  # noqa: S603 - our own interpreter and module
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"storybang inference exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{base}/readyz").status_code == 200:
+                return proc, base
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    proc.terminate()
+    raise SystemExit("storybang inference did not become ready in 10 minutes")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--tokens", type=int, default=64, help="max_new_tokens / max_tokens")
+    parser.add_argument("--runs", type=int, default=5, help="measured runs of each, after one warm-up")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, for both")
+    args = parser.parse_args()
+
+    weights.convert_bundled(DEFAULT_CACHE_DIR)  # before timing anything: the first time takes a minute
+    raw = Raw(args.threads)
+    proc, base = start_server(args.threads)
+    # Alternating runs: the load of a shared machine drifts, and must fall on both sides alike.
+    raw_runs: list[Run] = []
+    served: list[Run] = []
+    try:
+        with httpx.Client(base_url=base, timeout=600) as client:
+            server_run(client, args.tokens)  # warm-up, both
+            raw.run(args.tokens)
+            for _ in range(args.runs):
+                served.append(server_run(client, args.tokens))
+                raw_runs.append(raw.run(args.tokens))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    if {r.tokens for r in raw_runs} != {r.tokens for r in served}:
+        print(f"note: token counts differ (raw {[r.tokens for r in raw_runs]}, server {[r.tokens for r in served]})")
+    raw_rate = statistics.median(r.rate for r in raw_runs)
+    served_rate = statistics.median(r.rate for r in served)
+    ttft = statistics.median(r.first_token or 0.0 for r in served)
+    print(
+        f"SmolLM2-135M-Instruct on CPU, {args.threads} thread(s), greedy, {raw_runs[0].tokens} new tokens, "
+        f"median of {args.runs} runs"
+    )
+    print(f"  raw model.generate             {raw_rate:8.1f} tokens/s")
+    print(f"  storybang inference (HTTP SSE) {served_rate:8.1f} tokens/s   time to first delta {ttft:.3f} s")
+    print(f"  ratio server/raw               {served_rate / raw_rate:8.2f}")
+
+
+if __name__ == "__main__":
+    main()

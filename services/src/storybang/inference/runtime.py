@@ -1,0 +1,51 @@
+"""What this process serves: the models, loaded once in the background and shared by every request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storybang import logs
+from storybang.inference import metrics
+from storybang.inference.caption import Captioner
+from storybang.inference.local import LocalModel
+from storybang.inference.settings import InferenceSettings
+from storybang.inference.translate import Translator
+
+log = logs.get(__name__)
+
+
+@dataclass
+class Models:
+    """What this process serves; filled in as each model finishes loading."""
+
+    llm: LocalModel | None = None
+    translator: Translator | None = None
+    captioner: Captioner | None = None
+    failure: str | None = None
+    loaded: bool = False
+
+
+def load_into(models: Models, settings: InferenceSettings) -> None:
+    """Load every configured model (blocking: run it in a thread). Records a failure, never raises:
+    the health routes report it."""
+    try:
+        models.llm = LocalModel.load(
+            settings.model,
+            device=settings.device,
+            cache_dir=settings.cache_dir,
+            threads=settings.threads,
+            name=settings.served_model_name,
+        )
+        if settings.translation_model is not None:
+            models.translator = Translator.load(settings.translation_model, settings.device)
+        if settings.caption_model is not None:
+            models.captioner = Captioner.load(settings.caption_model, settings.device)
+    except Exception as e:
+        models.failure = f"{type(e).__name__}: {e}"
+        log.error("model loading failed", exc_info=e)
+        return
+    llm = models.llm
+    metrics.WAITING.set_function(lambda: llm.waiting)
+    metrics.RUNNING.set_function(lambda: llm.running)
+    models.loaded = True
+    log.info("models loaded", model=llm.name, device=str(llm.device))
