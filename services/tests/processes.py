@@ -59,8 +59,10 @@ class Role:
     base: str
 
 
-def start_role(args: list[str], env: Mapping[str, str], port: int, log: Path, timeout: float = 60) -> Role:
-    """Start ``storybang <args>`` (which must listen on ``port``) and wait for its /healthz."""
+def start_role(
+    args: list[str], env: Mapping[str, str], port: int, log: Path, timeout: float = 60, ready: str = "/healthz"
+) -> Role:
+    """Start ``storybang <args>`` (which must listen on ``port``) and wait until ``ready`` answers 200."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBANG_")} | dict(env)
     with log.open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
@@ -72,7 +74,7 @@ def start_role(args: list[str], env: Mapping[str, str], port: int, log: Path, ti
         if proc.poll() is not None:
             raise RuntimeError(f"storybang {' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
         try:
-            if httpx.get(role.base + "/healthz", timeout=1).status_code == 200:
+            if httpx.get(role.base + ready, timeout=1).status_code == 200:
                 return role
         except httpx.TransportError:
             pass
@@ -92,9 +94,11 @@ def stop_role(role: Role) -> None:
 
 
 @contextmanager
-def storybang(args: list[str], env: Mapping[str, str], port: int, log: Path, timeout: float = 60) -> Iterator[str]:
+def storybang(
+    args: list[str], env: Mapping[str, str], port: int, log: Path, timeout: float = 60, ready: str = "/healthz"
+) -> Iterator[str]:
     """``storybang <args>`` for the length of a block; yields its base URL."""
-    role = start_role(args, env, port, log, timeout)
+    role = start_role(args, env, port, log, timeout, ready)
     try:
         yield role.base
     finally:

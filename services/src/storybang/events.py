@@ -184,7 +184,9 @@ class RedisEventBus:
     @classmethod
     def open(cls, url: str, *, max_len: int, ttl_seconds: int) -> RedisEventBus:
         """Connects lazily: a Redis that is down fails the first publish, not the start."""
-        return cls(redis_client(url, decode_responses=True), max_len=max_len, ttl_seconds=ttl_seconds)
+        # No automatic retry: a publish whose answer was lost may have happened, and repeating it
+        # would record the event twice. A failed publish is the caller's to handle (503, retry job).
+        return cls(redis_client(url, decode_responses=True, retries=0), max_len=max_len, ttl_seconds=ttl_seconds)
 
     async def publish(self, user_id: str, name: str, data: Mapping[str, Any]) -> str:
         text = validate(name, data)

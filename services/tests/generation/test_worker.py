@@ -46,7 +46,8 @@ async def test_translation_falls_back_past_a_backend_that_is_down(
     assert done["status"] == "succeeded", done
     assert done["backend"] == "apertium"
     assert "zorro" in done["result"]["text"].lower()
-    assert REGISTRY.get_sample_value("storybang_generation_jobs_total", succeeded) == before + 1
+    # (other tests' queued jobs may be run by this worker too)
+    assert (REGISTRY.get_sample_value("storybang_generation_jobs_total", succeeded) or 0) >= before + 1
     replay = await runtime.events.replay(account.id, "0-0")
     names = [e.name for e in replay.events if e.data.get("id") == job["id"]]
     assert names == ["generation.queued", "generation.started", "generation.completed"]

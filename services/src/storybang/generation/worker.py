@@ -193,7 +193,12 @@ def start(
     contexts: dict[str, Context] = {}
     broker.add_middleware(Lifecycle(settings, tasks, contexts, bus))
     declare(broker, contexts, tasks, settings)
-    worker = dramatiq.Worker(broker, queues=set(tasks), worker_threads=settings.worker.concurrency)
+    worker = dramatiq.Worker(
+        broker,
+        queues=set(tasks),
+        worker_threads=settings.worker.concurrency,
+        worker_timeout=settings.worker.poll_max_ms,
+    )
     worker.start()
     return worker
 

@@ -6,8 +6,11 @@ Compare-and-set (``update`` with ``expect``) does not trust the server to apply 
 atomically — FerretDB v1 on SQLite does not (FerretDB/FerretDB#3040). Every document carries a
 revision ``_rev``; a conditional writer first claims the next revision by inserting
 ``<collection>:<id>:<rev+1>`` into the ``_revisions`` collection, whose ``_id`` is unique on every
-server, and only the claim's winner writes. Unconditional updates bump ``_rev`` too, so a
-conditional writer that lost a race to one of them finds the revision moved and reports no match.
+server, and only the claim's winner writes. Conditional writers thus exclude each other; an
+unconditional update is last-writer-wins on the fields it sets, as it is on any server.
+
+Lookups by id go by ``_id`` alone and match owner and ``expect`` in Python: FerretDB v1 scans the
+whole collection for any other filter.
 """
 
 from __future__ import annotations
@@ -22,6 +25,13 @@ from pymongo.errors import DuplicateKeyError
 from storybang.stores.documents import Doc, Page
 
 REVISIONS = "_revisions"
+
+
+def _field(doc: Doc, dotted: str) -> Any:
+    value: Any = doc
+    for part in dotted.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
 
 
 def _out(raw: dict[str, Any] | None) -> Doc | None:
@@ -68,9 +78,18 @@ class MongoDocumentStore:
         await (await self._collection(collection)).insert_one(raw)
         return doc
 
+    async def _by_id(self, coll: Any, doc_id: str, owner_id: str | None, expect: Doc | None) -> Doc | None:
+        """The raw document if it matches owner and ``expect``. Looked up by ``_id`` alone and
+        matched here: FerretDB scans a whole collection for any filter beyond ``_id``."""
+        raw: Doc | None = await coll.find_one({"_id": doc_id})
+        if raw is None or (owner_id is not None and raw.get("owner_id") != owner_id):
+            return None
+        if any(_field(raw, key) != value for key, value in (expect or {}).items()):
+            return None
+        return raw
+
     async def get(self, collection: str, doc_id: str, *, owner_id: str | None = None) -> Doc | None:
-        query = self._filter(owner_id, None) | {"_id": doc_id}
-        return _out(await (await self._collection(collection)).find_one(query))
+        return _out(await self._by_id(await self._collection(collection), doc_id, owner_id, None))
 
     async def find(
         self,
@@ -101,37 +120,32 @@ class MongoDocumentStore:
         owner_id: str | None = None,
         expect: Doc | None = None,
     ) -> Doc | None:
-        query = self._filter(owner_id, expect) | {"_id": doc_id}
         coll = await self._collection(collection)
-        if not changes:
-            return _out(await coll.find_one(query))
-        if expect is None:
-            raw = await coll.find_one_and_update(
-                query, {"$set": changes, "$inc": {"_rev": 1}}, return_document=ReturnDocument.AFTER
-            )
-            return _out(raw)
-        current = await coll.find_one(query, {"_rev": 1})
-        if current is None:
-            return None
+        current = await self._by_id(coll, doc_id, owner_id, expect)
+        if current is None or not changes:
+            return _out(current)
         rev = int(current.get("_rev", 0))
         claims = self._db[REVISIONS]
-        try:
-            await claims.insert_one({"_id": f"{collection}:{doc_id}:{rev + 1}"})
-        except DuplicateKeyError:
-            return None  # another writer claimed this revision first
+        if expect is not None:
+            try:
+                await claims.insert_one({"_id": f"{collection}:{doc_id}:{rev + 1}"})
+            except DuplicateKeyError:
+                return None  # another conditional writer claimed this revision first
         raw = await coll.find_one_and_update(
-            query | {"_rev": rev} if rev else query | {"_rev": {"$exists": False}},
-            {"$set": {**changes, "_rev": rev + 1}},
-            return_document=ReturnDocument.AFTER,
+            {"_id": doc_id}, {"$set": {**changes, "_rev": rev + 1}}, return_document=ReturnDocument.AFTER
         )
-        # The previous claim is no longer needed: keep one claim per document.
-        await claims.delete_one({"_id": f"{collection}:{doc_id}:{rev}"})
+        if expect is not None:
+            # The previous claim is no longer needed: keep one claim per document.
+            await claims.delete_one({"_id": f"{collection}:{doc_id}:{rev}"})
         return _out(raw)
 
     async def delete(self, collection: str, doc_id: str, *, owner_id: str | None = None) -> bool:
-        result = await (await self._collection(collection)).delete_one(self._filter(owner_id, None) | {"_id": doc_id})
-        if result.deleted_count:
-            await self._db[REVISIONS].delete_many({"_id": {"$regex": f"^{re.escape(collection)}:{doc_id}:"}})
+        coll = await self._collection(collection)
+        current = await self._by_id(coll, doc_id, owner_id, None)
+        if current is None:
+            return False
+        result = await coll.delete_one({"_id": doc_id})
+        await self._db[REVISIONS].delete_one({"_id": f"{collection}:{doc_id}:{current.get('_rev', 0)}"})
         return bool(result.deleted_count)
 
     async def delete_many(self, collection: str, *, owner_id: str, where: Doc | None = None) -> int:

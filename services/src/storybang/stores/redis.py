@@ -11,11 +11,13 @@ from redis.exceptions import ConnectionError, TimeoutError
 RETRIES = 3
 
 
-def client(url: str, *, decode_responses: bool = False) -> Redis:
+def client(url: str, *, decode_responses: bool = False, retries: int = RETRIES) -> Redis:
+    """``retries=0`` for commands that must not run twice: a retried script whose first run
+    succeeded but whose answer was lost would run again."""
     return Redis.from_url(
         url,
         decode_responses=decode_responses,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), RETRIES),
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
         retry_on_error=[ConnectionError, TimeoutError],
         health_check_interval=30,
         socket_connect_timeout=5,

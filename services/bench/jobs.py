@@ -1,0 +1,173 @@
+"""Generation benchmarks on the real stores (started by scripts/bench.sh).
+
+1. No-op throughput: jobs per second through StoryBang's path (job document, queue, worker claim,
+   backend call, result, events) against bare Dramatiq actors doing nothing, on the same Redis,
+   with the same number of worker threads.
+2. Submit → completed overhead: an HTTP submission to `storybang serve`, a `storybang worker`
+   process, and the `generation.completed` event over Socket.IO from `storybang notifier`, with an
+   instant backend; p50/p99 over sequential jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import dramatiq
+import httpx
+import socketio  # type: ignore[import-untyped]
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import AsyncIO
+
+from storybang.generation import jobs, queue, worker
+from storybang.identity import tokens
+from storybang.runtime import Runtime
+from storybang.settings import Settings
+from tests.processes import free_port, settings_env, storybang
+
+JOBS = int(os.environ.get("BENCH_JOBS", "1000"))
+THREADS = 8
+SEQUENTIAL = int(os.environ.get("BENCH_SEQUENTIAL", "200"))
+
+
+def settings_for(tag: str, data: Path, instant_url: str) -> Settings:
+    env = os.environ
+    return Settings(
+        env="production",
+        data_dir=data,
+        mysql={"url": env["STORYBANG_TEST_MYSQL_URL"]},
+        mongo={"url": env["STORYBANG_TEST_MONGO_URL"], "database": f"bench_{tag}"},
+        redis={"url": env["STORYBANG_TEST_REDIS_URL"]},
+        auth={"signing_key": tokens.generate_pem(), "require_verification": False},
+        limits={"login_per_address": "100000/minute", "register_per_address": "100000/minute"},
+        worker={"queue_namespace": f"bench-{tag}", "concurrency": THREADS},
+        generation={
+            "backends": [{"name": "instant", "kind": "openai", "base_url": instant_url, "model": "m"}],
+            "max_active_jobs": 100_000,
+            "daily_tokens": 10**12,
+        },
+    )
+
+
+def raw_dramatiq(redis_url: str, tag: str) -> float:
+    broker = RedisBroker(url=redis_url, namespace=f"bench-raw-{tag}")  # type: ignore[no-untyped-call]
+    broker.add_middleware(AsyncIO())
+    done = threading.Semaphore(0)
+
+    async def noop(job_id: str) -> None:
+        done.release()
+
+    actor = dramatiq.actor(queue_name="raw", broker=broker)(noop)
+    for i in range(JOBS):
+        actor.send(str(i))
+    started = time.perf_counter()
+    w = dramatiq.Worker(broker, queues={"raw"}, worker_threads=THREADS)
+    w.start()
+    for _ in range(JOBS):
+        done.acquire()
+    elapsed = time.perf_counter() - started
+    w.stop()
+    return JOBS / elapsed
+
+
+async def ours(settings: Settings) -> float:
+    rt = await Runtime.open(settings)
+    owner = secrets.token_hex(12)
+    ids = []
+    for _ in range(JOBS):
+        job = await jobs.create(rt.documents, owner, "translate", {"text": "The fox is happy.", "target_language": "es",
+                                                                  "source_language": "en", "story_id": None}, None)
+        queue.enqueue(rt.broker, "translate", job["id"])
+        ids.append(job["id"])
+    started = time.perf_counter()
+    w = worker.start(settings, ["translate"])
+    while await rt.documents.count(jobs.COLLECTION, owner_id=owner, where={"status": "succeeded"}) < JOBS:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    await asyncio.to_thread(w.stop)
+    await rt.close()
+    return JOBS / elapsed
+
+
+async def overhead(settings: Settings, data: Path) -> list[float]:
+    env = settings_env(settings) | {"STORYBANG_WORKER__METRICS_PORT": str(free_port())}
+    api_port, notifier_port = free_port(), free_port()
+    api_args = ["serve", "--port", str(api_port), "--domain", "identity", "--domain", "generation"]
+    worker_port = int(env["STORYBANG_WORKER__METRICS_PORT"])
+    latencies: list[float] = []
+    with (
+        storybang(api_args, env, api_port, data / "api.log") as api,
+        storybang(["worker", "--task", "translate"], env, worker_port, data / "worker.log"),
+        storybang(["notifier", "--port", str(notifier_port)], env, notifier_port, data / "notifier.log") as notifier,
+    ):
+        async with httpx.AsyncClient(base_url=api, timeout=30) as http:
+            account = {"email": f"bench-{secrets.token_hex(3)}@example.com", "password": "benchmark passphrase"}
+            await http.post("/api/v1/auth/register", json=account | {"display_name": "B"})
+            token = (await http.post("/api/v1/auth/login", json=account)).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            waiting: dict[str, asyncio.Future[float]] = {}
+            sio = socketio.AsyncClient(reconnection=False)
+
+            @sio.on("generation.completed")  # type: ignore[untyped-decorator]
+            async def completed(data: dict[str, Any]) -> None:
+                future = waiting.get(data["id"])
+                if future is not None and not future.done():
+                    future.set_result(time.perf_counter())
+
+            await sio.connect(notifier, auth={"token": token}, transports=["websocket"])
+            body = {"task": "translate", "input": {"text": "The fox is happy.", "target_language": "es"}}
+            for _ in range(SEQUENTIAL):
+                start = time.perf_counter()
+                future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                r = await http.post("/api/v1/generations", headers=headers, json=body)
+                r.raise_for_status()
+                waiting[r.json()["id"]] = future
+                latencies.append((await asyncio.wait_for(future, 30) - start) * 1000)
+            await sio.disconnect()
+    return latencies
+
+
+def main() -> None:
+    tag = secrets.token_hex(3)
+    data = Path(tempfile.mkdtemp(prefix="storybang-bench-"))
+    port = free_port()
+    instant = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "uvicorn", "bench.instant:app", "--port", str(port), "--log-level", "warning"],
+        cwd=Path(__file__).parent.parent,
+    )
+    try:
+        for _ in range(100):
+            try:
+                httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={})
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        settings = settings_for(tag, data, f"http://127.0.0.1:{port}/v1")
+        subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings),
+                       check=True, capture_output=True)  # noqa: S603
+        raw = raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], tag)
+        our = asyncio.run(ours(settings))
+        latencies = asyncio.run(overhead(settings, data))
+    finally:
+        instant.terminate()
+        instant.wait()
+    q = statistics.quantiles(latencies, n=100)
+    print(f"\nGeneration benchmark ({JOBS} jobs, {THREADS} worker threads, real Redis/FerretDB/MariaDB)")
+    print(f"raw Dramatiq no-op actor:             {raw:8.0f} jobs/s")
+    print(f"StoryBang job path, instant backend:  {our:8.0f} jobs/s")
+    print(f"ratio StoryBang/raw: {our / raw:.3f}")
+    print(f"submit -> completed over Socket.IO ({SEQUENTIAL} sequential jobs, API + worker + notifier processes):"
+          f" p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
