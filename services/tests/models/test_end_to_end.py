@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -94,8 +93,8 @@ def system(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
         yield {"api": api, "notifier": notifier}
 
 
-async def wait_job(http: httpx.AsyncClient, job_id: str, timeout: float) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
+async def wait_job(http: httpx.AsyncClient, job_id: str, seconds: float) -> dict[str, Any]:
+    async with asyncio.timeout(seconds):
         while True:
             job: dict[str, Any] = (await http.get(f"/api/v1/generations/{job_id}")).json()
             if job["status"] in ("succeeded", "failed", "cancelled"):
