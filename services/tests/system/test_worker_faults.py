@@ -122,3 +122,15 @@ def test_restarting_redis_during_a_run_loses_no_job(system: Any) -> None:
     finally:
         stop_role(worker)
     assert [j["status"] for j in finished] == ["succeeded"] * 6
+
+
+def test_a_worker_reports_health_readiness_and_metrics(system: Any) -> None:
+    settings, _, _, tmp_path = system
+    worker = start_worker(settings, tmp_path, "worker")
+    try:
+        assert httpx.get(worker.base + "/healthz").json() == {"status": "ok"}
+        ready = httpx.get(worker.base + "/readyz")
+        assert ready.status_code == 200 and set(ready.json()["checks"]) >= {"sql", "documents", "events"}
+        assert "storybang_generation_jobs_total" in httpx.get(worker.base + "/metrics").text
+    finally:
+        stop_role(worker)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import threading
 import time
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
@@ -183,14 +185,20 @@ class Lifecycle(AsyncIO):
 
 
 def start(
-    settings: Settings, tasks: list[str], *, broker: dramatiq.Broker | None = None, bus: EventBus | None = None
+    settings: Settings,
+    tasks: list[str],
+    *,
+    broker: dramatiq.Broker | None = None,
+    bus: EventBus | None = None,
+    contexts: dict[str, Context] | None = None,
 ) -> dramatiq.Worker:
     """Declare the actors for ``tasks`` and start consuming their queues in this process.
 
-    ``broker`` and ``bus`` are given when the worker shares them with an app in the same process.
+    ``broker`` and ``bus`` are given when the worker shares them with an app in the same process;
+    ``contexts`` is filled with each task's context once the worker has booted.
     """
     broker = broker or queue.make_broker(settings)
-    contexts: dict[str, Context] = {}
+    contexts = {} if contexts is None else contexts
     broker.add_middleware(Lifecycle(settings, tasks, contexts, bus))
     declare(broker, contexts, tasks, settings)
     worker = dramatiq.Worker(
@@ -203,12 +211,44 @@ def start(
     return worker
 
 
+def health_app(contexts: dict[str, Context]) -> Any:
+    """The worker's HTTP face (WSGI): ``/healthz``, ``/readyz`` (its stores answer) and metrics."""
+    from prometheus_client import make_wsgi_app
+
+    metrics = make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path not in ("/healthz", "/readyz"):
+            return list(metrics(environ, start_response))
+        status = "200 OK"
+        body: dict[str, Any] = {"status": "ok"}
+        if path == "/readyz":
+            if not contexts:
+                status, body = "503 Service Unavailable", {"status": "starting"}
+            else:
+                rt = next(iter(contexts.values())).rt
+                checks = _loop().run_coroutine(rt.check())
+                ready = all(v == "ok" for v in checks.values())
+                status = "200 OK" if ready else "503 Service Unavailable"
+                body = {"status": "ok" if ready else "unavailable", "checks": checks}
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(body).encode()]
+
+    return app
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None  # probes every few seconds would flood the log
+
+
 def run(settings: Settings, tasks: list[str]) -> None:
     """`storybang worker`: run until SIGTERM/SIGINT, then finish the jobs in hand and stop."""
-    from prometheus_client import start_http_server
-
-    start_http_server(settings.worker.metrics_port)
-    worker = start(settings, tasks)
+    contexts: dict[str, Context] = {}
+    server = make_server("0.0.0.0", settings.worker.metrics_port, health_app(contexts), handler_class=_QuietHandler)  # noqa: S104
+    threading.Thread(target=server.serve_forever, name="health", daemon=True).start()
+    worker = start(settings, tasks, contexts=contexts)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
