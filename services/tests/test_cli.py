@@ -32,6 +32,8 @@ def test_dev_keeps_data_across_a_restart(tmp_path: Path) -> None:
     code_mail = next((data / "outbox").iterdir()).read_text()
     code = code_mail.rsplit("code is ", 1)[1][:6]
     assert code not in log  # ...and never into the log
+    port = free_port()  # a fresh port: the old one may linger in TIME_WAIT or be taken meanwhile
+    args = ["dev", "--port", str(port), "--data-dir", str(data)]
     with storybang(args, {}, port, tmp_path / "dev.log") as base:
         body = {"email": account["email"], "password": account["password"]}
         again = httpx.post(base + "/api/v1/auth/login", json=body)
