@@ -71,7 +71,8 @@ build_ferretdb() {
 
 cmd_install() {
 	local missing=() pkg
-	for pkg in redis-server mariadb-server; do
+	# apertium + apertium-eng-spa: the offline translation backend the tests run for real.
+	for pkg in redis-server mariadb-server apertium apertium-eng-spa; do
 		installed "$pkg" || missing+=("$pkg")
 	done
 	if ((${#missing[@]})); then
