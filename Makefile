@@ -4,7 +4,7 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 ARGS  ?=
 
-.PHONY: help dev install test lint bench tools crds e2e clean
+.PHONY: help dev install test lint bench tools crds e2e test-vllm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -17,8 +17,9 @@ $(VENV)/.installed: services/pyproject.toml operator/pyproject.toml
 
 install: $(VENV)/.installed  ## make the virtual environment (.venv)
 
-dev: install  ## run all of StoryBang on http://127.0.0.1:8000 with embedded stores (ARGS="--port 9000")
-	$(VENV)/bin/storybang dev $(ARGS)
+dev:  ## run all of StoryBang on http://127.0.0.1:8000, embedded stores and model (ARGS="--port 9000")
+	scripts/inference-env.sh
+	.venv-inference/bin/storybang dev $(ARGS)
 
 lint: install  ## ruff, mypy --strict, import rules, generated files up to date
 	scripts/lint.sh
