@@ -35,6 +35,13 @@ def tiny_captioner(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_drawer(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.inference import tiny
+
+    return tiny.text_to_image(tmp_path_factory.mktemp("tiny-sd"))
+
+
+@pytest.fixture(scope="session")
 def server(tiny_lm: Path, tiny_translator: Path, tiny_captioner: Path) -> Iterator[str]:
     """A server with all three models; max_tokens_limit is low to test the limit."""
     from tests.inference.servers import serving, settings_for

@@ -10,7 +10,7 @@ from storybang.inference.cli import command
 def test_help_names_the_flags_and_the_nllb_licence() -> None:
     result = CliRunner().invoke(command, ["--help"], terminal_width=200)
     assert result.exit_code == 0
-    for flag in ("--model", "--translation-model", "--caption-model", "--host", "--port", "--device"):
+    for flag in ("--model", "--translation-model", "--caption-model", "--image-model", "--host", "--port", "--device"):
         assert flag in result.output
     assert "non-commercial" in result.output
 

@@ -1,4 +1,5 @@
-"""Tiny random-weight models, built by the tests: real transformers code paths in milliseconds.
+"""Tiny random-weight models, built by the tests: real transformers and diffusers code paths in
+milliseconds.
 
 Their words are gibberish; what they prove is the plumbing (loading, tokenizing, streaming, the
 wire format). The real SmolLM2 test shows that words come out of a real model.
@@ -7,11 +8,18 @@ wire format). The real SmolLM2 test shows that words come out of a real model.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import (
+    CLIPConfig,
+    CLIPImageProcessor,
+    CLIPTextConfig,
+    CLIPTextModel,
+    CLIPTokenizer,
+    CLIPVisionConfig,
     GPT2Config,
     LlamaConfig,
     LlamaForCausalLM,
@@ -143,3 +151,93 @@ def png(color: tuple[int, int, int] = (200, 80, 40), size: int = 48) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (size, size), color).save(out, format="PNG")
     return out.getvalue()
+
+
+def clip_tokenizer(max_length: int = 16) -> CLIPTokenizer:
+    """CLIP's byte-level BPE on a vocabulary of letters and a few merges: every word tokenizes (to
+    letters at worst), and a prompt longer than ``max_length`` is cut, as CLIP's 77 tokens cut real ones."""
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = {"<|startoftext|>": 0, "<|endoftext|>": 1}
+    for token in [*letters, *(c + "</w>" for c in letters)]:
+        vocab[token] = len(vocab)
+    merges = [("f", "o"), ("fo", "x</w>"), ("r", "e"), ("re", "d</w>")]
+    for left, right in merges:
+        vocab[left + right] = len(vocab)
+    # Pairs, as the tokenizers library wants them (transformers annotates merges as strings).
+    return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=max_length)  # type: ignore[arg-type, unused-ignore]
+
+
+def text_to_image(folder: Path, *, refuse_everything: bool = False) -> Path:
+    """A Stable Diffusion pipeline: a 2-block UNet, a 4-block VAE (so latents are an eighth of the
+    picture, as in the real one) and a 2-layer CLIP text encoder. Its pictures are noise; at
+    512x512 and two steps one takes well under a second on a CPU.
+
+    With ``refuse_everything``, it has a safety checker whose thresholds every picture crosses, as
+    a real checkpoint's checker does for the pictures it flags."""
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers.pipelines.stable_diffusion.safety_checker import StableDiffusionSafetyChecker
+
+    torch.manual_seed(0)
+    tokenizer = clip_tokenizer()
+    text_encoder = CLIPTextModel(
+        CLIPTextConfig(
+            vocab_size=len(tokenizer),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            max_position_embeddings=tokenizer.model_max_length,
+            bos_token_id=0,
+            eos_token_id=1,
+            pad_token_id=1,
+        )
+    )
+    unet = UNet2DConditionModel(  # type: ignore[no-untyped-call, unused-ignore]
+        sample_size=8,
+        block_out_channels=(8, 16),
+        layers_per_block=1,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=32,
+        attention_head_dim=4,
+        norm_num_groups=4,
+    )
+    vae = AutoencoderKL(  # type: ignore[no-untyped-call, unused-ignore]
+        block_out_channels=(4, 4, 4, 4),
+        layers_per_block=1,
+        down_block_types=("DownEncoderBlock2D",) * 4,
+        up_block_types=("UpDecoderBlock2D",) * 4,
+        latent_channels=4,
+        norm_num_groups=2,
+        mid_block_add_attention=False,
+    )
+    scheduler = PNDMScheduler(  # type: ignore[no-untyped-call, unused-ignore]
+        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", skip_prk_steps=True, steps_offset=1
+    )
+    checker, features = None, None
+    if refuse_everything:
+        vision = CLIPVisionConfig(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+        )
+        checker = StableDiffusionSafetyChecker(CLIPConfig(vision_config=vision.to_dict(), projection_dim=32))
+        # A concept is flagged when its cosine similarity exceeds its weight; cosines are >= -1.
+        with torch.no_grad():
+            checker.concept_embeds_weights.fill_(-2.0)
+        features = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    pipeline: Any = StableDiffusionPipeline(  # type: ignore[no-untyped-call, unused-ignore]
+        vae=vae,
+        text_encoder=text_encoder,
+        tokenizer=tokenizer,
+        unet=unet,
+        scheduler=scheduler,
+        safety_checker=checker,
+        feature_extractor=features,
+        requires_safety_checker=refuse_everything,
+    )
+    pipeline.save_pretrained(folder)
+    return folder

@@ -37,7 +37,7 @@ def create_app(settings: InferenceSettings) -> FastAPI:
     app = FastAPI(
         title="StoryBang inference",
         version=storybang.__version__,
-        summary="OpenAI-compatible text generation on transformers, plus translations and captions.",
+        summary="OpenAI-compatible text and image generation, plus translations and captions.",
         lifespan=lifespan,
     )
     app.state.models = models

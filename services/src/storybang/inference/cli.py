@@ -36,6 +36,11 @@ def load_settings(**overrides: Any) -> InferenceSettings:
     type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="An image-to-text folder (VisionEncoderDecoder, BLIP) for /v1/captions.",
 )
+@click.option(
+    "--image-model",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    help="A diffusers text-to-image folder (Stable Diffusion, SD-Turbo) for /v1/images/generations.",
+)
 @click.option("--host", help="[default: 0.0.0.0]")
 @click.option("--port", type=int, help="[default: 8000]")
 @click.option("--device", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N  [default: auto]")
@@ -43,17 +48,19 @@ def command(
     model: str | None,
     translation_model: Path | None,
     caption_model: Path | None,
+    image_model: Path | None,
     host: str | None,
     port: int | None,
     device: str | None,
 ) -> None:
-    """Serve an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions) on
-    transformers, plus /v1/translations and /v1/captions. Needs .venv-inference
-    (scripts/inference-env.sh)."""
+    """Serve an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions,
+    /v1/images/generations) on transformers and diffusers, plus /v1/translations and /v1/captions.
+    Needs .venv-inference (scripts/inference-env.sh)."""
     settings = load_settings(
         model=model,
         translation_model=translation_model,
         caption_model=caption_model,
+        image_model=image_model,
         host=host,
         port=port,
         device=device,

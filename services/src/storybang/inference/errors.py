@@ -13,7 +13,7 @@ class ModelMissing(StoryBangError):
 
 
 class NotConfigured(NotFound):
-    """A route whose model was not given (``--caption-model``, ``--translation-model``)."""
+    """A route whose model was not given (``--caption-model``, ``--translation-model``, ``--image-model``)."""
 
     slug, title = "not-configured", "Not configured"
 
@@ -23,3 +23,10 @@ class Loading(Unavailable):
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": "5"}
+
+
+class ContentRefused(StoryBangError):
+    """The model's safety checker flagged the picture: no other backend should draw it either.
+    400, as OpenAI answers a prompt its policy refuses."""
+
+    status, slug, title = 400, "content-refused", "Content refused"

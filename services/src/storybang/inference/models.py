@@ -153,3 +153,30 @@ class CaptionRequest(_Request):
 
 class Text(BaseModel):
     text: str
+
+
+class ImageRequest(_Request):
+    """OpenAI's image generation request, the fields this server can honour; ``seed`` is an
+    extension (as vLLM has for text) for repeatable pictures."""
+
+    prompt: str = Field(min_length=1, max_length=4000)
+    model: str = ""
+    n: int = Field(1, ge=1, le=1, description="One image per request.")
+    size: str | None = Field(
+        None,
+        examples=["512x512"],
+        description="WIDTHxHEIGHT in pixels, multiples of 8; 'auto' or none: the size the model was trained at.",
+    )
+    response_format: Literal["b64_json", "url"] | None = Field(
+        None, description="b64_json only: this server keeps no files to link to."
+    )
+    seed: int | None = None
+
+
+class ImageData(BaseModel):
+    b64_json: str
+
+
+class ImagesResponse(BaseModel):
+    created: int
+    data: list[ImageData]

@@ -90,8 +90,9 @@ async def readyz(loaded: ModelsDep) -> JSONResponse:
 
 
 @router.get("/v1/models", tags=["openai"])
-async def list_models(llm: LLMDep) -> models.ModelList:
-    return models.ModelList(data=[models.ModelCard(id=llm.name, created=int(time.time()))])
+async def list_models(llm: LLMDep, loaded: ReadyDep) -> models.ModelList:
+    names = [llm.name] + ([loaded.drawer.name] if loaded.drawer else [])
+    return models.ModelList(data=[models.ModelCard(id=name, created=int(time.time())) for name in names])
 
 
 @router.post("/v1/chat/completions", tags=["openai"], response_model=None)
@@ -127,3 +128,12 @@ async def translations(request: models.TranslationRequest, loaded: ReadyDep) -> 
 async def captions(image: Annotated[bytes, Depends(_image)], loaded: ReadyDep, settings: SettingsDep) -> models.Text:
     """Describe an image with the model of ``--caption-model``; 404 when none was given."""
     return await service.caption(loaded.captioner, image, settings)
+
+
+@router.post("/v1/images/generations", tags=["openai"])
+async def images_generations(
+    request: models.ImageRequest, loaded: ReadyDep, settings: SettingsDep
+) -> models.ImagesResponse:
+    """Draw a PNG with the diffusers pipeline of ``--image-model``; 404 when none was given. One
+    image per request, answered as base64 (``response_format`` ``url`` is refused: nothing is kept)."""
+    return await service.draw(loaded.drawer, request, settings)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from storybang import logs
 from storybang.inference import metrics
 from storybang.inference.caption import Captioner
+from storybang.inference.draw import Drawer, Steps
 from storybang.inference.local import LocalModel
 from storybang.inference.settings import InferenceSettings
 from storybang.inference.translate import Translator
@@ -21,6 +22,7 @@ class Models:
     llm: LocalModel | None = None
     translator: Translator | None = None
     captioner: Captioner | None = None
+    drawer: Drawer | None = None
     failure: str | None = None
     loaded: bool = False
 
@@ -40,6 +42,13 @@ def load_into(models: Models, settings: InferenceSettings) -> None:
             models.translator = Translator.load(settings.translation_model, settings.device)
         if settings.caption_model is not None:
             models.captioner = Captioner.load(settings.caption_model, settings.device)
+        if settings.image_model is not None:
+            models.drawer = Drawer.load(
+                settings.image_model,
+                name=settings.served_image_model_name,
+                steps=Steps(settings.image_steps, settings.image_guidance_scale),
+                device=settings.device,
+            )
     except Exception as e:
         models.failure = f"{type(e).__name__}: {e}"
         log.error("model loading failed", exc_info=e)
@@ -48,4 +57,5 @@ def load_into(models: Models, settings: InferenceSettings) -> None:
     metrics.WAITING.set_function(lambda: llm.waiting)
     metrics.RUNNING.set_function(lambda: llm.running)
     models.loaded = True
-    log.info("models loaded", model=llm.name, device=str(llm.device))
+    image_model = models.drawer.name if models.drawer else None
+    log.info("models loaded", model=llm.name, image_model=image_model, device=str(llm.device))

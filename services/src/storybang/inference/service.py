@@ -1,9 +1,12 @@
 """The OpenAI-compatible behaviour, as plain functions the routes call and tests can call directly:
-request -> generation, generation -> answer or server-sent events, and the two StoryBang routes."""
+request -> generation, generation -> answer or server-sent events, images, and the two StoryBang
+routes."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -14,7 +17,8 @@ from storybang import images, logs
 from storybang.errors import InvalidInput, NotFound
 from storybang.inference import local, models
 from storybang.inference.caption import Captioner
-from storybang.inference.errors import NotConfigured
+from storybang.inference.draw import Drawer
+from storybang.inference.errors import ContentRefused, NotConfigured
 from storybang.inference.metrics import Observation
 from storybang.inference.settings import InferenceSettings
 from storybang.inference.translate import Translator
@@ -23,6 +27,9 @@ log = logs.get(__name__)
 
 # OpenAI's default for /v1/completions (chat has none; ours is a setting).
 COMPLETION_DEFAULT_MAX_TOKENS = 16
+# Latent diffusion works on an eighth of the pixels: sides must divide by 8.
+_SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
+SIZE_STEP, SIZE_MIN = 8, 64
 
 
 def _max_tokens(requested: int | None, default: int, limit: int) -> int:
@@ -207,3 +214,43 @@ async def caption(captioner: Captioner | None, image: bytes, settings: Inference
     text = await captioner.caption(checked.data)
     observation.done("ok")
     return models.Text(text=text)
+
+
+def image_size(size: str | None, max_side: int) -> tuple[int, int] | None:
+    """``"WIDTHxHEIGHT"`` as (width, height), or None for the model's own size ("auto" or none)."""
+    if size is None or size == "auto":
+        return None
+    match = _SIZE.fullmatch(size)
+    if match is None:
+        raise InvalidInput("size must be WIDTHxHEIGHT, such as 512x512, or auto", field="size")
+    width, height = int(match[1]), int(match[2])
+    if not all(SIZE_MIN <= side <= max_side and side % SIZE_STEP == 0 for side in (width, height)):
+        raise InvalidInput(
+            f"each side must be a multiple of {SIZE_STEP} from {SIZE_MIN} to {max_side} on this server", field="size"
+        )
+    return width, height
+
+
+async def draw(
+    drawer: Drawer | None, request: models.ImageRequest, settings: InferenceSettings
+) -> models.ImagesResponse:
+    if drawer is None:
+        raise NotConfigured("no image model on this server: start it with --image-model")
+    if request.model and request.model != drawer.name:
+        raise NotFound(f"The model {request.model!r} does not exist here; this server draws with {drawer.name!r}.")
+    if request.response_format == "url":
+        raise InvalidInput("this server keeps no files to link to: ask for b64_json", field="response_format")
+    size = image_size(request.size, settings.image_max_side)
+    observation = Observation("images")
+    try:
+        png = await drawer.draw(request.prompt, size=size, seed=request.seed)
+    except ContentRefused:
+        observation.done("refused")
+        raise
+    except BaseException as e:
+        observation.done("cancelled" if isinstance(e, asyncio.CancelledError) else "error")
+        raise
+    observation.done("ok")
+    return models.ImagesResponse(
+        created=int(time.time()), data=[models.ImageData(b64_json=base64.b64encode(png).decode())]
+    )

@@ -32,6 +32,18 @@ class InferenceSettings(BaseSettings):
     translation_model: Path | None = None
     # An image-to-text folder for /v1/captions (VisionEncoderDecoder, BLIP, ...).
     caption_model: Path | None = None
+    # A diffusers text-to-image folder for /v1/images/generations (a Stable Diffusion checkpoint saved
+    # with ``save_pretrained``, SD-Turbo, ...), and the name clients send as "model" (empty: the folder's).
+    image_model: Path | None = None
+    served_image_model_name: str = ""
+    # Denoising steps per image. Few, because a CPU takes seconds per step at 512x512: enough for the
+    # distilled models (SD-Turbo, LCM) that CPUs can run; a full Stable Diffusion wants 20-50, on a GPU.
+    image_steps: int = Field(4, ge=1, le=150)
+    # Classifier-free guidance; None keeps the pipeline's own default (7.5 for Stable Diffusion).
+    # Distilled models want 0 (SD-Turbo) or about 1.5 (LCM).
+    image_guidance_scale: float | None = Field(None, ge=0, le=30)
+    # The largest side a request may ask for: memory and time grow with the square of it.
+    image_max_side: int = Field(1024, ge=64, le=4096)
     cache_dir: Path = DEFAULT_CACHE_DIR
     host: str = "0.0.0.0"  # noqa: S104 - a pod listens on all interfaces
     port: int = Field(8000, ge=1, le=65535)

@@ -145,3 +145,21 @@ def load_image_to_text(source: Path, where: Placement) -> tuple[Any, Any, Any]:
     except (OSError, ValueError) as e:
         raise ModelMissing(f"cannot load an image-to-text model from {source}: {e}") from e
     return _loaded(model, where), processor, tokenizer
+
+
+def load_text_to_image(source: Path, where: Placement) -> Any:
+    """A diffusers text-to-image pipeline (whichever class the folder's ``model_index.json`` names,
+    mapped to its text-to-image form), on ``where``, with its progress bars off."""
+    # Imported here, not at the top: diffusers adds about 3 s to every start, and only servers with
+    # an image model use it.
+    from diffusers import AutoPipelineForText2Image
+
+    try:
+        pipeline = AutoPipelineForText2Image.from_pretrained(  # type: ignore[no-untyped-call, unused-ignore]
+            source, dtype=where.dtype
+        )
+    except (OSError, ValueError) as e:
+        raise ModelMissing(f"cannot load a text-to-image pipeline from {source}: {e}") from e
+    pipeline = pipeline.to(where.device)
+    pipeline.set_progress_bar_config(disable=True)
+    return pipeline
