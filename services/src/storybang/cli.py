@@ -27,7 +27,15 @@ def load_settings(**overrides: Any) -> Settings:
 
 def _serve(app: Any, settings: Settings, host: str, port: int) -> None:
     logs.configure(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+        server_header=False,
+    )
 
 
 @click.group()

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     notifier: NotifierSettings = NotifierSettings()
     cors_origins: list[str] = []
+    # Addresses whose X-Forwarded-For is believed (the ingress controller's pods): rate limits per
+    # client address are only as good as this. "*" trusts every hop.
+    trusted_proxies: str = "127.0.0.1"
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
