@@ -360,9 +360,12 @@ cmd_up() {
   trap 'log "start-up failed; stopping what was started"; cmd_down' EXIT
   make_pki
   start_control_plane
+  # Heartbeats through node leases: without them kwok patches node status about once a minute,
+  # later than the node lifecycle controller's grace period on a loaded machine, so nodes flap to
+  # NotReady and every pod on them loses its Ready condition.
   start kwok "$bin/kwok" --kubeconfig="$state/kubeconfig" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-    --cidr=10.244.0.1/16 --node-ip=127.0.0.1
+    --cidr=10.244.0.1/16 --node-ip=127.0.0.1 --node-lease-duration-seconds=40
   fake_nodes | kubectl apply -f - >/dev/null
   wait_for "fake nodes" kwok 60 kubectl wait --for=condition=Ready node --all --timeout=5s
   # Pods are refused until the service-account controller has made the namespace's default account.

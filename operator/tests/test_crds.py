@@ -106,16 +106,28 @@ def _broken(kind: str, name: str, change: Any) -> list[str]:
     return schema.validate(openapi, doc) + schema.cel_errors(openapi, doc)
 
 
-def test_backend_needs_exactly_one_of_model_server_ref_and_external() -> None:
+def test_backend_needs_exactly_one_of_model_server_ref_external_and_apertium() -> None:
     def both(spec: dict[str, Any]) -> None:
         spec["backends"][0]["external"] = {"baseURL": "https://api.x.ai/v1", "model": "grok"}
 
     def neither(spec: dict[str, Any]) -> None:
         del spec["backends"][0]["modelServerRef"]
 
-    for change in (both, neither):
+    def also_apertium(spec: dict[str, Any]) -> None:
+        spec["backends"][0]["apertium"] = {}
+
+    for change in (both, neither, also_apertium):
         errs = _broken("Generator", "story", change)
-        assert any("exactly one of modelServerRef and external" in e for e in errs), errs
+        assert any("exactly one of modelServerRef, external and apertium" in e for e in errs), errs
+
+
+def test_apertium_backend_is_accepted_for_translation_only() -> None:
+    def add_apertium(spec: dict[str, Any]) -> None:
+        spec["backends"].append({"name": "offline", "apertium": {}})
+
+    assert _broken("Generator", "translate", lambda s: None) == []  # the example has one
+    errs = _broken("Generator", "story", add_apertium)
+    assert any("apertium backend only translates" in e for e in errs), errs
 
 
 def test_worker_minimum_above_maximum_is_refused() -> None:

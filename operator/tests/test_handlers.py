@@ -1,28 +1,66 @@
-"""The Kopf layer: handlers are registered for every kind, invalid specs stop retrying and say
-why, and a pass that changes nothing patches nothing."""
+"""The Kopf layer: handlers are registered for every kind (and none needs a finalizer), invalid
+specs stop retrying and say why, a pass that changes nothing patches nothing, and the resync
+queue reconciles what Kopf's change handlers have seen."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from types import SimpleNamespace
 from typing import Any
 
 import kopf
 import pytest
 
 import storybang_operator  # registers the handlers, as `kopf run -m storybang_operator` does
-from storybang_operator import errors, handlers, reconcile, status
+from storybang_operator import errors, handlers, reconcile, resync, status
 
 PLURALS = {"platforms", "domainservices", "generators", "modelservers"}
 
 
+class RecordingApi:
+    """What the resync pass writes through the API: status patches and Events."""
+
+    def __init__(self) -> None:
+        self.patched: list[dict[str, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def patch_status(self, owner: Any, fields: dict[str, Any]) -> None:
+        self.patched.append(dict(fields))
+
+    def post_event(self, owner: Any, **event: Any) -> None:
+        self.events.append(event)
+
+
 @pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Events the handlers post. Kopf posts through the running operator's queue; there is no
-    operator in these tests, so the call is recorded instead."""
+def api(monkeypatch: pytest.MonkeyPatch) -> RecordingApi:
+    recorder = RecordingApi()
+    monkeypatch.setattr(handlers, "_context", SimpleNamespace(api=recorder))
+    return recorder
+
+
+@pytest.fixture
+def events(monkeypatch: pytest.MonkeyPatch, api: RecordingApi) -> list[dict[str, Any]]:
+    """Events the change handlers post. Kopf posts through the running operator's queue; there
+    is no operator in these tests, so the call is recorded instead."""
     posted: list[dict[str, Any]] = []
     monkeypatch.setattr(kopf, "warn", lambda body, **kw: posted.append(kw))
-    monkeypatch.setattr(handlers, "_context", object())
     return posted
+
+
+@pytest.fixture
+def reconciler(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any] | Exception], None]:
+    """Make the DomainService reconciler return a status or raise."""
+
+    def use(result: dict[str, Any] | Exception) -> None:
+        def run(ctx: Any, body: Any) -> dict[str, Any]:
+            if isinstance(result, Exception):
+                raise result
+            return result
+
+        monkeypatch.setitem(handlers.RECONCILERS, "DomainService", run)  # type: ignore[arg-type]
+
+    return use
 
 
 def _body(**status_: Any) -> dict[str, Any]:
@@ -37,73 +75,76 @@ def _body(**status_: Any) -> dict[str, Any]:
     return body
 
 
-def _reconciler(result: dict[str, Any] | Exception) -> Callable[..., dict[str, Any]]:
-    def run(ctx: Any, body: Any) -> dict[str, Any]:
-        if isinstance(result, Exception):
-            raise result
-        return result
-
-    return run
+Use = Callable[[dict[str, Any] | Exception], None]
 
 
-def test_every_kind_has_change_handlers_and_a_resync_timer() -> None:
+def test_every_kind_has_change_handlers_and_an_index_and_nothing_needs_a_finalizer() -> None:
     assert storybang_operator.handlers is handlers
     registry = kopf.get_default_registry()
     changing = {h.selector.any_name for h in registry._changing.get_all_handlers()}
-    spawning = {h.selector.any_name for h in registry._spawning.get_all_handlers()}
+    indexing = {h.selector.any_name for h in registry._indexing.get_all_handlers()}
     assert changing >= PLURALS
-    assert spawning >= PLURALS
+    assert indexing >= PLURALS
+    # No timers or daemons (unless peering is on): a finalizer would keep every resource from
+    # being deleted while the operator is down.
+    assert not list(registry._spawning.get_all_handlers())
+    assert not any(h.requires_finalizer for h in registry._changing.get_all_handlers())
 
 
 def test_invalid_spec_sets_ready_false_posts_an_event_and_stops(
-    events: list[dict[str, Any]],
+    events: list[dict[str, Any]], reconciler: Use
 ) -> None:
+    reconciler(errors.InvalidSpec("domain must be one of …"))
     patch = kopf.Patch()
     with pytest.raises(kopf.PermanentError):
-        handlers._run(
-            "DomainService",
-            _reconciler(errors.InvalidSpec("domain must be one of …")),
-            kopf.Body(_body()),
-            patch,
-            trigger="change",
-        )
+        handlers._changed("DomainService", kopf.Body(_body()), patch)
     [ready] = patch["status"]["conditions"]
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "False", "InvalidSpec")
     assert patch["status"]["observedGeneration"] == 2
     assert events == [{"reason": "InvalidSpec", "message": "domain must be one of …"}]
 
 
-def test_resync_of_an_unchanged_invalid_spec_does_nothing(events: list[dict[str, Any]]) -> None:
+def test_resync_of_an_unchanged_invalid_spec_does_nothing(
+    api: RecordingApi, reconciler: Use
+) -> None:
     failed = reconcile.failed(_body(), errors.InvalidSpec("bad"))
     called = []
-    patch = kopf.Patch()
-    handlers._run(
-        "DomainService",
-        lambda ctx, body: called.append(1) or {},
-        kopf.Body(_body(**failed)),
-        patch,
-        trigger="resync",
-    )
-    assert called == [] and not patch and events == []
+    reconciler(errors.InvalidSpec("bad"))
+    handlers.RECONCILERS["DomainService"] = lambda ctx, body: called.append(1) or {}  # type: ignore[index]
+    handlers._resynced("DomainService", _body(**failed), "resync")
+    assert called == [] and api.patched == [] and api.events == []
 
 
-def test_missing_dependency_is_retried_later(events: list[dict[str, Any]]) -> None:
+def test_resync_waits_until_the_change_handler_has_seen_the_generation(
+    api: RecordingApi, reconciler: Use
+) -> None:
+    reconciler({"observedGeneration": 2, "replicas": 1})
+    handlers._resynced("DomainService", _body(observedGeneration=1), "resync")
+    assert api.patched == []
+
+
+def test_a_missing_dependency_is_reported_and_left_to_the_resync_queue(
+    events: list[dict[str, Any]], reconciler: Use
+) -> None:
+    reconciler(errors.DependencyNotReady("Platform p does not exist", reason="PlatformNotFound"))
     patch = kopf.Patch()
-    with pytest.raises(kopf.TemporaryError):
-        handlers._run(
-            "DomainService",
-            _reconciler(
-                errors.DependencyNotReady("Platform p does not exist", reason="PlatformNotFound")
-            ),
-            kopf.Body(_body()),
-            patch,
-            trigger="change",
-        )
+    handlers._changed("DomainService", kopf.Body(_body()), patch)  # no Kopf retry
     assert patch["status"]["conditions"][0]["reason"] == "PlatformNotFound"
+    assert patch["status"]["observedGeneration"] == 2  # so that the resync queue takes it
     assert events == []
 
 
-def test_converged_pass_patches_nothing(events: list[dict[str, Any]]) -> None:
+def test_an_api_failure_is_retried_by_kopf(events: list[dict[str, Any]], reconciler: Use) -> None:
+    reconciler(errors.ApiError("GET /apis/...: 503 unavailable", status=503))
+    patch = kopf.Patch()
+    with pytest.raises(kopf.TemporaryError):
+        handlers._changed("DomainService", kopf.Body(_body()), patch)
+    assert patch["status"]["conditions"][0]["reason"] == "ApiError"
+
+
+def test_converged_pass_patches_nothing(
+    events: list[dict[str, Any]], api: RecordingApi, reconciler: Use
+) -> None:
     ready = status.condition("Ready", True, "Available", "2/2 replicas available", generation=2)
     current = {"observedGeneration": 2, "conditions": [ready], "replicas": 2, "readyReplicas": 2}
     desired = {
@@ -114,21 +155,142 @@ def test_converged_pass_patches_nothing(events: list[dict[str, Any]]) -> None:
             )
         ],
     }
+    reconciler(desired)
     patch = kopf.Patch()
-    handlers._run(
-        "DomainService", _reconciler(desired), kopf.Body(_body(**current)), patch, trigger="resync"
-    )
-    assert not patch
+    handlers._changed("DomainService", kopf.Body(_body(**current)), patch)
+    handlers._resynced("DomainService", _body(**current), "resync")
+    assert not patch and api.patched == [] and api.events == []
 
 
-def test_changed_status_is_patched_field_by_field(events: list[dict[str, Any]]) -> None:
+def test_changed_status_is_patched_field_by_field(
+    events: list[dict[str, Any]], api: RecordingApi, reconciler: Use
+) -> None:
     current = {"observedGeneration": 2, "replicas": 2, "readyReplicas": 1}
+    reconciler({**current, "readyReplicas": 2})
     patch = kopf.Patch()
-    handlers._run(
-        "DomainService",
-        _reconciler({**current, "readyReplicas": 2}),
-        kopf.Body(_body(**current)),
-        patch,
-        trigger="resync",
-    )
+    handlers._changed("DomainService", kopf.Body(_body(**current)), patch)
     assert dict(patch) == {"status": {"readyReplicas": 2}}
+    handlers._resynced("DomainService", _body(**current), "resync")
+    assert api.patched == [{"readyReplicas": 2}]
+
+
+def test_a_spec_found_invalid_on_resync_is_reported_once(
+    api: RecordingApi, reconciler: Use
+) -> None:
+    reconciler(errors.InvalidSpec("the API server rejected a child: …", reason="Rejected"))
+    body = _body(observedGeneration=2)
+    handlers._resynced("DomainService", body, "resync")
+    assert api.events == [{"reason": "Rejected", "message": "the API server rejected a child: …"}]
+    [fields] = api.patched
+    assert fields["conditions"][0]["reason"] == "Rejected"
+
+
+def _deployment(replicas: int, available: int) -> dict[str, Any]:
+    return {
+        "metadata": {"generation": 1},
+        "spec": {"replicas": replicas},
+        "status": {
+            "observedGeneration": 1,
+            "replicas": replicas,
+            "updatedReplicas": replicas,
+            "availableReplicas": available,
+        },
+    }
+
+
+def test_a_deployment_nudges_its_owner_only_when_the_status_is_behind() -> None:
+    ready = status.condition("Ready", True, "Available", "2/2 replicas available", generation=1)
+    owner = {"status": {"conditions": [ready], "workers": 2, "readyWorkers": 2}}
+    assert not handlers._deployment_differs("Generator", owner, _deployment(2, 2))
+    assert handlers._deployment_differs("Generator", owner, _deployment(2, 1))
+    assert handlers._deployment_differs("Generator", owner, _deployment(3, 3))
+
+
+def test_the_resync_queue_walks_every_key_and_queues_each_once() -> None:
+    seen: list[tuple[resync.Key, str]] = []
+    keys = [("Generator", "ns", "a"), ("Generator", "ns", "b")]
+
+    async def reconcile_key(key: resync.Key, trigger: str) -> None:
+        seen.append((key, trigger))
+        await asyncio.sleep(0)
+
+    async def scenario() -> None:
+        queue = resync.ResyncQueue(
+            interval=3600, initial_delay=0, workers=2, keys=lambda: keys, reconcile=reconcile_key
+        )
+        queue.nudge(keys[0])
+        queue.nudge(keys[0])  # already waiting: not twice
+        queue.start()
+        await asyncio.sleep(0.05)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    # "a" was nudged once (twice asked), then both were walked.
+    assert seen[0] == (keys[0], "child")
+    assert [t for k, t in seen if k == keys[0]].count("child") == 1
+    assert (keys[1], "resync") in seen
+
+
+def test_the_resync_queue_survives_a_failing_pass() -> None:
+    seen: list[str] = []
+
+    async def reconcile_key(key: resync.Key, trigger: str) -> None:
+        seen.append(key[2])
+        if key[2] == "bad":
+            raise RuntimeError("boom")
+
+    async def scenario() -> None:
+        queue = resync.ResyncQueue(
+            interval=3600, initial_delay=3600, workers=1, keys=list, reconcile=reconcile_key
+        )
+        queue.start()
+        queue.nudge(("Generator", "ns", "bad"))
+        queue.nudge(("Generator", "ns", "good"))
+        await asyncio.sleep(0.05)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    assert seen == ["bad", "good"]
+
+
+class RecordingQueue:
+    def __init__(self) -> None:
+        self.nudged: list[tuple[resync.Key, str]] = []
+
+    def nudge(self, key: resync.Key, trigger: str = "child") -> None:
+        self.nudged.append((key, trigger))
+
+
+def test_a_reconciled_dependency_nudges_what_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    def waiting(reason: str) -> dict[str, Any]:
+        return _body(conditions=[{"type": "Ready", "status": "False", "reason": reason}])
+
+    indices = {
+        "DomainService": {("stories", "waits"): [waiting("PlatformNotReady")]},
+        "Generator": {
+            ("stories", "story"): [waiting("BackendNotReady")],
+            ("stories", "fine"): [waiting("Progressing")],
+            ("elsewhere", "story"): [waiting("BackendNotReady")],
+        },
+    }
+    queue = RecordingQueue()
+    monkeypatch.setattr(handlers, "_indices", indices)
+    monkeypatch.setattr(handlers, "_queue", queue)
+    ready = {"conditions": [{"type": "Ready", "status": "True"}]}
+    assert handlers._ready_for_dependents("Platform", {"status": ready})
+    assert not handlers._ready_for_dependents("Platform", {"status": {}})
+    assert handlers._ready_for_dependents("ModelServer", {"status": {"model": "smollm2"}})
+    handlers._nudge_waiting("stories")
+    assert sorted(queue.nudged) == [
+        (("DomainService", "stories", "waits"), "dependency"),
+        (("Generator", "stories", "story"), "dependency"),
+    ]
+
+
+def test_a_new_domain_service_nudges_its_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+    queue = RecordingQueue()
+    monkeypatch.setattr(handlers, "_queue", queue)
+    body = _body()
+    body["spec"]["platformRef"] = {"name": "storybang"}
+    handlers._nudge_platform_of(body)
+    assert queue.nudged == [(("Platform", "stories", "storybang"), "child")]

@@ -62,3 +62,18 @@ def test_comparison_ignores_what_changes_on_every_write() -> None:
     assert k8s.comparable(live) == k8s.comparable(preview)
     preview["spec"]["replicas"] = 3
     assert k8s.comparable(live) != k8s.comparable(preview)
+
+
+def test_comparison_ignores_other_managers_entries_but_not_ours() -> None:
+    ours = {"manager": "storybang-operator", "operation": "Apply", "fieldsV1": {"f:spec": {}}}
+    live = {"metadata": {"name": "a", "managedFields": [ours]}, "spec": {"maxReplicas": 4}}
+    # The HPA controller wrote its status between our read and our dry run.
+    controller = {"manager": "kube-controller-manager", "subresource": "status"}
+    preview = {
+        "metadata": {"name": "a", "managedFields": [ours, controller]},
+        "spec": {"maxReplicas": 4},
+    }
+    assert k8s.comparable(live) == k8s.comparable(preview)
+    # A field we no longer render shows in our own entry: that apply must happen.
+    preview["metadata"]["managedFields"] = [{**ours, "fieldsV1": {"f:spec": {"f:x": {}}}}]
+    assert k8s.comparable(live) != k8s.comparable(preview)

@@ -1,28 +1,62 @@
 """Kopf handlers: decorators, a plain reconcile call, status and retry intent. Nothing else.
 
-Every kind has one handler for changes (create, update, resume) and one timer that re-renders it
-every `resync_seconds`: the timer is what repairs drift and recreates a child deleted by hand.
-A pass over a converged resource reads and writes nothing (children are compared with a dry-run
-apply; the status is patched only where it differs).
+Every kind has one handler for changes (create, update, resume), run by Kopf, and is reconciled
+again by the resync queue (`resync.py`): every `resync_seconds`, which repairs drift and recreates
+a child deleted by hand; at once when one of its Deployments changes in a way its status does
+not show yet, so that Ready follows the pods within moments; and at once when the Platform or
+ModelServer it waits for has been reconciled. A pass over a converged resource writes nothing
+(children are compared with a dry-run apply; the status is patched only where it differs).
+
+The resync queue takes the place of Kopf timers, which would put a finalizer on every resource
+and so keep resources (and their namespaces) from being deleted while the operator is down.
+With more than one replica, Kopf peering decides which one works, and only Kopf's own handlers
+know when they are paused: the periodic pass is then a Kopf timer again (finalizer included).
 """
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
-from storybang_operator import errors, k8s, metrics, queue, reconcile, status
+from storybang_operator import errors, k8s, metrics, queue, reconcile, resync, status
 from storybang_operator.builders import common
 from storybang_operator.settings import OperatorSettings
 
 SETTINGS = OperatorSettings()
 Reconciler = Callable[[reconcile.Context, common.Body], dict[str, Any]]
 
+RECONCILERS: Mapping[str, Reconciler] = {
+    "Platform": reconcile.reconcile_platform,
+    "DomainService": reconcile.reconcile_domain_service,
+    "Generator": reconcile.reconcile_generator,
+    "ModelServer": reconcile.reconcile_model_server,
+}
+PLURALS: Mapping[str, str] = {
+    "Platform": "platforms",
+    "DomainService": "domainservices",
+    "Generator": "generators",
+    "ModelServer": "modelservers",
+}
+# The status fields that show a kind's Deployment: replicas and ready replicas.
+REPLICA_FIELDS: Mapping[str, tuple[str, str]] = {
+    "DomainService": ("replicas", "readyReplicas"),
+    "Generator": ("workers", "readyWorkers"),
+    "ModelServer": ("replicas", "readyReplicas"),
+}
+_PERMANENT_REASONS = {"InvalidSpec", "Rejected", "InvalidProfile", "ProfileNotFound"}
+# The reasons of a resource that waits for another (a Platform, a ModelServer).
+WAITING_REASONS = {"PlatformNotFound", "PlatformNotReady", "BackendNotFound", "BackendNotReady"}
+
 _context: reconcile.Context | None = None
+_queue: resync.ResyncQueue | None = None
+_indices: dict[str, kopf.Index[tuple[str, str], dict[str, Any]]] = {}
+logger = logging.getLogger(__name__)
 
 
 @kopf.on.startup()
@@ -62,142 +96,252 @@ def configure(
     logger.info("storybang-operator configured (peering=%s)", SETTINGS.peering)
 
 
-def _run(
-    kind: str,
-    reconciler: Reconciler,
-    body: kopf.Body,
-    patch: kopf.Patch,
-    *,
-    trigger: str,
-) -> None:
-    """One pass: reconcile, write the status difference, map errors to Kopf's retry intent."""
-    plain = _plain(body)
-    if trigger == "resync" and _invalid_and_unchanged(plain):
-        return  # the spec was judged invalid and has not changed since: nothing new to try
+@kopf.on.startup()
+async def start_resync(**kwargs: Any) -> None:
+    """Start the resync queue over the resources Kopf's indexes know (filled as they are seen)."""
+    global _queue
+    # Kopf passes each index by its id (see _register): `platforms`, `domain_services`, ...
+    _indices.update({kind: kwargs[f"{_snake(kind)}s"] for kind in RECONCILERS})
+    _queue = resync.ResyncQueue(
+        interval=SETTINGS.resync_seconds,
+        initial_delay=SETTINGS.resync_initial_delay_seconds,
+        workers=SETTINGS.resync_workers,
+        keys=_known_keys,
+        reconcile=_resync_key,
+    )
+    if not SETTINGS.peering:
+        _queue.start()
+
+
+@kopf.on.cleanup()
+async def stop_resync(**_: Any) -> None:
+    if _queue is not None:
+        await _queue.stop()
+
+
+# --- one pass ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    changes: dict[str, Any]  # the status fields that differ from what the resource shows
+    error: errors.OperatorError | None
+
+
+def _pass(kind: str, body: common.Body, trigger: str) -> Outcome:
+    """Reconcile once: the status difference to write, and the error if the pass failed."""
     if _context is None:
         raise kopf.TemporaryError("the operator is still starting", delay=5)
-    with metrics.reconcile(kind, trigger):
-        try:
-            desired = reconciler(_context, plain)
-        except errors.InvalidSpec as e:
-            failure = reconcile.failed(plain, e)
-            if _set_status(patch, plain, failure):
-                kopf.warn(body, reason=e.reason, message=e.message)
-            raise kopf.PermanentError(e.message) from e
-        except errors.Forbidden as e:
-            _set_status(patch, plain, reconcile.failed(plain, e))
-            raise kopf.TemporaryError(e.message, delay=SETTINGS.retry_delay_seconds * 4) from e
-        except (errors.DependencyNotReady, errors.ApiError) as e:
-            _set_status(patch, plain, reconcile.failed(plain, e))
-            raise kopf.TemporaryError(e.message, delay=SETTINGS.retry_delay_seconds) from e
-        _set_status(patch, plain, desired)
+    try:
+        with metrics.reconcile(kind, trigger):
+            desired = RECONCILERS[kind](_context, body)
+        error = None
+    except errors.OperatorError as e:
+        desired, error = reconcile.failed(body, e), e
+    return Outcome(status.changes(body.get("status"), desired), error)
 
 
-def _plain(body: kopf.Body) -> dict[str, Any]:
+def _changed(kind: str, body: kopf.Body, patch: kopf.Patch) -> None:
+    """A change handler's pass: the status goes into Kopf's patch, errors become retry intent."""
+    outcome = _pass(kind, _plain(body), "change")
+    for key, value in outcome.changes.items():
+        patch.status[key] = value
+    if outcome.changes:
+        metrics.STATUS_WRITES.labels(kind, "change").inc()
+    error = outcome.error
+    if error is None:
+        return
+    if isinstance(error, errors.InvalidSpec):
+        if outcome.changes:  # reported once, not on every retry
+            kopf.warn(body, reason=error.reason, message=error.message)
+        raise kopf.PermanentError(error.message) from error
+    if isinstance(error, errors.DependencyNotReady):
+        # Waiting is a state, not a failure: the status says what is missing, and the resync
+        # queue comes back to it (at once when that Platform or ModelServer is reconciled).
+        logger.info("%s %s waits: %s", kind, body.metadata.name, error.message)
+        return
+    delay = SETTINGS.retry_delay_seconds * (4 if isinstance(error, errors.Forbidden) else 1)
+    raise kopf.TemporaryError(error.message, delay=delay) from error
+
+
+def _resynced(kind: str, body: common.Body, trigger: str) -> None:
+    """A resync pass (blocking): the status is patched through the API and an invalid spec found
+    now is reported by an Event; failures wait for the next pass."""
+    assert _context is not None
+    if not _handled(body) or _invalid_and_unchanged(body):
+        return  # Kopf's change handler has not seen this generation, or it cannot be rendered
+    outcome = _pass(kind, body, trigger)
+    if outcome.changes:
+        _context.api.patch_status(body, outcome.changes)
+        metrics.STATUS_WRITES.labels(kind, trigger).inc()
+    error = outcome.error
+    if isinstance(error, errors.InvalidSpec) and outcome.changes:
+        _context.api.post_event(body, reason=error.reason, message=error.message)
+    if error is not None:
+        meta = body["metadata"]
+        level = logging.INFO if isinstance(error, errors.DependencyNotReady) else logging.WARNING
+        logger.log(
+            level,
+            "%s %s/%s: %s: %s",
+            kind,
+            meta["namespace"],
+            meta["name"],
+            error.reason,
+            error.message,
+        )
+
+
+def _plain(body: Mapping[str, Any]) -> dict[str, Any]:
     """A plain, private copy of the resource: builders may read it freely."""
     return copy.deepcopy({key: body[key] for key in body})
 
 
-def _set_status(patch: kopf.Patch, body: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
-    """Patch only the status fields that differ; whether anything was patched."""
-    diff = status.changes(body.get("status"), desired)
-    for key, value in diff.items():
-        patch.status[key] = value
-    return bool(diff)
+def _handled(body: Mapping[str, Any]) -> bool:
+    generation = body.get("metadata", {}).get("generation")
+    return bool((body.get("status") or {}).get("observedGeneration") == generation)
 
 
 def _invalid_and_unchanged(body: Mapping[str, Any]) -> bool:
-    st = body.get("status") or {}
-    if st.get("observedGeneration") != body.get("metadata", {}).get("generation"):
-        return False
-    ready: Mapping[str, Any] = next(
-        (c for c in st.get("conditions", []) if c.get("type") == status.READY), {}
+    ready = _ready(body)
+    return bool(
+        _handled(body)
+        and ready.get("status") == "False"
+        and ready.get("reason") in _PERMANENT_REASONS
     )
-    return bool(ready.get("status") == "False" and ready.get("reason") in _PERMANENT_REASONS)
 
 
-_PERMANENT_REASONS = {"InvalidSpec", "Rejected", "InvalidProfile", "ProfileNotFound"}
+def _ready(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    conditions = (body.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c.get("type") == status.READY), {})
 
 
-# --- Platform ------------------------------------------------------------------------------
+# --- the resync queue ----------------------------------------------------------------------
 
 
-@kopf.on.resume(common.GROUP, common.VERSION, "platforms")
-@kopf.on.create(common.GROUP, common.VERSION, "platforms")
-@kopf.on.update(common.GROUP, common.VERSION, "platforms")
-def platform_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("Platform", reconcile.reconcile_platform, body, patch, trigger="change")
+def _known_keys() -> list[resync.Key]:
+    return [(kind, ns, name) for kind, index in _indices.items() for ns, name in list(index)]
 
 
-@kopf.timer(
-    common.GROUP,
-    common.VERSION,
-    "platforms",
-    interval=SETTINGS.resync_seconds,
-    initial_delay=SETTINGS.resync_initial_delay_seconds,
-)
-def platform_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("Platform", reconcile.reconcile_platform, body, patch, trigger="resync")
+def _lookup(key: resync.Key) -> dict[str, Any] | None:
+    kind, namespace, name = key
+    index = _indices.get(kind)
+    found = index.get((namespace, name)) if index is not None else None
+    return next(iter(found), None) if found else None
 
 
-# --- DomainService -------------------------------------------------------------------------
+async def _resync_key(key: resync.Key, trigger: str) -> None:
+    body = _lookup(key)
+    if body is not None:
+        await asyncio.to_thread(_resynced, key[0], body, trigger)
 
 
-@kopf.on.resume(common.GROUP, common.VERSION, "domainservices")
-@kopf.on.create(common.GROUP, common.VERSION, "domainservices")
-@kopf.on.update(common.GROUP, common.VERSION, "domainservices")
-def domain_service_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("DomainService", reconcile.reconcile_domain_service, body, patch, trigger="change")
+def _ready_for_dependents(kind: str, body: Mapping[str, Any]) -> bool:
+    """A Platform once it is Ready; a ModelServer once it reports its model."""
+    if kind == "Platform":
+        return _ready(body).get("status") == "True"
+    return kind == "ModelServer" and bool((body.get("status") or {}).get("model"))
 
 
-@kopf.timer(
-    common.GROUP,
-    common.VERSION,
-    "domainservices",
-    interval=SETTINGS.resync_seconds,
-    initial_delay=SETTINGS.resync_initial_delay_seconds,
-)
-def domain_service_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("DomainService", reconcile.reconcile_domain_service, body, patch, trigger="resync")
+def _nudge_waiting(namespace: str) -> None:
+    """Reconcile now the resources of a namespace that wait for a dependency (a Platform or a
+    ModelServer that has just been reconciled), rather than at their next retry."""
+    if _queue is None or SETTINGS.peering:
+        return
+    for kind, index in _indices.items():
+        for ns, name in list(index):
+            body = _lookup((kind, ns, name)) if ns == namespace else None
+            if body is not None and _ready(body).get("reason") in WAITING_REASONS:
+                _queue.nudge((kind, ns, name), "dependency")
 
 
-# --- Generator -----------------------------------------------------------------------------
+def _nudge_platform_of(service: Mapping[str, Any]) -> None:
+    platform = (service.get("spec") or {}).get("platformRef", {}).get("name")
+    if _queue is not None and not SETTINGS.peering and platform:
+        _queue.nudge(("Platform", str(service["metadata"]["namespace"]), str(platform)), "child")
 
 
-@kopf.on.resume(common.GROUP, common.VERSION, "generators")
-@kopf.on.create(common.GROUP, common.VERSION, "generators")
-@kopf.on.update(common.GROUP, common.VERSION, "generators")
-def generator_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("Generator", reconcile.reconcile_generator, body, patch, trigger="change")
+def _deployment_differs(owner_kind: str, owner: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    """Whether a Deployment's readiness is not what its owner's status says yet."""
+    readiness = status.deployment_readiness(live)
+    ready = _ready(owner)
+    shown = owner.get("status") or {}
+    replicas, ready_replicas = REPLICA_FIELDS[owner_kind]
+    return (
+        ready.get("status") != ("True" if readiness.ready else "False")
+        or ready.get("reason") != readiness.reason
+        or shown.get(replicas) != readiness.replicas
+        or shown.get(ready_replicas) != readiness.ready_replicas
+    )
 
 
-@kopf.timer(
-    common.GROUP,
-    common.VERSION,
-    "generators",
-    interval=SETTINGS.resync_seconds,
-    initial_delay=SETTINGS.resync_initial_delay_seconds,
-)
-def generator_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("Generator", reconcile.reconcile_generator, body, patch, trigger="resync")
+# --- Kopf registrations --------------------------------------------------------------------
 
 
-# --- ModelServer ---------------------------------------------------------------------------
+def _snake(kind: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in kind).lstrip("_")
 
 
-@kopf.on.resume(common.GROUP, common.VERSION, "modelservers")
-@kopf.on.create(common.GROUP, common.VERSION, "modelservers")
-@kopf.on.update(common.GROUP, common.VERSION, "modelservers")
-def model_server_changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("ModelServer", reconcile.reconcile_model_server, body, patch, trigger="change")
+def _register(kind: str) -> None:
+    """Change handlers, an index and (with peering) a resync timer for one kind."""
+    plural = PLURALS[kind]
+    snake = _snake(kind)
+
+    def changed(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
+        _changed(kind, body, patch)
+
+    async def index(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
+        plain = _plain(body)
+        if namespace and _ready_for_dependents(kind, plain):
+            _nudge_waiting(namespace)
+        if namespace and kind == "DomainService" and _lookup((kind, namespace, name)) is None:
+            _nudge_platform_of(plain)  # a new API to route to: the Platform renders the Ingress
+        return {(namespace, name): plain}
+
+    def resynced(body: kopf.Body, **_: Any) -> None:
+        _resynced(kind, _plain(body), "resync")
+
+    for on in (kopf.on.resume, kopf.on.create, kopf.on.update):
+        on(common.GROUP, common.VERSION, plural, id=f"{snake}_changed")(changed)
+    # The index's id is the keyword the startup handler receives it by.
+    kopf.index(common.GROUP, common.VERSION, plural, id=f"{snake}s")(index)
+    if SETTINGS.peering:
+        kopf.timer(
+            common.GROUP,
+            common.VERSION,
+            plural,
+            id=f"{snake}_resync",
+            interval=SETTINGS.resync_seconds,
+            initial_delay=SETTINGS.resync_initial_delay_seconds,
+        )(resynced)
 
 
-@kopf.timer(
-    common.GROUP,
-    common.VERSION,
-    "modelservers",
-    interval=SETTINGS.resync_seconds,
-    initial_delay=SETTINGS.resync_initial_delay_seconds,
-)
-def model_server_resync(body: kopf.Body, patch: kopf.Patch, **_: Any) -> None:
-    _run("ModelServer", reconcile.reconcile_model_server, body, patch, trigger="resync")
+for _kind in RECONCILERS:
+    _register(_kind)
+
+
+@kopf.index("apps", "v1", "deployments", labels={common.MANAGED_BY_LABEL: common.MANAGED_BY})
+async def deployments(body: kopf.Body, **_: Any) -> dict[Any, Any]:
+    """Every change of a Deployment of ours: reconcile its owner now if its status is behind.
+
+    An index rather than an event handler because Kopf logs every event handler's success at
+    the info level, and Deployments change on every pod that comes and goes."""
+    owner = next(
+        (
+            ref
+            for ref in body.metadata.get("ownerReferences", [])
+            if ref.get("controller") and ref.get("kind") in REPLICA_FIELDS
+        ),
+        None,
+    )
+    if owner is None:
+        return {}
+    key = (str(owner["kind"]), str(body.metadata.namespace), str(owner["name"]))
+    known = _lookup(key)
+    if (
+        _queue is not None
+        and not SETTINGS.peering
+        and known is not None
+        and _deployment_differs(key[0], known, body)
+    ):
+        _queue.nudge(key)
+    return {key: body.metadata.name}

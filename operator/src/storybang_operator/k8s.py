@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import copy
 import dataclasses
+import datetime
 import json
 import logging
 import threading
@@ -59,6 +60,7 @@ KINDS: Mapping[tuple[str, str], Kind] = {
     ("v1", "Service"): Kind("", "v1", "services"),
     ("v1", "ServiceAccount"): Kind("", "v1", "serviceaccounts"),
     ("v1", "PersistentVolumeClaim"): Kind("", "v1", "persistentvolumeclaims"),
+    ("v1", "Event"): Kind("", "v1", "events"),
     ("apps/v1", "Deployment"): Kind("apps", "v1", "deployments"),
     ("networking.k8s.io/v1", "Ingress"): Kind("networking.k8s.io", "v1", "ingresses"),
     ("networking.k8s.io/v1", "NetworkPolicy"): Kind("networking.k8s.io", "v1", "networkpolicies"),
@@ -93,14 +95,18 @@ def _q(part: str) -> str:
 
 def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     """An object without the fields that change on every write or read: what is left differs
-    only when an apply would really change something."""
+    only when an apply would really change something. Of the managed fields only the operator's
+    own entry counts: a controller writing status between the read and the dry run (as the HPA
+    controller does) adds an entry of its own, which no apply of ours would change."""
     out = copy.deepcopy(dict(obj))
     out.pop("status", None)
     meta = out.get("metadata", {})
     for key in ("resourceVersion", "generation"):
         meta.pop(key, None)
-    for entry in meta.get("managedFields", []) or []:
+    ours = [e for e in meta.get("managedFields", []) or [] if e.get("manager") == FIELD_MANAGER]
+    for entry in ours:
         entry.pop("time", None)
+    meta["managedFields"] = ours
     return out
 
 
@@ -236,6 +242,46 @@ class Api:
                 return False, dict(live)
         logger.info("applying %s %s/%s", manifest["kind"], meta.get("namespace"), meta["name"])
         return True, dict(self.apply(manifest))
+
+    def patch_status(self, owner: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
+        """Merge `fields` into a resource's status (the status subresource; lists are replaced)."""
+        meta = owner["metadata"]
+        path = kind_of(str(owner["apiVersion"]), str(owner["kind"])).path(
+            meta["namespace"], meta["name"]
+        )
+        self._request(
+            "PATCH",
+            f"{path}/status",
+            body={"status": dict(fields)},
+            content_type="application/merge-patch+json",
+        )
+
+    def post_event(self, owner: Mapping[str, Any], *, reason: str, message: str) -> None:
+        """A Warning Event about a resource, as Kopf posts them from the handlers."""
+        meta = owner["metadata"]
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": owner["apiVersion"],
+                "kind": owner["kind"],
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+            },
+            "type": "Warning",
+            "reason": reason,
+            # The API server refuses longer messages.
+            "message": message[:1024],
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
+        self._request("POST", kind_of("v1", "Event").path(meta["namespace"]), body=event)
 
     def delete(self, api_version: str, kind: str, namespace: str, name: str, uid: str) -> None:
         """Delete one object, only if it is still the one seen (uid precondition)."""

@@ -29,6 +29,12 @@ WRITES = prometheus_client.Counter(
     ["kind"],
 )
 
+STATUS_WRITES = prometheus_client.Counter(
+    "storybang_operator_status_writes_total",
+    "Status patches of the custom resources, by kind and trigger (none when nothing changed).",
+    ["kind", "trigger"],
+)
+
 
 _serving: set[int] = set()
 

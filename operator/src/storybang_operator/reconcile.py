@@ -63,6 +63,15 @@ def _platform_of(ctx: Context, body: common.Body) -> dict[str, Any]:
     found = ctx.api.get(common.API_VERSION, "Platform", common.namespace_of(body), str(ref))
     if found is None:
         raise errors.DependencyNotReady(f"Platform {ref} does not exist", reason="PlatformNotFound")
+    # Pods name the Platform's ServiceAccount and ConfigMap: until it has made them, a
+    # Deployment's pods would be refused (FailedCreate) or could not start.
+    conditions: list[dict[str, Any]] = (found.get("status") or {}).get("conditions", [])
+    ready = next((c for c in conditions if c.get("type") == status.READY), {})
+    if ready.get("status") != "True":
+        raise errors.DependencyNotReady(
+            f"Platform {ref} is not ready: {ready.get('message', 'not reconciled yet')}",
+            reason="PlatformNotReady",
+        )
     return dict(found)
 
 

@@ -22,6 +22,8 @@ class OperatorSettings(BaseSettings):
     resync_seconds: float = Field(30.0, ge=1.0)
     # The first pass after a change waits this long, so a burst of edits is rendered once.
     resync_initial_delay_seconds: float = Field(5.0, ge=0.0)
+    # Resources reconciled at once by the resync queue (each pass is a few API requests).
+    resync_workers: int = Field(4, ge=1, le=64)
     # 0 turns the metrics endpoint off (several operators in one test process share no port).
     metrics_port: int = Field(9090, ge=0, le=65535)
     # Peering (one active operator among several pods) is on when more than one replica runs.

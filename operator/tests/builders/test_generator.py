@@ -156,15 +156,6 @@ def test_model_server_without_a_model_yet_is_not_ready(
     assert caught.value.reason == "BackendNotReady"
 
 
-def test_backend_with_both_sources_is_an_invalid_spec(
-    example: Example, plat: dict[str, Any], servers: dict[str, Any]
-) -> None:
-    gen = example("Generator", "story")
-    gen["spec"]["backends"][0]["external"] = {"baseURL": "https://x", "model": "m"}
-    with pytest.raises(errors.InvalidSpec, match="exactly one of modelServerRef and external"):
-        generator.build(gen, plat, servers, keda=True)
-
-
 def test_min_above_max_is_an_invalid_spec(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
@@ -174,16 +165,48 @@ def test_min_above_max_is_an_invalid_spec(
         generator.build(gen, plat, servers, keda=True)
 
 
-def test_a_transformers_model_server_is_a_storybang_backend(
+def test_translation_tries_apertium_then_the_transformers_model_server(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
     [pod] = pod_specs(generator.build(example("Generator", "translate"), plat, servers, keda=False))
-    [backend] = json.loads(
-        env_names(pod["containers"][0])["STORYBANG_GENERATION__BACKENDS"]["value"]
-    )
-    assert backend == {
-        "name": "smollm2",
-        "kind": "storybang",
-        "base_url": "http://smollm2.stories.svc:8000/v1",
-        "model": "smollm2-135m-instruct",
-    }
+    listed = json.loads(env_names(pod["containers"][0])["STORYBANG_GENERATION__BACKENDS"]["value"])
+    assert listed == [
+        # Offline, inside the worker image: no URL, no model.
+        {"name": "apertium", "kind": "apertium"},
+        # `storybang inference`: OpenAI-compatible plus /v1/translations.
+        {
+            "name": "smollm2",
+            "kind": "storybang",
+            "base_url": "http://smollm2.stories.svc:8000/v1",
+            "model": "smollm2-135m-instruct",
+        },
+    ]
+
+
+def test_a_vllm_model_server_and_an_external_api_are_openai_backends(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=False))
+    listed = json.loads(env_names(pod["containers"][0])["STORYBANG_GENERATION__BACKENDS"]["value"])
+    assert {b["name"]: b["kind"] for b in listed} == {"llama": "openai", "xai": "openai"}
+
+
+def test_apertium_outside_translation_is_an_invalid_spec(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    gen = example("Generator", "story")
+    gen["spec"]["backends"].append({"name": "offline", "apertium": {}})
+    with pytest.raises(errors.InvalidSpec, match="only translates"):
+        generator.build(gen, plat, servers, keda=False)
+
+
+@pytest.mark.parametrize(
+    "extra", [{"apertium": {}}, {"external": {"baseURL": "https://x/v1", "model": "m"}}]
+)
+def test_a_model_server_backend_with_another_source_is_an_invalid_spec(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any], extra: dict[str, Any]
+) -> None:
+    gen = example("Generator", "translate")
+    gen["spec"]["backends"][1] |= extra
+    with pytest.raises(errors.InvalidSpec, match="exactly one of modelServerRef, external and"):
+        generator.build(gen, plat, servers, keda=False)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from storybang_operator import errors, profiles
-from storybang_operator.builders import modelserver
+from storybang_operator.builders import modelplan, modelserver
 from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_names, one, pod_specs
 from tests.conftest import PROFILES
 
@@ -166,3 +166,38 @@ def test_transformers_without_image_or_platform_is_an_invalid_spec(example: Exam
     del ms["spec"]["platformRef"]
     with pytest.raises(errors.InvalidSpec, match="image or a platformRef"):
         _build(ms, None)
+
+
+def test_transformers_server_answers_to_the_name_the_operator_reports(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    # `storybang inference --model smollm2-135m-instruct` would serve "smollm2" by default; the
+    # Generators send status.model, so the server is told that name.
+    ms = example("ModelServer", "smollm2")
+    [pod] = pod_specs(_build(ms, plat))
+    env = env_names(pod["containers"][0])
+    served = modelplan.plan(ms, None).served_name
+    assert served == "smollm2-135m-instruct"
+    assert env["STORYBANG_INFERENCE_SERVED_MODEL_NAME"]["value"] == served
+
+
+def test_transformers_served_name_follows_model_served_name(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    ms = example("ModelServer", "smollm2")
+    ms["spec"]["model"]["servedName"] = "tiny"
+    ms["spec"]["env"] = [{"name": "STORYBANG_INFERENCE_SERVED_MODEL_NAME", "value": "tiny"}]
+    [pod] = pod_specs(_build(ms, plat))
+    container = pod["containers"][0]
+    served = [e for e in container["env"] if e["name"] == "STORYBANG_INFERENCE_SERVED_MODEL_NAME"]
+    assert served == [{"name": "STORYBANG_INFERENCE_SERVED_MODEL_NAME", "value": "tiny"}]
+    assert modelplan.plan(ms, None).served_name == "tiny"
+
+
+def test_a_served_name_in_env_that_differs_is_an_invalid_spec(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    ms = example("ModelServer", "smollm2")
+    ms["spec"]["env"] = [{"name": "STORYBANG_INFERENCE_SERVED_MODEL_NAME", "value": "other"}]
+    with pytest.raises(errors.InvalidSpec, match=r"set model\.servedName instead"):
+        _build(ms, plat)

@@ -20,6 +20,8 @@ TASK_LABEL = "storybang.io/task"
 # Dramatiq's Redis broker keeps a queue's pending message ids in the list "<namespace>:<queue>",
 # and the namespace is "dramatiq" (dramatiq/brokers/redis.py; enqueue.lua LPUSHes there).
 QUEUE_PREFIX = "dramatiq:"
+# Where a backend's requests go; exactly one per backend (the CRD's CEL rule says the same).
+BACKEND_SOURCES = ("modelServerRef", "external", "apertium")
 # Seconds between two looks at the queue by KEDA.
 KEDA_POLLING_SECONDS = 15
 
@@ -48,8 +50,13 @@ def backends(
     gen: common.Body, model_servers: Mapping[str, common.Body]
 ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
     """The ordered backend list the workers read (`STORYBANG_GENERATION__BACKENDS`, no secrets)
-    and the API keys as references into their Secrets (`STORYBANG_GENERATION__API_KEYS__<name>`)."""
-    entries = common.spec_of(gen).get("backends", [])
+    and the API keys as references into their Secrets (`STORYBANG_GENERATION__API_KEYS__<name>`).
+
+    Each entry is `{name, kind, base_url, model}`, the shape of the workers' `BackendSettings`:
+    `storybang` for a transformers ModelServer, `openai` for a vLLM one or an external API, and
+    `apertium` (name and kind only) for offline translation inside the worker image."""
+    spec = common.spec_of(gen)
+    entries = spec.get("backends", [])
     if not entries:
         raise errors.InvalidSpec("backends needs at least one entry")
     listed: list[dict[str, str]] = []
@@ -60,35 +67,16 @@ def backends(
         if not name or name in seen:
             raise errors.InvalidSpec(f"backend names must be set and unique: {name!r}")
         seen.add(name)
-        ref, external = entry.get("modelServerRef"), entry.get("external")
-        if bool(ref) == bool(external):
+        sources = [k for k in BACKEND_SOURCES if entry.get(k) is not None]
+        if len(sources) != 1:
             raise errors.InvalidSpec(
-                f"backend {name} must have exactly one of modelServerRef and external"
+                f"backend {name} must have exactly one of modelServerRef, external and apertium"
             )
-        if ref:
-            server = model_servers.get(str(ref["name"]))
-            if server is None:
-                raise errors.DependencyNotReady(
-                    f"ModelServer {ref['name']} (backend {name}) does not exist",
-                    reason="BackendNotFound",
-                )
-            model = modelserver.served_model(server)
-            if not model:
-                raise errors.DependencyNotReady(
-                    f"ModelServer {ref['name']} (backend {name}) has not reported its model yet",
-                    reason="BackendNotReady",
-                )
-            # `storybang inference` also serves translations and captions; vLLM is plain OpenAI.
-            engine = server.get("spec", {}).get("engine")
-            listed.append(
-                {
-                    "name": name,
-                    "kind": "storybang" if engine == "transformers" else "openai",
-                    "base_url": modelserver.endpoint(server),
-                    "model": model,
-                }
-            )
-        else:
+        source = sources[0]
+        if source == "modelServerRef":
+            listed.append(_model_server_backend(name, entry["modelServerRef"], model_servers))
+        elif source == "external":
+            external = entry["external"]
             listed.append(
                 {
                     "name": name,
@@ -106,7 +94,38 @@ def backends(
                         secret.get("key", "api-key"),
                     )
                 )
+        else:
+            if spec.get("task") != "translate":
+                raise errors.InvalidSpec(
+                    f"backend {name} is apertium, which only translates; the task must be translate"
+                )
+            listed.append({"name": name, "kind": "apertium"})
     return listed, keys
+
+
+def _model_server_backend(
+    name: str, ref: Mapping[str, Any], model_servers: Mapping[str, common.Body]
+) -> dict[str, str]:
+    server = model_servers.get(str(ref["name"]))
+    if server is None:
+        raise errors.DependencyNotReady(
+            f"ModelServer {ref['name']} (backend {name}) does not exist",
+            reason="BackendNotFound",
+        )
+    model = modelserver.served_model(server)
+    if not model:
+        raise errors.DependencyNotReady(
+            f"ModelServer {ref['name']} (backend {name}) has not reported its model yet",
+            reason="BackendNotReady",
+        )
+    # `storybang inference` also serves translations and captions; vLLM is plain OpenAI.
+    engine = server.get("spec", {}).get("engine")
+    return {
+        "name": name,
+        "kind": "storybang" if engine == "transformers" else "openai",
+        "base_url": modelserver.endpoint(server),
+        "model": model,
+    }
 
 
 @dataclasses.dataclass(frozen=True)

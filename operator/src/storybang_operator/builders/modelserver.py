@@ -17,6 +17,8 @@ VLLM_WAITING_CUSTOM_METRIC = "vllm_num_requests_waiting"
 # Cold starts download weights and compile kernels: up to 30 minutes before liveness counts.
 STARTUP_PERIOD_SECONDS = 10
 STARTUP_FAILURES = 180
+# `storybang inference` reads its served model name from this setting (it has no flag for it).
+SERVED_NAME_ENV = "STORYBANG_INFERENCE_SERVED_MODEL_NAME"
 # Shared memory for vLLM's worker processes (tensor parallelism, NCCL).
 SHM_SIZE = "2Gi"
 
@@ -176,13 +178,26 @@ def _transformers_container(ms: common.Body, p: Plan, plat: common.Body | None) 
     spec = common.spec_of(ms)
     if plat is None and not spec.get("image"):
         raise errors.InvalidSpec("a transformers model server needs an image or a platformRef")
+    # The server answers only to its served name (404 for any other): it is told the name the
+    # operator reports in status.model, which the Generators send. Its own default differs (the
+    # bundled model serves as "smollm2"; a folder as its unlowered base name).
+    given = [e for e in _env(ms, p) if e["name"] == SERVED_NAME_ENV]
+    if any(e.get("value") != p.served_name for e in given):
+        raise errors.InvalidSpec(
+            f"env {SERVED_NAME_ENV} differs from the served name {p.served_name!r}: "
+            "set model.servedName instead"
+        )
+    env = [
+        *[e for e in _env(ms, p) if e["name"] != SERVED_NAME_ENV],
+        common.plain_env(SERVED_NAME_ENV, p.served_name),
+    ]
     container: dict[str, Any] = {
         "name": "inference",
         "image": spec.get("image") or platform.image(plat),  # type: ignore[arg-type]
         "imagePullPolicy": platform.pull_policy(plat) if plat is not None else "IfNotPresent",
         "command": ["storybang", "inference", "--model", p.model_arg, *p.args],
         "ports": [{"name": "http", "containerPort": common.HTTP_PORT, "protocol": "TCP"}],
-        "env": _env(ms, p),
+        "env": env,
         "resources": _resources(p),
         "securityContext": common.container_security_context(),
         "startupProbe": common.http_probe(

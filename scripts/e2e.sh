@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# `make e2e` (and `make test`): the whole system on a real Kubernetes API server.
+#
+#   1. builds bin/kube, bin/kwok and bin/helm when one is missing (scripts/cluster.sh build)
+#   2. starts a cluster (scripts/cluster.sh up) and stops it on exit, whatever happens
+#   3. runs tests/e2e (Helm chart, the operator out of the cluster on the chart's RBAC, manifests/)
+#   4. runs operator/tests/cluster (the operator in-process, on the RBAC of operator/rbac.yaml)
+#
+# E2E_CLUSTER=kind uses the current kind context instead of steps 1-2 (see tests/e2e/cluster.py).
+# Extra arguments go to both pytest runs (e.g. `scripts/e2e.sh -x`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="${VENV:-.venv}"
+PY="$ROOT/$VENV/bin/python"
+KUBECTL="$ROOT/bin/kubectl"
+started=$SECONDS
+
+log() { printf '[e2e] %s\n' "$*" >&2; }
+
+case "${E2E_CLUSTER:-local}" in
+  local)
+    if [[ ! -x bin/kube || ! -x bin/kwok || ! -x bin/helm ]]; then
+      scripts/cluster.sh build
+    fi
+    trap 'scripts/cluster.sh down' EXIT
+    scripts/cluster.sh up >/dev/null
+    kubeconfig="$ROOT/.cluster/kubeconfig"
+    ;;
+  kind)
+    command -v kubectl >/dev/null && KUBECTL=$(command -v kubectl)
+    trap '"$PY" tests/e2e/cluster.py kind-down' EXIT
+    kubeconfig=$("$PY" tests/e2e/cluster.py kind-up)
+    ;;
+  *)
+    echo "E2E_CLUSTER must be local or kind" >&2
+    exit 2
+    ;;
+esac
+export STORYBANG_E2E_KUBECONFIG="$kubeconfig"
+kubectl() { "$KUBECTL" --kubeconfig "$kubeconfig" "$@"; }
+
+log "tests/e2e"
+status=0
+"$PY" -m pytest tests/e2e "$@" || status=$?
+
+# operator/tests/cluster runs the operator with exactly operator/rbac.yaml: a ServiceAccount bound
+# to that ClusterRole (renamed, so that it cannot meet the chart's), and a token of it.
+log "operator/tests/cluster"
+rbac_ns=storybang-operator-tests
+rbac_name=storybang-operator-tests
+applied() { "$@" --dry-run=client -o yaml | kubectl apply -f - >/dev/null; }
+applied kubectl create namespace "$rbac_ns"
+applied kubectl -n "$rbac_ns" create serviceaccount storybang-operator
+sed "0,/^  name: storybang-operator\$/s//  name: $rbac_name/" operator/rbac.yaml | kubectl apply -f - >/dev/null
+applied kubectl create clusterrolebinding "$rbac_name" --clusterrole="$rbac_name" \
+  --serviceaccount="$rbac_ns:storybang-operator"
+operator_kubeconfig="$(dirname "$kubeconfig")/operator-tests.kubeconfig"
+token=$(kubectl -n "$rbac_ns" create token storybang-operator --duration=2h)
+"$PY" - "$kubeconfig" "$operator_kubeconfig" "$token" <<'EOF'
+import sys, yaml
+admin_path, path, token = sys.argv[1:]
+admin = yaml.safe_load(open(admin_path))
+context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
+server = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
+user = {"name": "storybang-operator", "user": {"token": token}}
+ctx = {"name": "operator", "context": {"cluster": server["name"], "user": user["name"]}}
+config = {"apiVersion": "v1", "kind": "Config", "clusters": [server], "users": [user],
+          "contexts": [ctx], "current-context": "operator"}
+with open(path, "w") as f:
+    yaml.safe_dump(config, f)
+EOF
+chmod 600 "$operator_kubeconfig"
+(cd operator && STORYBANG_E2E_OPERATOR_KUBECONFIG="$operator_kubeconfig" \
+  "$PY" -m pytest -p no:cacheprovider tests/cluster "$@") || status=$?
+kubectl delete clusterrolebinding "$rbac_name" --ignore-not-found >/dev/null
+kubectl delete clusterrole "$rbac_name" --ignore-not-found >/dev/null
+kubectl delete namespace "$rbac_ns" --wait=false --ignore-not-found >/dev/null
+
+log "done in $((SECONDS - started))s ($([[ $status == 0 ]] && echo passed || echo FAILED))"
+exit "$status"

@@ -1,0 +1,308 @@
+"""Where the e2e tests run, and the few things a kubelet-less cluster lacks.
+
+- local (default): `scripts/cluster.sh up` starts a real control plane with two kwok fake nodes,
+  and `down` stops it; or STORYBANG_E2E_KUBECONFIG names one that is already up (scripts/e2e.sh
+  starts it once for every suite), and then whoever started it stops it.
+- kind (`E2E_CLUSTER=kind`): the current kubeconfig context, which must be a kind cluster (a
+  throwaway one: the session cordons its nodes, adds kwok's fake nodes and takes the default
+  StorageClass flag off, and puts all of it back at the end), so that pods land on fake nodes and
+  behave as they do locally.
+
+Neither runs a storage provisioner for fake nodes, so `VolumeProvisioner` stands in for one (as
+local-path-provisioner would, it makes a volume per claim), and the operator's queue depths come
+from a real `redis-server` on a private port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+import yaml
+
+from kube import REPO, Cluster, eventually, tool
+
+log = logging.getLogger("e2e")
+DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+FAKE_NODE = "kwok.x-k8s.io/node"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def local_cluster() -> Iterator[Cluster]:
+    given = os.environ.get("STORYBANG_E2E_KUBECONFIG")
+    if given:
+        yield Cluster(Path(given))
+        return
+    script = REPO / "scripts" / "cluster.sh"
+    for binary in ("kube", "kwok", "helm"):
+        if not (REPO / "bin" / binary).exists():
+            raise RuntimeError(f"bin/{binary} is missing: run scripts/cluster.sh build")
+    subprocess.run([str(script), "up"], check=True, timeout=300)
+    try:
+        yield Cluster(REPO / ".cluster" / "kubeconfig")
+    finally:
+        subprocess.run([str(script), "down"], check=False, timeout=120)
+
+
+def fake_node(name: str, *, gpus: int = 0, pods: int = 110) -> dict[str, Any]:
+    """A node that kwok keeps Ready and whose pods it marks Running (as scripts/cluster.sh's)."""
+    resources = {
+        "cpu": "16",
+        "memory": "64Gi",
+        "ephemeral-storage": "100Gi",
+        "pods": str(pods),
+    }
+    labels = {
+        "type": "kwok",
+        "kubernetes.io/arch": "amd64",
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/hostname": name,
+    }
+    if gpus:
+        resources["nvidia.com/gpu"] = str(gpus)
+        labels["nvidia.com/gpu.present"] = "true"
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {
+            "name": name,
+            "annotations": {FAKE_NODE: "fake", "node.alpha.kubernetes.io/ttl": "0"},
+            "labels": labels,
+        },
+        "status": {"allocatable": resources, "capacity": resources},
+    }
+
+
+def kind_kubeconfig() -> Path:
+    """The kubeconfig of the current context, which must be a kind cluster's."""
+    _, current = kubernetes.config.list_kube_config_contexts()
+    if not current["name"].startswith("kind-"):
+        raise RuntimeError(f"E2E_CLUSTER=kind, but the current context is {current['name']!r}")
+    return Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]).expanduser()
+
+
+class KindPreparation:
+    """Makes a throwaway kind cluster behave as the local one, and undoes it: kwok's fake nodes
+    (kwok runs here, in a session of its own), the real nodes cordoned so that every pod lands on
+    a fake one, and the default StorageClass flag taken off so that claims wait for
+    `VolumeProvisioner`. What was changed is kept in STATE, so that another process can undo it
+    (scripts/e2e.sh prepares once for both test suites)."""
+
+    STATE = REPO / ".cluster" / "kind" / "state.json"
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+
+    def up(self) -> None:
+        cluster = self.cluster
+        storage = kubernetes.client.StorageV1Api(cluster.api)
+        state: dict[str, Any] = {
+            "cordoned": [n.metadata.name for n in cluster.core.list_node().items
+                         if not (n.metadata.annotations or {}).get(FAKE_NODE)],
+            "default_classes": [
+                sc.metadata.name
+                for sc in storage.list_storage_class().items
+                if (sc.metadata.annotations or {}).get(DEFAULT_CLASS) == "true"
+            ],
+        }  # fmt: skip
+        self.STATE.parent.mkdir(parents=True, exist_ok=True)
+        log = (self.STATE.parent / "kwok.log").open("wb")
+        kwok = subprocess.Popen(
+            [
+                tool("kwok"),
+                f"--kubeconfig={cluster.kubeconfig}",
+                "--manage-all-nodes=false",
+                f"--manage-nodes-with-annotation-selector={FAKE_NODE}=fake",
+                "--cidr=10.244.0.1/16",
+                "--node-ip=127.0.0.1",
+                "--node-lease-duration-seconds=40",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # outlives `cluster.py kind-up`
+        )
+        state["kwok_pid"] = kwok.pid
+        self.STATE.write_text(json.dumps(state))
+        for name in state["cordoned"]:
+            cluster.kubectl("cordon", name)
+        for name in state["default_classes"]:
+            cluster.kubectl("annotate", "storageclass", name, f"{DEFAULT_CLASS}-")
+        nodes = [fake_node("kwok-node-0"), fake_node("kwok-gpu-0", gpus=2)]
+        cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(nodes))
+        cluster.kubectl("wait", "--for=condition=Ready", "node", "-l", "type=kwok", "--timeout=60s")
+
+    def down(self) -> None:
+        if not self.STATE.exists():
+            return
+        state = json.loads(self.STATE.read_text())
+        cluster = self.cluster
+        cluster.kubectl("delete", "node", "-l", "type=kwok", "--wait=false", check=False)
+        for name in state["default_classes"]:
+            cluster.kubectl("annotate", "storageclass", name, f"{DEFAULT_CLASS}=true", check=False)
+        for name in state["cordoned"]:
+            cluster.kubectl("uncordon", name, check=False)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(state["kwok_pid"]), signal.SIGTERM)
+        self.STATE.unlink()
+
+
+@contextlib.contextmanager
+def kind_cluster() -> Iterator[Cluster]:
+    """The current kind context, prepared for the session and put back afterwards."""
+    preparation = KindPreparation(Cluster(kind_kubeconfig(), name="kind"))
+    preparation.up()
+    try:
+        yield preparation.cluster
+    finally:
+        preparation.down()
+
+
+@contextlib.contextmanager
+def cluster_for_tests() -> Iterator[Cluster]:
+    kind = os.environ.get("E2E_CLUSTER", "local")
+    if kind not in ("local", "kind"):
+        raise RuntimeError(f"E2E_CLUSTER must be local or kind, not {kind!r}")
+    with kind_cluster() if kind == "kind" else local_cluster() as cluster:
+        yield cluster
+
+
+class VolumeProvisioner:
+    """Binds every pending claim without a class to a volume made for it, and deletes volumes
+    whose claim is gone: a stand-in for a dynamic provisioner, which a cluster of fake nodes does
+    not have (no kubelet, no CSI driver). The volumes are never mounted: no container runs."""
+
+    def __init__(self, cluster: Cluster, *, interval: float = 0.5) -> None:
+        self._core = cluster.core
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="volume-provisioner", daemon=True)
+        self.provisioned = 0
+
+    def __enter__(self) -> VolumeProvisioner:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._pass()
+            except (
+                kubernetes.client.ApiException,
+                OSError,
+            ) as e:  # the next pass retries
+                log.warning("volume provisioner: %s", e)
+
+    def _pass(self) -> None:
+        for pvc in self._core.list_persistent_volume_claim_for_all_namespaces().items:
+            unbound = pvc.status.phase == "Pending" and not pvc.spec.volume_name
+            ours = not pvc.spec.storage_class_name  # a class has a provisioner of its own
+            if unbound and ours and not self._exists(pvc.metadata.uid):
+                self._provision(pvc)
+        for pv in self._core.list_persistent_volume(label_selector="storybang.io/e2e=true").items:
+            if pv.status.phase in ("Released", "Failed"):
+                self._core.delete_persistent_volume(pv.metadata.name)
+
+    def _exists(self, uid: str) -> bool:
+        try:
+            self._core.read_persistent_volume(f"e2e-{uid}")
+        except kubernetes.client.ApiException as e:
+            if e.status == 404:
+                return False
+            raise
+        return True
+
+    def _provision(self, pvc: Any) -> None:
+        self._core.create_persistent_volume(
+            {
+                "metadata": {
+                    "name": f"e2e-{pvc.metadata.uid}",
+                    "labels": {"storybang.io/e2e": "true"},
+                },
+                "spec": {
+                    "capacity": {"storage": pvc.spec.resources.requests["storage"]},
+                    "accessModes": pvc.spec.access_modes,
+                    "persistentVolumeReclaimPolicy": "Retain",
+                    "storageClassName": "",
+                    "claimRef": {
+                        "namespace": pvc.metadata.namespace,
+                        "name": pvc.metadata.name,
+                        "uid": pvc.metadata.uid,
+                    },
+                    "hostPath": {"path": f"/var/lib/storybang-e2e/{pvc.metadata.uid}"},
+                },
+            }
+        )
+        self.provisioned += 1
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[str]:
+    """A throwaway redis-server on a free port; its URL without a database number."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="e2e-redis-") as workdir:
+        proc = subprocess.Popen(
+            [
+                tool("redis-server"),
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+
+            def answers() -> bool:
+                with (
+                    contextlib.suppress(OSError),
+                    socket.create_connection(("127.0.0.1", port), 1),
+                ):
+                    return True
+                return False
+
+            eventually(answers, timeout=20, interval=0.1)
+            yield f"redis://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    # scripts/e2e.sh with E2E_CLUSTER=kind: `kind-up` prints the kubeconfig, `kind-down` undoes.
+    command = sys.argv[1] if len(sys.argv) > 1 else ""
+    if command == "kind-up":
+        KindPreparation(Cluster(kind_kubeconfig(), name="kind")).up()
+        print(kind_kubeconfig())
+    elif command == "kind-down":
+        KindPreparation(Cluster(kind_kubeconfig(), name="kind")).down()
+    else:
+        sys.exit("usage: cluster.py kind-up|kind-down")
