@@ -8,4 +8,6 @@ for part in services operator; do
   echo "lint: $part"
   (cd "$ROOT/$part" && "$BIN/ruff" check src tests && "$BIN/mypy" src && "$BIN/lint-imports" --config .importlinter)
 done
-if [ -x "$ROOT/scripts/crds.sh" ]; then "$ROOT/scripts/crds.sh" check; fi
+echo "lint: tests/e2e"
+"$BIN/ruff" check --config "$ROOT/tests/e2e/ruff.toml" "$ROOT/tests/e2e"
+"$ROOT/scripts/crds.sh" check
