@@ -19,9 +19,9 @@ FERRETDB_BIN="$ROOT/bin/ferretdb"
 FERRETDB_SRC="$ROOT/tools/ferretdb"
 
 # Non-default ports, so a system Redis/MariaDB/MongoDB on the usual ones never meets the tests.
-REDIS_PORT=16379
-MYSQL_PORT=13306
-MONGO_PORT=27018
+REDIS_PORT=${SERVERS_REDIS_PORT:-16379}
+MYSQL_PORT=${SERVERS_MYSQL_PORT:-13306}
+MONGO_PORT=${SERVERS_MONGO_PORT:-27018}
 
 # A first MariaDB start creates InnoDB files; on a busy two-core machine that takes a while.
 READY_TIMEOUT_S=60
