@@ -25,7 +25,7 @@ def _free_port() -> int:
 def redis_url() -> Iterator[str]:
     server = shutil.which("redis-server")
     if server is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        pytest.fail("redis-server is missing: make test installs it (scripts/servers.sh)")
     port = _free_port()
     proc = subprocess.Popen(
         [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

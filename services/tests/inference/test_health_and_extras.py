@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("torch", reason="needs .venv-inference (scripts/inference-env.sh)")
-
 import base64
 import time
 from pathlib import Path
 
 import httpx
+import torch  # noqa: F401 - these tests run in .venv-inference (scripts/inference-env.sh)
 
 from tests.inference import tiny
 from tests.inference.servers import serving, settings_for

@@ -3,10 +3,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("torch", reason="needs .venv-inference (scripts/inference-env.sh)")
-
 import base64
 import io
 import time
@@ -15,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import openai
+import pytest
+import torch  # noqa: F401 - these tests run in .venv-inference (scripts/inference-env.sh)
 from PIL import Image
 
 from tests.inference import tiny

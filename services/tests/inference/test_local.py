@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("torch", reason="needs .venv-inference (scripts/inference-env.sh)")
-
 import asyncio
 from pathlib import Path
+
+import pytest
+import torch  # noqa: F401 - these tests run in .venv-inference (scripts/inference-env.sh)
 
 from storybang.errors import InvalidInput
 from storybang.inference.local import LocalModel, Usage

@@ -3,15 +3,13 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("torch", reason="needs .venv-inference (scripts/inference-env.sh)")
-
 import json
 from collections.abc import Iterator
 
 import httpx
 import openai
+import pytest
+import torch  # noqa: F401 - these tests run in .venv-inference (scripts/inference-env.sh)
 from openai.types.chat import ChatCompletionMessageParam
 
 from storybang.inference import weights

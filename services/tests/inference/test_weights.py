@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("torch", reason="needs .venv-inference (scripts/inference-env.sh)")
-
 from pathlib import Path
 
+import pytest
 import torch
 
 from storybang.inference import weights

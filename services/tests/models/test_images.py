@@ -5,17 +5,15 @@ portrait, a story paragraph its illustration, both served back as PNGs."""
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("diffusers", reason="needs .venv-inference (scripts/inference-env.sh)")
-
 import asyncio
 import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import diffusers  # noqa: F401 - these tests run in .venv-inference (scripts/inference-env.sh)
 import httpx
+import pytest
 from PIL import Image
 
 from storybang.settings import Settings

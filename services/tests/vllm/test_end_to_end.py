@@ -1,0 +1,178 @@
+"""The end-to-end story of tests/models, with the story told by `vllm serve` (vLLM's CPU build).
+
+Every role is its own process on loopback, on the real Redis, MariaDB and FerretDB, as in
+tests/models/test_end_to_end.py. The story worker's only backend is the vLLM that
+scripts/test-vllm.sh started (``{"kind": "openai", "model": "smollm2"}``), so a story can only come
+from vLLM. Description stays on `storybang inference`: its /v1/captions (here a tiny random-weight
+captioner built by the test, since no vision model ships offline) is a StoryBang route that vLLM
+does not serve, and SmolLM2 cannot see. Translation stays on Apertium.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import socketio  # type: ignore[import-untyped]
+
+from storybang.settings import Settings
+from tests.conftest import make_settings
+from tests.inference import tiny
+from tests.models.test_end_to_end import wait_job
+from tests.processes import free_port, settings_env, storybang
+from tests.vllm.conftest import VLLM_MODEL
+
+# A story of SmolLM2 on a shared two-core CPU; vLLM's first requests also compile.
+STORY_SECONDS = 600
+
+
+@pytest.fixture(scope="module")
+def system(
+    real_settings: Settings, vllm_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    tmp = tmp_path_factory.mktemp("e2e-vllm")
+    captioner = tiny.captioner(tmp / "captioner")
+    inference_port, api_port, notifier_port = free_port(), free_port(), free_port()
+    settings = make_settings(
+        tmp,
+        mysql=real_settings.mysql.model_dump(),
+        mongo=real_settings.mongo.model_dump(),
+        redis=real_settings.redis.model_dump(),
+        generation={"max_tokens": 320, "timeout_seconds": STORY_SECONDS},
+    )
+    env = settings_env(settings)
+
+    def backends(*configs: dict[str, str]) -> dict[str, str]:
+        return env | {"STORYBANG_GENERATION__BACKENDS": json.dumps(list(configs))}
+
+    vllm = {"name": "vllm", "kind": "openai", "base_url": vllm_url, "model": VLLM_MODEL}
+    inference = {
+        "name": "smollm2",
+        "kind": "storybang",
+        "base_url": f"http://127.0.0.1:{inference_port}/v1",
+        "model": "smollm2",
+    }
+    story_port, describe_port, translate_port = free_port(), free_port(), free_port()
+    threads = os.environ.get("STORYBANG_INFERENCE_THREADS", "2")
+    with (
+        storybang(
+            ["inference", "--port", str(inference_port), "--caption-model", str(captioner)],
+            {"STORYBANG_INFERENCE_THREADS": threads},
+            inference_port,
+            tmp / "inference.log",
+            timeout=600,
+            ready="/readyz",
+        ),
+        storybang(
+            ["serve", "--port", str(api_port)]
+            + [a for d in ("identity", "characters", "stories", "generation") for a in ("--domain", d)],
+            env,
+            api_port,
+            tmp / "api.log",
+        ) as api,
+        storybang(
+            ["worker", "--task", "story"],
+            backends(vllm) | {"STORYBANG_WORKER__METRICS_PORT": str(story_port)},
+            story_port,
+            tmp / "story.log",
+        ),
+        storybang(
+            ["worker", "--task", "describe"],
+            backends(inference) | {"STORYBANG_WORKER__METRICS_PORT": str(describe_port)},
+            describe_port,
+            tmp / "describe.log",
+        ),
+        storybang(
+            ["worker", "--task", "translate"],
+            backends({"name": "apertium", "kind": "apertium"})
+            | {"STORYBANG_WORKER__METRICS_PORT": str(translate_port)},
+            translate_port,
+            tmp / "translate.log",
+        ),
+        storybang(["notifier", "--port", str(notifier_port)], env, notifier_port, tmp / "notifier.log") as notifier,
+    ):
+        yield {"api": api, "notifier": notifier}
+
+
+async def test_a_person_makes_an_illustrated_story_told_by_vllm(system: dict[str, str]) -> None:
+    async with httpx.AsyncClient(base_url=system["api"], timeout=60) as http:
+        account = {"email": "e2e-vllm@example.com", "password": "an end to end passphrase"}
+        assert (await http.post("/api/v1/auth/register", json=account | {"display_name": "Ada"})).status_code == 201
+        token = (await http.post("/api/v1/auth/login", json=account)).json()["access_token"]
+        http.headers["Authorization"] = f"Bearer {token}"
+
+        character = (
+            await http.post("/api/v1/characters", json={"name": "Pip", "description": "a small red fox"})
+        ).json()
+        r = await http.put(
+            f"/api/v1/characters/{character['id']}/photo", files={"file": ("pip.png", tiny.png(), "image/png")}
+        )
+        assert r.status_code == 200, r.text
+
+        described = (
+            await http.post(
+                "/api/v1/generations", json={"task": "describe", "input": {"character_id": character["id"]}}
+            )
+        ).json()
+        done = await wait_job(http, described["id"], 120)
+        assert done["status"] == "succeeded", done
+        assert done["backend"] == "smollm2" and done["result"]["description"]
+        kept = (await http.get(f"/api/v1/characters/{character['id']}")).json()
+        assert kept["photo_description"] == done["result"]["description"].strip()
+
+        events: list[tuple[str, dict[str, Any]]] = []
+        finished = asyncio.Event()
+        sio = socketio.AsyncClient(reconnection=False)
+
+        @sio.on("*")  # type: ignore[untyped-decorator]
+        async def on_event(name: str, data: dict[str, Any]) -> None:
+            events.append((name, data))
+            if name in ("generation.completed", "generation.failed") and data.get("task") == "story":
+                finished.set()
+
+        await sio.connect(system["notifier"], auth={"token": token}, transports=["websocket"])
+        try:
+            body = {
+                "task": "story",
+                "input": {
+                    "prompt": "Pip the fox finds a lost kite",
+                    "audience": "children",
+                    "character_ids": [character["id"]],
+                    "values": ["kindness"],
+                    "length": "short",
+                    "save": True,
+                },
+            }
+            story_job = (await http.post("/api/v1/generations", json=body)).json()
+            await asyncio.wait_for(finished.wait(), STORY_SECONDS)
+        finally:
+            await sio.disconnect()
+        mine = [(n, d) for n, d in events if d.get("id") == story_job["id"]]
+        names = [n for n, _ in mine]
+        assert names[0] == "generation.queued" and names[1] == "generation.started"
+        assert names[-1] == "generation.completed", mine[-1]
+        deltas = "".join(d["delta"] for n, d in mine if n == "generation.progress")
+        assert names.count("generation.progress") >= 3 and deltas.strip()
+        result = mine[-1][1]["result"]
+        assert result["title"] and result["paragraphs"] and result["story_id"]
+        assert mine[-1][1]["backend"] == "vllm"
+
+        story = (await http.get(f"/api/v1/stories/{result['story_id']}")).json()
+        assert [p["text"] for p in story["paragraphs"]] == result["paragraphs"]
+
+        translated = (
+            await http.post(
+                "/api/v1/generations",
+                json={"task": "translate", "input": {"story_id": story["id"], "target_language": "es"}},
+            )
+        ).json()
+        done = await wait_job(http, translated["id"], 120)
+        assert done["status"] == "succeeded" and done["backend"] == "apertium", done
+        spanish = (await http.get(f"/api/v1/stories/{story['id']}")).json()["translations"]["es"]
+        assert len(spanish["paragraphs"]) == len(story["paragraphs"])
+        assert spanish["paragraphs"][0]["text"] != story["paragraphs"][0]["text"]
