@@ -25,7 +25,7 @@ scripts/servers.sh start
 . .servers/env
 
 step "services (real MariaDB, FerretDB, Redis)"
-(cd services && "$ROOT/$VENV/bin/pytest" "${PYTEST[@]}" --ignore=tests/inference --ignore=tests/models)
+(cd services && "$ROOT/$VENV/bin/pytest" "${PYTEST[@]}" --ignore=tests/inference --ignore=tests/models --ignore=tests/vllm)
 
 step "models: inference server and generation with real models"
 (cd services && "$ROOT/.venv-inference/bin/pytest" "${PYTEST[@]}" tests/inference tests/models)
