@@ -144,6 +144,13 @@ def reconcile_domain_service(ctx: Context, body: common.Body) -> dict[str, Any]:
     plat = _platform_of(ctx, body)
     manifests = domainservice.build(body, plat)
     live = _converge(ctx, body, manifests, CHILD_KINDS["DomainService"])
+    return _deployment_status(body, live, domainservice.COMPONENT, domainservice.endpoint(body))
+
+
+def _deployment_status(
+    body: common.Body, live: Any, component: str, endpoint: str
+) -> dict[str, Any]:
+    """The status of a resource whose readiness is its one Deployment's."""
     readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))
     ready = status.condition(
         status.READY,
@@ -158,8 +165,8 @@ def reconcile_domain_service(ctx: Context, body: common.Body) -> dict[str, Any]:
         "conditions": [ready],
         "replicas": readiness.replicas,
         "readyReplicas": readiness.ready_replicas,
-        "selector": common.selector_string(body, domainservice.COMPONENT),
-        "endpoint": domainservice.endpoint(body),
+        "selector": common.selector_string(body, component),
+        "endpoint": endpoint,
     }
 
 
@@ -247,21 +254,6 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
     live = _converge(ctx, body, manifests, kinds)
-    readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))
-    ready = status.condition(
-        status.READY,
-        readiness.ready,
-        readiness.reason,
-        readiness.message,
-        generation=_generation(body),
-        previous=_previous(body),
-    )
-    return {
-        "observedGeneration": _generation(body),
-        "conditions": [ready],
-        "replicas": readiness.replicas,
-        "readyReplicas": readiness.ready_replicas,
-        "selector": common.selector_string(body, modelserver.COMPONENT),
-        "endpoint": modelserver.endpoint(body),
+    return _deployment_status(body, live, modelserver.COMPONENT, modelserver.endpoint(body)) | {
         "model": modelplan.plan(body, profile).served_name,
     }
