@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from storybang import migrations
 from storybang.api.app import DOMAINS, create_app
-from storybang.identity import tokens
 from storybang.runtime import Runtime
+from storybang.security import tokens
 from storybang.settings import Settings
 
 

@@ -8,11 +8,11 @@ import logging
 import pytest
 
 from storybang import logs
-from storybang.settings import Settings
+from storybang.settings import LogSettings
 
 
-def test_credentials_are_redacted_in_json_logs(capsys: pytest.CaptureFixture[str], tmp_path: object) -> None:
-    logs.configure(Settings(env="dev", data_dir=tmp_path, log={"format": "json"}))
+def test_credentials_are_redacted_in_json_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure(LogSettings(format="json"), dev=True)
     logs.get("test").info(
         "attempt", password="hunter2", refresh_token="abc.def", code="123456", api_key="k", user_id="u1"
     )

@@ -13,6 +13,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from storybang import logs, migrations
+from storybang.inference import cli as inference_cli
 from storybang.settings import Settings
 
 
@@ -25,8 +26,12 @@ def load_settings(**overrides: Any) -> Settings:
         raise click.ClickException(f"invalid settings:\n{problems}") from e
 
 
+def configure_logs(settings: Settings) -> None:
+    logs.configure(settings.log, dev=settings.env == "dev")
+
+
 def _serve(app: Any, settings: Settings, host: str, port: int) -> None:
-    logs.configure(settings)
+    configure_logs(settings)
     uvicorn.run(
         app,
         host=host,
@@ -80,6 +85,22 @@ def serve(domains: tuple[str, ...], host: str, port: int) -> None:
 
 
 @main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a pod listens on all interfaces
+@click.option("--port", default=8000, show_default=True, type=int)
+def notifier(host: str, port: int) -> None:
+    """Serve real-time events on /socket.io (needs Redis: STORYBANG_REDIS__URL)."""
+    from storybang.notifier.app import create_app
+
+    settings = load_settings()
+    try:
+        app = create_app(settings)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from e
+    configure_logs(settings)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
+
+
+@main.command()
 @click.option(
     "--task",
     "tasks",
@@ -93,7 +114,7 @@ def worker(tasks: tuple[str, ...]) -> None:
     from storybang.generation import worker as generation_worker
 
     settings = load_settings()
-    logs.configure(settings)
+    configure_logs(settings)
     generation_worker.run(settings, list(tasks))
 
 
@@ -101,7 +122,7 @@ def worker(tasks: tuple[str, ...]) -> None:
 def migrate() -> None:
     """Apply the SQL migrations (Alembic) to the configured database."""
     settings = load_settings()
-    logs.configure(settings)
+    configure_logs(settings)
     asyncio.run(migrations.upgrade(settings.sql_url))
     click.echo("migrations applied")
 
@@ -117,17 +138,17 @@ def create_admin(email: str, display_name: str, password: str) -> None:
     from storybang.runtime import Runtime
 
     settings = load_settings()
-    logs.configure(settings)
+    configure_logs(settings)
 
     async def run() -> str:
         await migrations.upgrade(settings.sql_url)
-        rt = await Runtime.open(settings)
+        runtime = await Runtime.open(settings)
         try:
-            async with rt.sessions() as session:
-                user = await service.create_admin(rt, session, email, password, display_name)
+            async with runtime.sessions() as session:
+                user = await service.create_admin(runtime, session, email, password, display_name)
                 return user.id
         finally:
-            await rt.close()
+            await runtime.close()
 
     try:
         user_id = asyncio.run(run())
@@ -139,18 +160,10 @@ def create_admin(email: str, display_name: str, password: str) -> None:
 @main.command()
 def keygen() -> None:
     """Print a new Ed25519 signing key (PEM) for STORYBANG_AUTH__SIGNING_KEY."""
-    from storybang.identity import tokens
+    from storybang.security import tokens
 
     sys.stdout.write(tokens.generate_pem())
 
 
-def _roles() -> None:
-    """The roles whose code lives in their own packages."""
-    from storybang.inference.cli import command as inference
-    from storybang.notifier.cli import notifier
-
-    main.add_command(notifier)
-    main.add_command(inference)
-
-
-_roles()
+# `storybang inference` keeps its options with the model server, whose settings are its own.
+main.add_command(inference_cli.command)

@@ -15,9 +15,10 @@ from typing import Any
 
 from starlette.types import ASGIApp
 
+from storybang import queue
 from storybang.api.app import DOMAINS, create_app
 from storybang.events import EventBus, InProcessEventBus, Replay
-from storybang.generation import queue, worker
+from storybang.generation import worker
 from storybang.generation.models import TASKS
 from storybang.notifier import app as notifier
 from storybang.runtime import Runtime

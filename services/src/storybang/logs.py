@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 
-from storybang.settings import Settings
+from storybang.settings import LogSettings
 
 _SECRET_KEY = re.compile(r"pass(word)?|token|secret|code|authorization|api_?key|cookie", re.IGNORECASE)
 REDACTED = "[redacted]"
@@ -27,11 +27,13 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
     return event
 
 
-def configure(settings: Settings) -> None:
-    level = getattr(logging, settings.log.level.upper())
+def configure(settings: LogSettings, *, dev: bool = False) -> None:
+    """Set up the process's logging from its log settings; ``dev`` picks the console format when
+    the settings name none."""
+    level = getattr(logging, settings.level.upper())
     renderer: Any = (
         structlog.processors.JSONRenderer()
-        if settings.log_format == "json"
+        if settings.resolved_format(dev=dev) == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
     shared: list[Any] = [

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 import dramatiq
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from storybang import mail, queue
 from storybang.events import EventBus, InProcessEventBus, RedisEventBus
-from storybang.generation import queue
-from storybang.identity import passwords, senders, tokens
+from storybang.security import passwords, tokens
 from storybang.settings import Settings
 from storybang.stores import redis, sql
-from storybang.stores.blobs import BlobStore, DirectoryBlobStore, GridFSBlobStore
+from storybang.stores.blobs import BlobStore, DirectoryBlobStore
+from storybang.stores.blobs_gridfs import GridFSBlobStore
 from storybang.stores.counters import Counters, MemoryCounters, RedisCounters
 from storybang.stores.documents import DocumentStore
 from storybang.stores.documents_mongo import MongoDocumentStore
@@ -33,7 +34,7 @@ class Runtime:
     blobs: BlobStore
     limiter: RateLimiter
     keys: tokens.KeySet
-    sender: senders.Sender
+    sender: mail.Sender
     hasher: passwords.Hasher
     counters: Counters
     events: EventBus
@@ -74,7 +75,7 @@ class Runtime:
             blobs=blobs,
             limiter=RateLimiter.open(redis_url),
             keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
-            sender=senders.from_settings(settings.mail, settings.data_dir),
+            sender=mail.from_settings(settings.mail, settings.data_dir),
             hasher=passwords.Hasher(settings.auth),
             counters=counters,
             events=bus,

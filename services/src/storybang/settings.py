@@ -124,6 +124,9 @@ class LogSettings(BaseModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] | None = None  # None: console in dev, json elsewhere
 
+    def resolved_format(self, *, dev: bool) -> Literal["json", "console"]:
+        return self.format or ("console" if dev else "json")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STORYBANG_", env_nested_delimiter="__", extra="ignore", frozen=True)
@@ -172,4 +175,4 @@ class Settings(BaseSettings):
 
     @property
     def log_format(self) -> Literal["json", "console"]:
-        return self.log.format or ("console" if self.env == "dev" else "json")
+        return self.log.resolved_format(dev=self.env == "dev")

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from storybang.identity.senders import LogSender
+from storybang.mail import LogSender
 from storybang.runtime import Runtime
 from storybang.settings import Settings
 from tests.conftest import SignUp, app_for, client_for, make_settings

@@ -15,8 +15,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from storybang.identity import tokens
 from storybang.runtime import Runtime
+from storybang.security import tokens
 from tests.conftest import SIGNING_KEY, Account, SignUp
 
 

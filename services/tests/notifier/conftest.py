@@ -23,7 +23,7 @@ import pytest
 import socketio  # type: ignore[import-untyped]
 
 from storybang import events
-from storybang.identity import tokens
+from storybang.security import tokens
 from storybang.settings import Settings
 from tests.conftest import make_settings
 from tests.processes import free_port, settings_env
@@ -59,14 +59,14 @@ class Process:
 def notifier_process(
     settings: Settings, log: Path, *, extra_env: dict[str, str] | None = None, timeout: float = 60
 ) -> Iterator[Process]:
-    """``python -m storybang.notifier`` (the same command as ``storybang notifier``), ready when
+    """``python -m storybang notifier`` (the same command as ``storybang notifier``), ready when
     /readyz says Redis answers and the Pub/Sub subscription is up."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBANG_")} | settings_env(settings)
     env |= extra_env or {}
     with log.open("ab") as out:
         proc = subprocess.Popen(  # noqa: S603 - our own module with fixed arguments
-            [sys.executable, "-m", "storybang.notifier", "--host", "127.0.0.1", "--port", str(port)],
+            [sys.executable, "-m", "storybang", "notifier", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

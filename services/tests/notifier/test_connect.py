@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from storybang.identity import tokens
+from storybang.security import tokens
 from storybang.settings import AuthSettings, Settings
 from tests.notifier.conftest import Client, connected, new_user, notifier_process
 
@@ -149,7 +149,12 @@ def test_the_notifier_will_not_start_without_redis(tmp_path: Path) -> None:
         "STORYBANG_DATA_DIR": str(tmp_path),
     }
     done = subprocess.run(
-        [sys.executable, "-m", "storybang.notifier"], env=env, capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "storybang", "notifier"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode != 0
     assert "needs Redis" in done.stderr

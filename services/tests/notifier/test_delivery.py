@@ -8,7 +8,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from storybang import events
-from storybang.identity import tokens
+from storybang.security import tokens
 from tests.notifier.conftest import Client, connected, new_user
 
 

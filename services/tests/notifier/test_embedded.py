@@ -14,8 +14,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from storybang import events
-from storybang.identity import tokens
 from storybang.notifier import app as notifier_app
+from storybang.security import tokens
 from tests.conftest import make_settings
 from tests.notifier.conftest import Client, connected, new_user
 from tests.processes import free_port

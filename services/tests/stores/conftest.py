@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from storybang.stores.blobs import BlobStore, DirectoryBlobStore, GridFSBlobStore
+from storybang.stores.blobs import BlobStore, DirectoryBlobStore
+from storybang.stores.blobs_gridfs import GridFSBlobStore
 from storybang.stores.documents import DocumentStore
 from storybang.stores.documents_mongo import MongoDocumentStore
 from storybang.stores.documents_sqlite import SQLiteDocumentStore

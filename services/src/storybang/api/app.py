@@ -11,10 +11,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_fastapi_instrumentator import Instrumentator
 
 import storybang
-from storybang import errors, migrations
-from storybang.api import health, limits
+from storybang import migrations
+from storybang.api import health, limits, problems
 from storybang.runtime import Runtime
 from storybang.settings import Settings
+from storybang.stores.errors import STORE_DOWN
 
 # Each domain's routes module exposes ``routers``; `storybang serve --domain X` imports and mounts
 # only X's, so a pod carries no code path it does not serve.
@@ -71,7 +72,7 @@ def create_app(
     )
     if runtime is not None:
         app.state.runtime = runtime
-    errors.install(app)
+    problems.install(app, store_down=STORE_DOWN)
     app.include_router(health.router)
     for name in chosen:
         for router in importlib.import_module(DOMAINS[name]).routers:

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storybang.errors import Forbidden, Unauthorized
-from storybang.identity import tokens
 from storybang.identity.models import User
 from storybang.runtime import Runtime
+from storybang.security import tokens
 
 
 def get_runtime(request: Request) -> Runtime:

@@ -11,9 +11,10 @@ from dramatiq.errors import DramatiqError
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
+from storybang import queue
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound, TooManyRequests, Unavailable
-from storybang.generation import jobs, queue
+from storybang.generation import jobs
 from storybang.generation.models import ACTIVE, INPUTS, GenerationCreate, GenerationPage, GenerationPublic, Usage
 from storybang.runtime import Runtime
 from storybang.stores.documents import Doc

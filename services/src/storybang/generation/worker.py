@@ -21,14 +21,15 @@ import dramatiq
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
-from storybang import errors, logs
+from storybang import errors, logs, queue
 from storybang.events import EventBus
-from storybang.generation import jobs, metrics, queue, service
+from storybang.generation import jobs, metrics, service
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import Chain, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
 from storybang.runtime import Runtime
 from storybang.settings import Settings
+from storybang.stores.errors import STORE_DOWN
 
 log = logs.get(__name__)
 
@@ -41,7 +42,7 @@ class Retry(Exception):
 
 
 # Errors a later attempt may not meet: a backend or a store that is down or restarting.
-TRANSIENT: tuple[type[BaseException], ...] = (Unavailable, errors.Unavailable, *errors.STORE_DOWN)
+TRANSIENT: tuple[type[BaseException], ...] = (Unavailable, errors.Unavailable, *STORE_DOWN)
 
 
 async def execute(ctx: Context, job_id: str, retries: int) -> str:

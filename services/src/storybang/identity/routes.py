@@ -21,7 +21,7 @@ from storybang.identity.models import (
     UserUpdate,
     Verify,
 )
-from storybang.identity.senders import Message
+from storybang.mail import Message
 from storybang.runtime import Runtime
 
 auth = APIRouter(prefix="/api/v1/auth", tags=["auth"])

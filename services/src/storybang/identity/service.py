@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storybang import logs
 from storybang.errors import BadRequest, Forbidden, InvalidInput, NotFound, Unauthorized
-from storybang.identity import passwords
 from storybang.identity.models import (
     AdminUserUpdate,
     Login,
@@ -31,8 +30,9 @@ from storybang.identity.models import (
     UserUpdate,
     Verify,
 )
-from storybang.identity.senders import Message
+from storybang.mail import Message
 from storybang.runtime import Runtime
+from storybang.security import passwords
 from storybang.stores import ids
 from storybang.stores.documents import USER_COLLECTIONS
 from storybang.stores.sql import utcnow

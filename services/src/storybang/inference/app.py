@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from prometheus_fastapi_instrumentator import Instrumentator
 
 import storybang
-from storybang import errors
+from storybang.api import problems
 from storybang.api.limits import BodyLimitMiddleware
 from storybang.inference import routes
 from storybang.inference.runtime import Models, load_into
@@ -42,7 +42,7 @@ def create_app(settings: InferenceSettings) -> FastAPI:
     )
     app.state.models = models
     app.state.settings = settings
-    errors.install(app)
+    problems.install(app)
     app.include_router(routes.router)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
         app, include_in_schema=False

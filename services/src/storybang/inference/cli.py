@@ -70,14 +70,11 @@ def command(
 
         from storybang import logs
         from storybang.inference.app import create_app
-        from storybang.settings import Settings
     except ImportError as e:
         raise click.ClickException(
             f"{e}: the inference server needs torch and transformers; run scripts/inference-env.sh"
         ) from e
 
-    # The process-wide logging setup takes the main Settings; env=dev only waives the store and key
-    # checks, which an inference pod has no use for.
-    logs.configure(Settings(env="dev", log=settings.log))
+    logs.configure(settings.log)
     click.echo(f"storybang inference on http://{settings.host}:{settings.port} (model {settings.model}); loading")
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, server_header=False)

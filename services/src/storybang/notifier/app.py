@@ -22,8 +22,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from storybang import events
-from storybang.identity import tokens
 from storybang.notifier import delivery, handshake, server
+from storybang.security import tokens
 from storybang.settings import Settings
 
 SOCKETIO_PATH = "socket.io"

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from joserfc.errors import ExpiredTokenError
 
 from storybang import events
-from storybang.identity import tokens
+from storybang.security import tokens
 
 
 class Refused(Exception):

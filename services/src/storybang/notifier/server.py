@@ -14,8 +14,8 @@ from typing import Any
 import socketio  # type: ignore[import-untyped]
 
 from storybang import events, logs
-from storybang.identity import tokens
 from storybang.notifier import delivery, handshake, metrics
+from storybang.security import tokens
 
 # Clients only ever send the connect packet (a token and an event id): refuse anything bigger.
 MAX_CLIENT_MESSAGE_BYTES = 16 * 1024

@@ -1,4 +1,5 @@
-"""The blob store for images: MongoDB GridFS, or a directory in the embedded default.
+"""The blob store for images: MongoDB GridFS (:mod:`storybang.stores.blobs_gridfs`), or a directory
+in the embedded default.
 
 Blobs belong to an owner; reading one needs the owner's id, so a blob of another user is simply
 not found. Images never travel base64-encoded inside a document.
@@ -11,9 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
-
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorGridFSBucket
+from typing import Protocol
 
 from storybang.stores import ids
 
@@ -88,38 +87,4 @@ class DirectoryBlobStore:
             return 0
         count = sum(1 for p in folder.iterdir() if p.suffix != ".json")
         await asyncio.to_thread(shutil.rmtree, folder)
-        return count
-
-
-class GridFSBlobStore:
-    def __init__(self, client: AsyncIOMotorClient[Any], database: str) -> None:
-        self._bucket = AsyncIOMotorGridFSBucket(client[database], bucket_name="images")
-        self._files = client[database]["images.files"]
-
-    async def put(self, data: bytes, *, owner_id: str, content_type: str) -> str:
-        blob_id = ids.new_id()
-        await self._bucket.upload_from_stream_with_id(
-            blob_id, blob_id, data, metadata={"owner_id": owner_id, "content_type": content_type}
-        )
-        return blob_id
-
-    async def get(self, blob_id: str, *, owner_id: str) -> Blob | None:
-        meta = await self._files.find_one({"_id": blob_id, "metadata.owner_id": owner_id})
-        if meta is None:
-            return None
-        stream = await self._bucket.open_download_stream(blob_id)
-        data: bytes = await stream.read()
-        return Blob(blob_id, owner_id, meta["metadata"]["content_type"], data)
-
-    async def delete(self, blob_id: str, *, owner_id: str) -> bool:
-        if await self._files.find_one({"_id": blob_id, "metadata.owner_id": owner_id}) is None:
-            return False
-        await self._bucket.delete(blob_id)
-        return True
-
-    async def delete_owner(self, owner_id: str) -> int:
-        count = 0
-        async for meta in self._files.find({"metadata.owner_id": owner_id}, {"_id": 1}):
-            await self._bucket.delete(meta["_id"])
-            count += 1
         return count
