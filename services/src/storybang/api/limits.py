@@ -1,7 +1,8 @@
 """A body-size limit for every request, enforced before the application reads the body.
 
 Uploads (multipart, images) may be larger than JSON bodies. A request that announces or sends
-more than its limit is answered 413 as problem+json and never reaches a route.
+more than its limit is answered 413 as problem+json and never reaches a route; a JSON body nested
+deeper than any of our models is answered 422 before a parser recurses through it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from storybang import validation
 
 _UPLOAD_TYPES = ("multipart/form-data", "image/", "application/octet-stream")
 
@@ -50,7 +53,21 @@ class BodyLimitMiddleware:
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
+        if _is_json(content_type) and validation.too_deep(b"".join(chunks)):
+            await _answer(
+                send,
+                422,
+                "invalid-input",
+                "Invalid input",
+                f"The JSON body is nested more than {validation.MAX_DOCUMENT_DEPTH} levels deep.",
+            )
+            return
         await self.app(scope, _replay(chunks, None, receive), send)
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip()
+    return media_type == "application/json" or media_type.endswith("+json")
 
 
 def _replay(chunks: list[bytes], pending: Message | None, receive: Receive) -> Receive:
@@ -69,18 +86,19 @@ def _replay(chunks: list[bytes], pending: Message | None, receive: Receive) -> R
 
 
 async def _reject(send: Send, limit: int) -> None:
+    await _answer(
+        send, 413, "payload-too-large", "Payload too large", f"The request body is larger than {limit} bytes."
+    )
+
+
+async def _answer(send: Send, status: int, slug: str, title: str, detail: str) -> None:
     body = json.dumps(
-        {
-            "type": "https://storybang.io/problems/payload-too-large",
-            "title": "Payload too large",
-            "status": 413,
-            "detail": f"The request body is larger than {limit} bytes.",
-        }
+        {"type": f"https://storybang.io/problems/{slug}", "title": title, "status": status, "detail": detail}
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
         }
     )

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from storybang import images
-from storybang.characters.models import CardVersion, CharacterCreate, CharacterPublic
+from storybang import images, validation
+from storybang.characters.models import CardExtras, CardVersion, CharacterCreate, CharacterPublic
 from storybang.errors import InvalidInput
 
 V2_SPEC, V3_SPEC = "chara_card_v2", "chara_card_v3"
@@ -63,13 +63,16 @@ def parse(card: Any) -> CharacterCreate:
         raise InvalidInput(f"Unknown card spec {spec!r}: expected {V2_SPEC!r} or {V3_SPEC!r}.", field="spec")
     # Cards in the wild use null for "not set"; the models use empty values.
     fields = {k: v for k, v in data.items() if v is not None}
+    # A card carries fields StoryBang does not keep (V3 `assets`, dates it sets itself): they are
+    # dropped here, so that the API's own card model can refuse unknown fields.
+    extras = {k: v for k, v in fields.items() if k in CardExtras.model_fields}
     try:
         return CharacterCreate.model_validate(
             {
                 "name": fields.get("name"),
                 "description": fields.get("description", ""),
                 "tags": fields.get("tags", []),
-                "card": fields,
+                "card": extras,
             }
         )
     except ValidationError as e:
@@ -121,6 +124,6 @@ def from_png(png: bytes) -> Any:
     if encoded is None:
         raise InvalidInput("The PNG holds no character card (no `ccv3` or `chara` text chunk).", field="file")
     try:
-        return json.loads(base64.b64decode(encoded).decode("utf-8"))
+        return validation.loads(base64.b64decode(encoded), field="file")
     except (binascii.Error, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise InvalidInput("The character card in the PNG is not base64-encoded JSON.", field="file") from e

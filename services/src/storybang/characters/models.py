@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from storybang import validation
 
 NAME_MAX = 100
 DESCRIPTION_MAX = 5000
@@ -15,12 +17,25 @@ TAGS_MAX, TAG_MAX = 20, 40
 CARD_TEXT_MAX = 20_000
 CARD_SHORT_MAX = 200
 GREETINGS_MAX = 50
+# One bound on a whole card, whichever way it arrives (a JSON body, a JSON file, a PNG): the JSON
+# body limit's default, so that a card that can be created can also be imported, and the reverse.
+CARD_MAX_BYTES = 256 * 1024
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX)]
-Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX)]
-CardText = Annotated[str, Field(max_length=CARD_TEXT_MAX)]
-CardShort = Annotated[str, Field(max_length=CARD_SHORT_MAX)]
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    AfterValidator(validation.visible_text),
+]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX), AfterValidator(validation.plain_text)]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_MAX),
+    AfterValidator(validation.visible_text),
+]
+CardText = Annotated[str, Field(max_length=CARD_TEXT_MAX), AfterValidator(validation.plain_text)]
+CardShort = Annotated[str, Field(max_length=CARD_SHORT_MAX), AfterValidator(validation.plain_text)]
+# Application data in a card: any JSON, but not deeper than a parser or serializer can follow.
+CardJSON = Annotated[dict[str, Any], AfterValidator(validation.bounded_json)]
 # Keys become document field names, and MongoDB refuses "." and a leading "$" in those.
 LanguageKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,35}$")]
 
@@ -43,10 +58,11 @@ class CardExtras(BaseModel):
     """The Character Card V2/V3 fields a character keeps besides name, description and tags.
 
     Kept so that an imported card exports again unchanged; application data belongs in
-    ``extensions``, as both specifications say.
+    ``extensions``, as both specifications say. Unknown fields are refused, like everywhere in the
+    API; the card importer keeps only these fields of the cards it reads.
     """
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     personality: CardText = ""
     scenario: CardText = ""
@@ -62,11 +78,20 @@ class CardExtras(BaseModel):
     nickname: CardShort | None = None
     creator_notes_multilingual: dict[LanguageKey, CardText] | None = None
     source: Annotated[list[CardShort], Field(max_length=GREETINGS_MAX)] | None = None
-    character_book: dict[str, Any] | None = None
-    extensions: dict[str, Any] = {}
+    character_book: CardJSON | None = None
+    extensions: CardJSON = {}
+
+    @model_validator(mode="after")
+    def _bounded(self) -> CardExtras:
+        size = len(self.model_dump_json(exclude_defaults=True))
+        if size > CARD_MAX_BYTES:
+            raise ValueError(f"the card is {size} bytes of JSON; at most {CARD_MAX_BYTES} are kept")
+        return self
 
 
 class CharacterCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     name: Name
     description: Description = ""
     tags: Tags = []
@@ -75,6 +100,8 @@ class CharacterCreate(BaseModel):
 
 class CharacterUpdate(BaseModel):
     """Fields to change; a field left out (or null) stays as it is. ``card`` merges field by field."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
     description: Description | None = None

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, Response, UploadFile, status
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from storybang import images
+from storybang import images, validation
 from storybang.api.deps import CurrentUser, RuntimeDep
 from storybang.characters import service
 from storybang.characters.models import (
@@ -90,7 +90,7 @@ async def import_character(request: Request, runtime: RuntimeDep, user: CurrentU
 
 def _json(data: bytes) -> Any:
     try:
-        return json.loads(data)
+        return validation.loads(data, field="file")
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise BadRequest("The card is neither a PNG nor valid JSON.", field="file") from e
 

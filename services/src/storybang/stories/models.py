@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from storybang import validation
 
 Audience = Literal["children", "young", "general"]
 
@@ -19,12 +21,24 @@ VALUES_MAX, VALUE_MAX = 10, 40
 GENRE_MAX = 50
 TRANSLATIONS_MAX = 20
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX)]
+Title = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=TITLE_MAX),
+    AfterValidator(validation.visible_text),
+]
 ObjectId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 # BCP 47 shaped ("en", "pt-BR", "zh-Hant"); also a document field name, so no "." or "$".
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$")]
-Genre = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=GENRE_MAX)]
-Value = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=VALUE_MAX)]
+Genre = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=GENRE_MAX),
+    AfterValidator(validation.visible_text),
+]
+Value = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=VALUE_MAX),
+    AfterValidator(validation.visible_text),
+]
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -36,7 +50,13 @@ Values = Annotated[list[Value], Field(max_length=VALUES_MAX), AfterValidator(_un
 
 
 class Paragraph(BaseModel):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PARAGRAPH_MAX)]
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=PARAGRAPH_MAX),
+        AfterValidator(validation.visible_text),
+    ]
     image_id: ObjectId | None = None
 
 
@@ -44,11 +64,15 @@ Paragraphs = Annotated[list[Paragraph], Field(max_length=PARAGRAPHS_MAX)]
 
 
 class Translation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     title: Title
     paragraphs: Paragraphs
 
 
 class StoryCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     title: Title
     audience: Audience
     character_ids: CharacterIds
@@ -60,6 +84,8 @@ class StoryCreate(BaseModel):
 
 class StoryUpdate(BaseModel):
     """Fields to change; a field left out (or null) stays as it is. Each change is a new version."""
+
+    model_config = ConfigDict(extra="forbid")
 
     title: Title | None = None
     audience: Audience | None = None
