@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Dialect, MetaData, TypeDecorator, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -45,11 +45,42 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+# How long a SQLite writer waits for another to finish before giving up; far longer than any
+# transaction of ours holds the lock.
+SQLITE_BUSY_SECONDS = 30
+
+
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        return create_async_engine(url)
+        return _sqlite_engine(url)
     # pool_recycle: MySQL closes idle connections after wait_timeout; pre_ping survives restarts.
     return create_async_engine(url, pool_pre_ping=True, pool_recycle=1800, pool_size=10, max_overflow=20)
+
+
+def _sqlite_engine(url: str) -> AsyncEngine:
+    """SQLite for the embedded default: WAL, a busy timeout, and every transaction a writer.
+
+    A deferred transaction reads a snapshot and fails at once with "database is locked" when it
+    later writes after another connection has committed (SQLite cannot wait there without risking
+    a deadlock). ``BEGIN IMMEDIATE`` takes the write lock up front, so a transaction waits its turn
+    instead; WAL keeps plain reads outside transactions from blocking.
+    """
+    engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _: Any) -> None:
+        # The driver must not open transactions itself: the "begin" listener below does.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
