@@ -84,6 +84,8 @@ async def test_a_token_signed_by_us_is_accepted(client: httpx.AsyncClient, signu
         ),
         ("wrong typ", lambda kid, c: encode({"alg": "Ed25519", "kid": kid, "typ": "JWT"}, c, OUR_KEY.sign)),
         ("missing typ", lambda kid, c: encode({"alg": "Ed25519", "kid": kid}, c, OUR_KEY.sign)),
+        # With more than one key published (rotation), a token without kid names no key at all.
+        ("missing kid", lambda kid, c: encode({"alg": "Ed25519", "typ": "at+jwt"}, c, OUR_KEY.sign)),
         (
             "expired",
             lambda kid, c: encode(

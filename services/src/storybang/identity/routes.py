@@ -59,14 +59,24 @@ async def resend_verification(
     return {"status": "accepted"}
 
 
+def _no_store(response: Response) -> None:
+    # Tokens must never sit in a cache between the client and us (RFC 6749 section 5.1).
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+
+
 @auth.post("/login")
-async def login(data: Login, rt: RuntimeDep, session: SessionDep, address: ClientAddress) -> TokenPair:
+async def login(
+    data: Login, rt: RuntimeDep, session: SessionDep, address: ClientAddress, response: Response
+) -> TokenPair:
+    _no_store(response)
     return await service.login(rt, session, data, address)
 
 
 @auth.post("/refresh")
-async def refresh(data: RefreshRequest, rt: RuntimeDep, session: SessionDep) -> TokenPair:
+async def refresh(data: RefreshRequest, rt: RuntimeDep, session: SessionDep, response: Response) -> TokenPair:
     """Exchange a refresh token for a new pair; the old refresh token stops working."""
+    _no_store(response)
     return await service.refresh(rt, session, data.refresh_token)
 
 

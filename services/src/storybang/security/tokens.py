@@ -1,6 +1,6 @@
 """Access tokens: short-lived asymmetric JWTs (Ed25519, RFC 8037/9864) published as a JWKS.
 
-Verification is strict on purpose: one allowed algorithm, a known ``kid``, ``typ`` = ``at+jwt``
+Verification is strict on purpose: one allowed algorithm, a ``kid`` that names our key, ``typ`` = ``at+jwt``
 (RFC 9068) so an ID token or a refresh token can never pass as an access token, and ``iss``,
 ``aud``, ``exp``, ``iat`` and ``nbf`` checked. Anything else is :class:`InvalidToken`.
 """
@@ -84,6 +84,9 @@ class KeySet:
             decoded = jwt.decode(token, self._keys, algorithms=[ALGORITHM])
             if decoded.header.get("typ") != TOKEN_TYPE:
                 raise InvalidToken("wrong token type")
+            # Every token we issue names its key; one that does not is ambiguous once keys rotate.
+            if decoded.header.get("kid") != self.kid:
+                raise InvalidToken("missing or unknown key id")
             self._registry.validate(decoded.claims)
             claims: dict[str, Any] = decoded.claims
             return AccessClaims(str(claims["sub"]), str(claims.get("role", "user")), int(claims["exp"]))
