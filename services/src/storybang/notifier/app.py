@@ -19,7 +19,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from storybang import events
 from storybang.notifier import delivery, handshake, server
@@ -100,8 +100,21 @@ async def _metrics(_: Request) -> Response:
 
 
 def _with_cors(app: ASGIApp, origins: handshake.OriginPolicy) -> ASGIApp:
-    """CORS headers for the polling transport (browsers apply CORS to it, not to WebSocket)."""
-    if not origins.allow_all and not origins.allowed:
+    """CORS headers for the polling transport (browsers apply CORS to it, not to WebSocket), on
+    ``/socket.io`` only: the API beside it in `storybang dev` is same-origin."""
+    if not origins.loopback and not origins.allowed:
         return app  # same origin only: nothing to add
-    allowed = ["*"] if origins.allow_all else sorted(origins.allowed)
-    return CORSMiddleware(app, allow_origins=allowed, allow_methods=["GET", "POST"])
+    cors = CORSMiddleware(
+        app,
+        allow_origins=sorted(origins.allowed),
+        allow_origin_regex=handshake.LOOPBACK_ORIGIN if origins.loopback else None,
+        allow_methods=["GET", "POST"],
+    )
+
+    async def socketio_only(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(f"/{SOCKETIO_PATH}"):
+            await cors(scope, receive, send)
+        else:
+            await app(scope, receive, send)
+
+    return socketio_only

@@ -7,6 +7,7 @@ to the client in the Socket.IO ``connect_error``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,23 +33,30 @@ class Hello:
     last_event_id: str | None
 
 
+# A browser page served from this machine (a dev server on any port): what `storybang dev` admits
+# when no list is given. Sites elsewhere are never admitted by default.
+LOOPBACK_ORIGIN = r"^https?://(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$"
+
+
 @dataclass(frozen=True)
 class OriginPolicy:
-    """``allow_all`` in dev with no list; otherwise the list, or the server's own host when empty."""
+    """The list when there is one; else the server's own host, and in dev loopback origins too."""
 
     allowed: frozenset[str]
-    allow_all: bool
+    loopback: bool
 
     @classmethod
     def build(cls, allowed: list[str], *, dev: bool) -> OriginPolicy:
-        return cls(frozenset(o.rstrip("/") for o in allowed), allow_all=dev and not allowed)
+        return cls(frozenset(o.rstrip("/") for o in allowed), loopback=dev and not allowed)
 
     def allows(self, origin: str | None, host: str | None) -> bool:
         # No Origin: not a browser, so nothing for this check to protect; the token still decides.
-        if origin is None or self.allow_all:
+        if origin is None:
             return True
         if self.allowed:
             return origin.rstrip("/") in self.allowed
+        if self.loopback and re.match(LOOPBACK_ORIGIN, origin):
+            return True
         return host is not None and urlsplit(origin).netloc == host
 
 
