@@ -180,7 +180,13 @@ def response(blob: Blob, if_none_match: str | None = None) -> Response:
     """A stored image as an HTTP response. A blob id names immutable bytes, so it is the ETag; the
     URL of a photo stays the same when the photo is replaced, hence "no-cache" (revalidate)."""
     etag = f'"{blob.id}"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache", "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "private, no-cache",
+        "X-Content-Type-Options": "nosniff",
+        # Opened on its own (a new tab, a crafted SVG-like payload), an image can run nothing.
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    }
     if if_none_match is not None and (
         if_none_match.strip() == "*" or etag in (t.strip().removeprefix("W/") for t in if_none_match.split(","))
     ):

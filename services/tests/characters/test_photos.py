@@ -42,6 +42,7 @@ async def test_an_uploaded_photo_is_served_back(client: httpx.AsyncClient, signu
     assert r.content == data
     assert r.headers["content-type"] == "image/png"
     assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["content-security-policy"] == "default-src 'none'; sandbox"
     r = await client.get(f"{API}/{character_id}/photo", headers={**me.headers, "If-None-Match": r.headers["etag"]})
     assert r.status_code == 304 and r.content == b""
 
