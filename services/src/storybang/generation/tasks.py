@@ -39,17 +39,17 @@ class Outcome:
 
 @dataclass
 class Context:
-    rt: Runtime
+    runtime: Runtime
     chain: Chain
 
 
 Runner = Callable[[Context, Doc], Awaitable[Outcome]]
 
 
-async def _cast(rt: Runtime, owner_id: str, character_ids: list[str]) -> list[prompts.Cast]:
+async def _cast(runtime: Runtime, owner_id: str, character_ids: list[str]) -> list[prompts.Cast]:
     cast = []
     for character_id in character_ids:
-        doc = await rt.documents.get("characters", character_id, owner_id=owner_id)
+        doc = await runtime.documents.get("characters", character_id, owner_id=owner_id)
         if doc is None:
             raise InvalidInput("a chosen character no longer exists", field="input.character_ids")
         description = doc.get("description") or doc.get("photo_description") or ""
@@ -62,13 +62,13 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
     messages = prompts.story_messages(
         prompt=data["prompt"],
         audience=data["audience"],
-        cast=await _cast(ctx.rt, owner, data["character_ids"]),
+        cast=await _cast(ctx.runtime, owner, data["character_ids"]),
         genre=data.get("genre"),
         values=data.get("values", []),
         length=data["length"],
         language=data["language"],
     )
-    budget = ctx.rt.settings.generation.max_tokens
+    budget = ctx.runtime.settings.generation.max_tokens
     expected = prompts.PARAGRAPHS[data["length"]] * prompts.WORDS_PER_PARAGRAPH[data["audience"]] * 1.4
     streamed = 0
     last_check = time.monotonic()
@@ -76,10 +76,11 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
     async def on_delta(delta: str) -> None:
         nonlocal streamed, last_check
         streamed += len(delta.split()) or 1
-        await ctx.rt.events.publish(owner, "generation.progress", {"id": job["id"], "task": "story", "delta": delta})
+        progress = {"id": job["id"], "task": "story", "delta": delta}
+        await ctx.runtime.events.publish(owner, "generation.progress", progress)
         if time.monotonic() - last_check >= CHECK_EVERY_SECONDS:
             last_check = time.monotonic()
-            if not await jobs.progress(ctx.rt.documents, job, min(0.95, streamed / expected)):
+            if not await jobs.progress(ctx.runtime.documents, job, min(0.95, streamed / expected)):
                 raise Cancelled
 
     async def call(backend: Backend) -> Completion:
@@ -92,7 +93,7 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
     result: dict[str, Any] = {"title": title, "paragraphs": paragraphs}
     if data.get("save"):
         story = await stories.save_generated(
-            ctx.rt,
+            ctx.runtime,
             owner,
             title=title,
             paragraphs=paragraphs,
@@ -105,7 +106,7 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
             job_id=job["id"],
         )
         result["story_id"] = story.id
-        await ctx.rt.events.publish(owner, "story.updated", {"id": story.id})
+        await ctx.runtime.events.publish(owner, "story.updated", {"id": story.id})
     return Outcome(result, backend, tokens=completion.prompt_tokens + completion.completion_tokens)
 
 
@@ -118,7 +119,7 @@ async def run_translate(ctx: Context, job: Doc) -> Outcome:
             lambda b: b.translate(data["text"], source=source, target=target), prefer=job.get("backend")
         )
         return Outcome({"text": translated}, backend, tokens=len(data["text"].split()))
-    story = await ctx.rt.documents.get("stories", data["story_id"], owner_id=owner)
+    story = await ctx.runtime.documents.get("stories", data["story_id"], owner_id=owner)
     if story is None:
         raise NotFound("the story no longer exists")
     source = data.get("source_language") or story.get("language") or "en"
@@ -133,11 +134,11 @@ async def run_translate(ctx: Context, job: Doc) -> Outcome:
     for i, text in enumerate(texts):
         out, backend = await ctx.chain.run(translator(text), prefer=job.get("backend"))
         translated_texts.append(out)
-        if not await jobs.progress(ctx.rt.documents, job, (i + 1) / len(texts) * 0.95):
+        if not await jobs.progress(ctx.runtime.documents, job, (i + 1) / len(texts) * 0.95):
             raise Cancelled
     title, paragraphs = translated_texts[0], translated_texts[1:]
-    await stories.set_translation(ctx.rt, owner, data["story_id"], target, title, paragraphs)
-    await ctx.rt.events.publish(owner, "story.updated", {"id": data["story_id"]})
+    await stories.set_translation(ctx.runtime, owner, data["story_id"], target, title, paragraphs)
+    await ctx.runtime.events.publish(owner, "story.updated", {"id": data["story_id"]})
     translation = {"language": target, "title": title, "paragraphs": paragraphs}
     return Outcome(
         {"translation": translation, "story_id": data["story_id"]}, backend, tokens=sum(len(t.split()) for t in texts)
@@ -148,17 +149,17 @@ async def run_describe(ctx: Context, job: Doc) -> Outcome:
     data, owner = job["input"], job["owner_id"]
     photo_id = data.get("image_id")
     if data.get("character_id"):
-        character = await ctx.rt.documents.get("characters", data["character_id"], owner_id=owner)
+        character = await ctx.runtime.documents.get("characters", data["character_id"], owner_id=owner)
         if character is None or not character.get("photo_id"):
             raise InvalidInput("the character has no photo to describe", field="input.character_id")
         photo_id = character["photo_id"]
-    blob = await ctx.rt.blobs.get(photo_id, owner_id=owner) if photo_id else None
+    blob = await ctx.runtime.blobs.get(photo_id, owner_id=owner) if photo_id else None
     if blob is None:
         raise InvalidInput("no such image", field="input.image_id")
     text, backend = await ctx.chain.run(lambda b: b.describe(blob.data, blob.content_type), prefer=job.get("backend"))
     if data.get("character_id") and data.get("save", True):
-        await characters.set_description(ctx.rt, owner, data["character_id"], text, photo_id=photo_id)
-        await ctx.rt.events.publish(owner, "character.updated", {"id": data["character_id"]})
+        await characters.set_description(ctx.runtime, owner, data["character_id"], text, photo_id=photo_id)
+        await ctx.runtime.events.publish(owner, "character.updated", {"id": data["character_id"]})
     return Outcome({"description": text}, backend, tokens=len(text.split()))
 
 
@@ -166,13 +167,13 @@ async def run_image(ctx: Context, job: Doc) -> Outcome:
     data, owner = job["input"], job["owner_id"]
     subject = data.get("prompt") or ""
     if data.get("character_id"):
-        character = await ctx.rt.documents.get("characters", data["character_id"], owner_id=owner)
+        character = await ctx.runtime.documents.get("characters", data["character_id"], owner_id=owner)
         if character is None:
             raise InvalidInput("the character no longer exists", field="input.character_id")
         looks = character.get("description") or character.get("photo_description") or ""
         subject = subject or f"Portrait of {character['name']}. {looks}"
     if data.get("story_id") is not None:
-        story = await ctx.rt.documents.get("stories", data["story_id"], owner_id=owner)
+        story = await ctx.runtime.documents.get("stories", data["story_id"], owner_id=owner)
         paragraphs = story.get("paragraphs", []) if story else []
         if not 0 <= data["paragraph"] < len(paragraphs):
             raise InvalidInput("the story or its paragraph no longer exists", field="input.paragraph")
@@ -182,14 +183,14 @@ async def run_image(ctx: Context, job: Doc) -> Outcome:
     )
     from storybang import images
 
-    image = await images.check_async(png, ctx.rt.settings.limits)
-    image_id = await ctx.rt.blobs.put(image.data, owner_id=owner, content_type=image.content_type)
+    image = await images.check_async(png, ctx.runtime.settings.limits)
+    image_id = await ctx.runtime.blobs.put(image.data, owner_id=owner, content_type=image.content_type)
     if data.get("character_id"):
-        await characters.set_portrait(ctx.rt, owner, data["character_id"], image_id)
-        await ctx.rt.events.publish(owner, "character.updated", {"id": data["character_id"]})
+        await characters.set_portrait(ctx.runtime, owner, data["character_id"], image_id)
+        await ctx.runtime.events.publish(owner, "character.updated", {"id": data["character_id"]})
     if data.get("story_id") is not None:
-        await stories.set_illustration(ctx.rt, owner, data["story_id"], data["paragraph"], image_id)
-        await ctx.rt.events.publish(owner, "story.updated", {"id": data["story_id"]})
+        await stories.set_illustration(ctx.runtime, owner, data["story_id"], data["paragraph"], image_id)
+        await ctx.runtime.events.publish(owner, "story.updated", {"id": data["story_id"]})
     return Outcome({"image_id": image_id}, backend, images=1)
 
 

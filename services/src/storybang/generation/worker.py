@@ -36,11 +36,6 @@ log = logs.get(__name__)
 # Dramatiq's backoff between retries, in milliseconds.
 MIN_BACKOFF_MS, MAX_BACKOFF_MS = 1_000, 60_000
 
-
-class Retry(Exception):
-    """Raised to hand the message back to Dramatiq for a later attempt."""
-
-
 # Errors a later attempt may not meet: a backend or a store that is down or restarting.
 TRANSIENT: tuple[type[BaseException], ...] = (Unavailable, errors.Unavailable, *STORE_DOWN)
 
@@ -48,60 +43,60 @@ TRANSIENT: tuple[type[BaseException], ...] = (Unavailable, errors.Unavailable, *
 async def execute(ctx: Context, job_id: str, retries: int) -> str:
     """Run one job to an end state; returns what happened (for logs and tests).
 
-    Raises :class:`Retry` when a later attempt may succeed; the job then waits in ``queued`` (or,
+    Raises :class:`dramatiq.Retry` when a later attempt may succeed; the job then waits in ``queued`` (or,
     when its store was down too, stays ``running`` and the retry takes it over).
     """
-    rt = ctx.rt
-    job = await jobs.start(rt.documents, job_id)
+    runtime = ctx.runtime
+    job = await jobs.start(runtime.documents, job_id)
     if job is None:
         return "skipped"  # finished, cancelled or unknown: a late or repeated message
     owner, task = job["owner_id"], job["task"]
     event = {"id": job_id, "task": task}
     try:
-        await rt.events.publish(owner, "generation.started", event)
-        async with asyncio.timeout(rt.settings.generation.timeout_seconds):
+        await runtime.events.publish(owner, "generation.started", event)
+        async with asyncio.timeout(runtime.settings.generation.timeout_seconds):
             outcome = await RUNNERS[task](ctx, job)
     except Cancelled:
         return "cancelled"
     except TimeoutError:
-        return await _fail(rt, job, f"timed out after {rt.settings.generation.timeout_seconds} s")
+        return await _fail(runtime, job, f"timed out after {runtime.settings.generation.timeout_seconds} s")
     except TRANSIENT as e:
         reason = getattr(e, "detail", None) or str(e) or type(e).__name__
-        if retries < rt.settings.generation.max_retries:
+        if retries < runtime.settings.generation.max_retries:
             log.warning("transient failure, retrying", job_id=job_id, retries=retries, error=reason)
             with contextlib.suppress(*TRANSIENT):  # with the store down, the retry takes the job over
-                await jobs.requeue(rt.documents, job, f"retrying: {reason}")
-            raise Retry(reason) from e
-        return await _fail(rt, job, reason)
+                await jobs.requeue(runtime.documents, job, f"retrying: {reason}")
+            raise dramatiq.Retry(reason) from e
+        return await _fail(runtime, job, reason)
     except (Rejected, Unsupported, NoBackend, errors.StoryBangError, BackendError) as e:
-        return await _fail(rt, job, getattr(e, "detail", None) or str(e))
-    done = await jobs.succeed(rt.documents, job, outcome.result, outcome.backend)
+        return await _fail(runtime, job, getattr(e, "detail", None) or str(e))
+    done = await jobs.succeed(runtime.documents, job, outcome.result, outcome.backend)
     if done is None:
-        return "cancelled" if not await jobs.is_running(rt.documents, job) else "lost"
+        return "cancelled" if not await jobs.is_running(runtime.documents, job) else "lost"
     if outcome.tokens:
         metrics.TOKENS.labels(task).inc(outcome.tokens)
-        await rt.counters.add(service.tokens_key(owner), outcome.tokens)
+        await runtime.counters.add(service.tokens_key(owner), outcome.tokens)
     if outcome.images:
-        await rt.counters.add(service.images_key(owner), outcome.images)
+        await runtime.counters.add(service.images_key(owner), outcome.images)
     completed = event | {"result": outcome.result, "backend": outcome.backend}
-    await rt.events.publish(owner, "generation.completed", completed)
+    await runtime.events.publish(owner, "generation.completed", completed)
     return "succeeded"
 
 
-async def _fail(rt: Runtime, job: dict[str, Any], reason: str) -> str:
-    if await jobs.fail(rt.documents, job, reason) is None:
+async def _fail(runtime: Runtime, job: dict[str, Any], reason: str) -> str:
+    if await jobs.fail(runtime.documents, job, reason) is None:
         return "cancelled"
     log.info("job failed", job_id=job["id"], task=job["task"], reason=reason)
-    await rt.events.publish(
+    await runtime.events.publish(
         job["owner_id"], "generation.failed", {"id": job["id"], "task": job["task"], "error": reason}
     )
     return "failed"
 
 
 async def _crashed(ctx: Context, job_id: str) -> None:
-    job = await jobs.get(ctx.rt.documents, job_id)
+    job = await jobs.get(ctx.runtime.documents, job_id)
     if job is not None and job["status"] == "running":
-        await _fail(ctx.rt, job, "internal error")
+        await _fail(ctx.runtime, job, "internal error")
 
 
 def _retries() -> int:
@@ -125,7 +120,7 @@ def declare(
                 outcome = await execute(contexts[_task], job_id, _retries())
                 metrics.JOBS.labels(_task, outcome).inc()
                 metrics.DURATION.labels(_task).observe(time.perf_counter() - started)
-            except Retry:
+            except dramatiq.Retry:
                 metrics.JOBS.labels(_task, "retried").inc()
                 raise
             except Exception:
@@ -138,8 +133,10 @@ def declare(
             actor_name=queue.actor_name(task),
             queue_name=task,
             broker=broker,
-            max_retries=1_000,  # the real bound is generation.max_retries, checked in execute()
-            retry_when=lambda retries, exc: isinstance(exc, Retry),
+            # Only dramatiq.Retry leaves run(): execute() raises it for a transient failure while
+            # retries are left, and fails the job itself on the last one. Dramatiq's Retries
+            # middleware then redelivers with exponential backoff; max_retries is its backstop.
+            max_retries=settings.generation.max_retries,
             min_backoff=MIN_BACKOFF_MS,
             max_backoff=MAX_BACKOFF_MS,
             # Our own asyncio.timeout is the job's limit; Dramatiq's is a backstop above it.
@@ -149,8 +146,8 @@ def declare(
     return actors
 
 
-def contexts_for(rt: Runtime, tasks: list[str]) -> dict[str, Context]:
-    return {task: Context(rt, Chain.for_task(task, rt.settings.generation)) for task in tasks}
+def contexts_for(runtime: Runtime, tasks: list[str]) -> dict[str, Context]:
+    return {task: Context(runtime, Chain.for_task(task, runtime.settings.generation)) for task in tasks}
 
 
 def _loop() -> EventLoopThread:
@@ -172,8 +169,8 @@ class Lifecycle(AsyncIO):
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         super().before_worker_boot(broker, worker)  # type: ignore[no-untyped-call]
-        rt = _loop().run_coroutine(Runtime.open(self.settings, broker=broker, bus=self.bus))
-        self.contexts.update(contexts_for(rt, self.tasks))
+        runtime = _loop().run_coroutine(Runtime.open(self.settings, broker=broker, bus=self.bus))
+        self.contexts.update(contexts_for(runtime, self.tasks))
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         loop = _loop()
@@ -181,7 +178,7 @@ class Lifecycle(AsyncIO):
             ctx = next(iter(self.contexts.values()))
             for c in self.contexts.values():
                 loop.run_coroutine(c.chain.close())
-            loop.run_coroutine(ctx.rt.close())
+            loop.run_coroutine(ctx.runtime.close())
         super().after_worker_shutdown(broker, worker)  # type: ignore[no-untyped-call]
 
 
@@ -228,8 +225,8 @@ def health_app(contexts: dict[str, Context]) -> Any:
             if not contexts:
                 status, body = "503 Service Unavailable", {"status": "starting"}
             else:
-                rt = next(iter(contexts.values())).rt
-                checks = _loop().run_coroutine(rt.check())
+                runtime = next(iter(contexts.values())).runtime
+                checks = _loop().run_coroutine(runtime.check())
                 ready = all(v == "ok" for v in checks.values())
                 status = "200 OK" if ready else "503 Service Unavailable"
                 body = {"status": "ok" if ready else "unavailable", "checks": checks}
