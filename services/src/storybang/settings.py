@@ -120,6 +120,12 @@ class NotifierSettings(BaseModel):
     stream_ttl_seconds: int = Field(24 * 3600, ge=60)
 
 
+class WebSettings(BaseModel):
+    # The built web client (index.html and assets/). None: the copy inside the installed package
+    # (the image has one), else web/dist of the source checkout (`make web` builds it).
+    dist_dir: Path | None = None
+
+
 class LogSettings(BaseModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] | None = None  # None: console in dev, json elsewhere
@@ -144,6 +150,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     worker: WorkerSettings = WorkerSettings()
     notifier: NotifierSettings = NotifierSettings()
+    web: WebSettings = WebSettings()
     cors_origins: list[str] = []
     # Addresses whose X-Forwarded-For is believed (the ingress controller's pods): rate limits per
     # client address are only as good as this. "*" trusts every hop.

@@ -24,6 +24,7 @@ DOMAINS: dict[str, str] = {
     "characters": "storybang.characters.routes",
     "stories": "storybang.stories.routes",
     "generation": "storybang.generation.routes",
+    "web": "storybang.web.routes",
 }
 
 
@@ -77,6 +78,8 @@ def create_app(
     for name in chosen:
         for router in importlib.import_module(DOMAINS[name]).routers:
             app.include_router(router)
+    if "web" in chosen:  # the client's files answer whatever no route takes, so after them all
+        importlib.import_module(DOMAINS["web"]).install(app, settings)
     Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
         app, include_in_schema=False
     )

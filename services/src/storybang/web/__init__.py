@@ -1,0 +1,1 @@
+"""The web domain: the built web client (``web/dist``) served at ``/``, as a single-page app."""

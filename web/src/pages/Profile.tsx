@@ -1,0 +1,111 @@
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useNavigate } from '@tanstack/react-router';
+import { useState } from 'react';
+import { api, ApiError, ok, session } from '../api/client';
+import { useT } from '../i18n';
+import { useMe } from '../Layout';
+import { fieldError, FormError, Input } from '../ui/forms';
+
+export async function logOut() {
+  const tokens = session.tokens();
+  if (tokens) await api.POST('/api/v1/auth/logout', { body: { refresh_token: tokens.refresh } }).catch(() => undefined);
+  session.clear();
+}
+
+export default function Profile() {
+  const t = useT();
+  const { me } = useMe();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const [confirming, setConfirming] = useState(false);
+
+  const update = useMutation({
+    mutationFn: async (body: { display_name?: string; password?: string; current_password?: string }) =>
+      ok(await api.PATCH('/api/v1/users/me', { body })),
+    onSuccess: (user) => queryClient.setQueryData(['me'], user),
+  });
+  const remove = useMutation({
+    mutationFn: async (password: string) => {
+      if (!me) return;
+      // The API deletes on a valid token alone; asking for the password again guards against
+      // a device left unlocked. A login proves it, and its new session is closed at once.
+      const check = await api.POST('/api/v1/auth/login', { body: { email: me.email, password } });
+      if (!check.data) throw new ApiError({ title: t('Wrong password'), status: 401, detail: t('That is not your password.'), errors: [{ field: 'confirm_password', message: t('That is not your password.') }] });
+      await api.POST('/api/v1/auth/logout', { body: { refresh_token: check.data.refresh_token } });
+      ok(await api.DELETE('/api/v1/users/me'));
+    },
+    onSuccess: () => {
+      session.clear();
+      void navigate({ to: '/' });
+    },
+  });
+
+  if (!me) return <p role="status">{t('Loading…')}</p>;
+  return (
+    <section className="narrow">
+      <h1>{t('Profile')}</h1>
+      <p>
+        {me.email} · {me.role === 'admin' ? t('Administrator') : t('Member')}
+      </p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          const f = new FormData(e.currentTarget);
+          const password = String(f.get('password') || '');
+          update.mutate({
+            display_name: String(f.get('display_name')),
+            ...(password ? { password, current_password: String(f.get('current_password')) } : {}),
+          });
+        }}
+      >
+        <h2>{t('Your details')}</h2>
+        <Input label={t('Name')} name="display_name" defaultValue={me.display_name} required error={fieldError(update.error, 'display_name')} />
+        <Input label={t('New password (optional)')} name="password" type="password" minLength={8} autoComplete="new-password" error={fieldError(update.error, 'password')} />
+        <Input label={t('Current password')} name="current_password" type="password" autoComplete="current-password" error={fieldError(update.error, 'current_password')} />
+        <FormError error={update.error} shown={['display_name', 'password', 'current_password']} />
+        {update.isSuccess && <p role="status">{t('Saved.')}</p>}
+        <button type="submit" disabled={update.isPending}>
+          {t('Save')}
+        </button>
+      </form>
+
+      <h2>{t('Sessions')}</h2>
+      <p>
+        <button
+          type="button"
+          className="secondary"
+          onClick={async () => {
+            await logOut();
+            void navigate({ to: '/login', search: { next: undefined } });
+          }}
+        >
+          {t('Log out')}
+        </button>
+      </p>
+
+      <h2>{t('Delete your account')}</h2>
+      <p>{t('This deletes your characters, stories, images and jobs. It cannot be undone.')}</p>
+      {confirming ? (
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            remove.mutate(String(new FormData(e.currentTarget).get('confirm_password')));
+          }}
+        >
+          <Input label={t('Your password, to confirm')} name="confirm_password" type="password" required autoComplete="current-password" error={fieldError(remove.error, 'confirm_password')} />
+          <FormError error={remove.error} shown={['confirm_password']} />
+          <button type="submit" className="danger" disabled={remove.isPending}>
+            {t('Delete my account for good')}
+          </button>
+          <button type="button" className="secondary" onClick={() => setConfirming(false)}>
+            {t('Cancel')}
+          </button>
+        </form>
+      ) : (
+        <button type="button" className="danger" onClick={() => setConfirming(true)}>
+          {t('Delete my account…')}
+        </button>
+      )}
+    </section>
+  );
+}

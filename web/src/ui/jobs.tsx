@@ -1,0 +1,67 @@
+/** Generation jobs: start one, follow it live (events, with polling as a safety net), stop it. */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useEffect, useState } from 'react';
+import { api, ok, type Job, type Schemas } from '../api/client';
+import { onEvent } from '../events/socket';
+import { useT } from '../i18n';
+import { Progress } from './forms';
+
+export type GenerationCreate = Schemas['GenerationCreate'];
+export const ACTIVE = new Set(['queued', 'running']);
+
+export function useJob(id: string | null) {
+  return useQuery({
+    queryKey: ['jobs', id],
+    queryFn: async () => ok(await api.GET('/api/v1/generations/{job_id}', { params: { path: { job_id: id! } } })),
+    enabled: id !== null,
+    // Events say when it changes; polling covers a socket that is still connecting.
+    refetchInterval: (q) => (q.state.data && !ACTIVE.has(q.state.data.status) ? false : 3000),
+  });
+}
+
+/** Start a job; ``onDone`` runs once when it succeeds. */
+export function useGeneration(onDone?: (job: Job) => void) {
+  const [id, setId] = useState<string | null>(null);
+  const queryClient = useQueryClient();
+  const start = useMutation({
+    mutationFn: async (body: GenerationCreate) => ok(await api.POST('/api/v1/generations', { body })),
+    onSuccess: (job) => {
+      queryClient.setQueryData(['jobs', job.id], job);
+      setId(job.id);
+    },
+  });
+  const job = useJob(id);
+  useEffect(() => {
+    if (!id) return;
+    return onEvent((event, name) => {
+      if (event.id === id && name.startsWith('generation.') && name !== 'generation.progress')
+        void queryClient.invalidateQueries({ queryKey: ['jobs', id] });
+    });
+  }, [id, queryClient]);
+  const status = job.data?.status;
+  useEffect(() => {
+    if (status === 'succeeded' && job.data) onDone?.(job.data);
+    // onDone once per finished job
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [status, id]);
+  const stop = useMutation({
+    mutationFn: async () => ok(await api.DELETE('/api/v1/generations/{job_id}', { params: { path: { job_id: id! } } })),
+    onSuccess: (j) => queryClient.setQueryData(['jobs', j.id], j),
+  });
+  return { start, job: job.data ?? null, stop, reset: () => setId(null) };
+}
+
+export function JobStatus({ job, label }: { job: Job | null; label: string }) {
+  const t = useT();
+  if (!job) return null;
+  return (
+    <div className="job" role="status" aria-live="polite">
+      <span>
+        {label}: <strong>{t(job.status)}</strong>
+        {job.backend ? ` · ${job.backend}` : ''}
+      </span>
+      {ACTIVE.has(job.status) && <Progress value={job.status === 'running' ? (job.progress ?? null) : null} label={label} />}
+      {job.status === 'failed' && <span className="error">{job.error}</span>}
+    </div>
+  );
+}
