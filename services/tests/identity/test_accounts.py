@@ -194,9 +194,23 @@ async def test_delete_me_removes_the_account_and_its_data(
     account = await signup()
     await runtime.documents.insert("characters", {"id": "0" * 24, "owner_id": account.id, "name": "Kept?"})
     image = await runtime.blobs.put(b"\x89PNG...", owner_id=account.id, content_type="image/png")
-    assert (await client.delete("/api/v1/users/me", headers=account.headers)).status_code == 204
+    r = await client.request("DELETE", "/api/v1/users/me", headers=account.headers, json={"password": PASSWORD})
+    assert r.status_code == 204
     assert (await client.get("/api/v1/users/me", headers=account.headers)).status_code == 401
     assert await runtime.documents.count("characters", owner_id=account.id) == 0
     assert await runtime.blobs.get(image, owner_id=account.id) is None
     r = await client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
     assert r.status_code == 401
+
+
+async def test_deleting_the_account_needs_its_password(
+    client: httpx.AsyncClient, signup: SignUp, runtime: Runtime
+) -> None:
+    account = await signup()
+    await runtime.documents.insert("characters", {"id": "1" * 24, "owner_id": account.id, "name": "Kept"})
+    r = await client.delete("/api/v1/users/me", headers=account.headers)
+    assert r.status_code == 422  # no body: the password is required
+    r = await client.request("DELETE", "/api/v1/users/me", headers=account.headers, json={"password": "a stolen token"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "password"
+    assert (await client.get("/api/v1/users/me", headers=account.headers)).status_code == 200
+    assert await runtime.documents.count("characters", owner_id=account.id) == 1

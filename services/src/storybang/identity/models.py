@@ -122,6 +122,12 @@ class UserUpdate(_Strict):
     current_password: Annotated[str, Field(max_length=PASSWORD_MAX)] | None = None
 
 
+class AccountDeletion(_Strict):
+    """The password again: a stolen access token alone must not erase an account and its work."""
+
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
 class AdminUserUpdate(_Strict):
     disabled: bool | None = None
     role: Role | None = None

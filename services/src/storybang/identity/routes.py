@@ -9,6 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 from storybang.api.deps import AdminUser, ClientAddress, CurrentUser, RuntimeDep, SessionDep
 from storybang.identity import service
 from storybang.identity.models import (
+    AccountDeletion,
     AdminUserUpdate,
     ForgotPassword,
     Login,
@@ -117,9 +118,9 @@ async def update_me(data: UserUpdate, user: CurrentUser, rt: RuntimeDep, session
 
 
 @users.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_me(user: CurrentUser, rt: RuntimeDep, session: SessionDep) -> None:
-    """Delete the account with its characters, stories, images and jobs."""
-    await service.delete_account(rt, session, user)
+async def delete_me(data: AccountDeletion, user: CurrentUser, rt: RuntimeDep, session: SessionDep) -> None:
+    """Delete the account with its characters, stories, images and jobs; the body repeats the password."""
+    await service.delete_account(rt, session, user, data.password)
 
 
 @admin.get("/users")

@@ -311,8 +311,13 @@ async def update_me(rt: Runtime, session: AsyncSession, user: User, data: UserUp
     return user
 
 
-async def delete_account(rt: Runtime, session: AsyncSession, user: User) -> None:
-    """Remove the account and everything it owns: documents of every domain, images, jobs."""
+async def delete_account(rt: Runtime, session: AsyncSession, user: User, password: str) -> None:
+    """Remove the account and everything it owns: documents of every domain, images, jobs.
+
+    Only with the account's password: an access token may be stolen, the password is not in it.
+    """
+    if not await rt.hasher.verify(user.password_hash, password):
+        raise InvalidInput("The password is wrong.", field="password")
     for collection in USER_COLLECTIONS:
         await rt.documents.delete_many(collection, owner_id=user.id)
     await rt.blobs.delete_owner(user.id)
