@@ -4,7 +4,7 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 ARGS  ?=
 
-.PHONY: help dev install test lint bench tools crds e2e test-vllm clean
+.PHONY: help dev web install test lint bench tools crds e2e test-vllm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -19,7 +19,11 @@ install: $(VENV)/.installed  ## make the virtual environment (.venv)
 
 dev:  ## run all of StoryBang on http://127.0.0.1:8000, embedded stores and model (ARGS="--port 9000")
 	scripts/inference-env.sh
+	test -f web/dist/index.html || scripts/web.sh build
 	.venv-inference/bin/storybang dev $(ARGS)
+
+web:  ## build the web client into web/dist (npm ci, type-check, vite); `storybang dev` serves it at /
+	scripts/web.sh build
 
 lint: install  ## ruff, mypy --strict, import rules, generated files up to date
 	scripts/lint.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The web client (web/): install, generate and check the typed API client, build, test.
 #
-#   scripts/web.sh install   npm ci (when the lock file changed), Debian's chromium when missing
+#   scripts/web.sh install   npm ci (when the lock file changed)
 #   scripts/web.sh api       regenerate web/src/api/schema.d.ts from the services' OpenAPI document
 #   scripts/web.sh check     fail when schema.d.ts is not what the OpenAPI document generates
 #   scripts/web.sh build     type-check and build web/dist (what `storybang dev` and the web domain serve)
@@ -26,7 +26,6 @@ apt_install() {
 
 install() {
 	command -v npm >/dev/null || apt_install nodejs npm
-	[[ -x /usr/bin/chromium ]] || apt_install chromium
 	# npm ci only when package-lock.json changed since the last install.
 	local stamp="$WEB/node_modules/.storybang-lock" want
 	want="$(sha256sum "$WEB/package-lock.json" | cut -d' ' -f1)"
@@ -73,6 +72,7 @@ unit() {
 }
 
 browser() {
+	[[ -x /usr/bin/chromium ]] || apt_install chromium fonts-liberation
 	(cd "$WEB" && npx --no-install playwright test "$@")
 }
 
@@ -82,7 +82,7 @@ case "${1:-}" in
 	check) install && check ;;
 	build) install && build ;;
 	unit) unit ;;
-	browser) shift && browser "$@" ;;
+	browser) shift && install && browser "$@" ;;
 	test) install && check && build && unit && browser ;;
 	*) echo "usage: $0 install|api|check|build|unit|browser|test" >&2; exit 2 ;;
 esac
