@@ -214,3 +214,18 @@ async def test_deleting_the_account_needs_its_password(
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "password"
     assert (await client.get("/api/v1/users/me", headers=account.headers)).status_code == 200
     assert await runtime.documents.count("characters", owner_id=account.id) == 1
+
+
+async def test_password_guesses_with_a_token_are_limited_like_logins(
+    client: httpx.AsyncClient, signup: SignUp, runtime: Runtime
+) -> None:
+    account = await signup()
+    limit = int(runtime.settings.limits.login_per_account.split("/")[0])
+    for _ in range(limit):
+        r = await client.request("DELETE", "/api/v1/users/me", headers=account.headers, json={"password": "guess"})
+        assert r.status_code == 422
+    r = await client.request("DELETE", "/api/v1/users/me", headers=account.headers, json={"password": PASSWORD})
+    assert r.status_code == 429 and "Retry-After" in r.headers
+    # The owner can still log in: the guesses were counted apart from login attempts.
+    r = await client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
+    assert r.status_code == 200

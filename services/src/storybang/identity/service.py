@@ -297,10 +297,17 @@ async def reset_password(rt: Runtime, session: AsyncSession, data: ResetPassword
 # --- the account ------------------------------------------------------------------------------
 
 
+async def _reauthenticating(rt: Runtime, user: User) -> None:
+    # Whoever holds a token may guess the password here: as few guesses as at the login form, in a
+    # bucket of its own so that they cannot lock the owner out of logging in.
+    await rt.limiter.hit(rt.settings.limits.login_per_account, "reauth", user.id)
+
+
 async def update_me(rt: Runtime, session: AsyncSession, user: User, data: UserUpdate) -> User:
     if data.display_name is not None:
         user.display_name = data.display_name
     if data.password is not None:
+        await _reauthenticating(rt, user)
         if not data.current_password or not await rt.hasher.verify(user.password_hash, data.current_password):
             raise InvalidInput("The current password is wrong.", field="current_password")
         passwords.check_policy(data.password)
@@ -316,6 +323,7 @@ async def delete_account(rt: Runtime, session: AsyncSession, user: User, passwor
 
     Only with the account's password: an access token may be stolen, the password is not in it.
     """
+    await _reauthenticating(rt, user)
     if not await rt.hasher.verify(user.password_hash, password):
         raise InvalidInput("The password is wrong.", field="password")
     for collection in USER_COLLECTIONS:
