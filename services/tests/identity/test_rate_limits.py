@@ -73,3 +73,28 @@ async def test_code_attempts_are_limited(real_settings: Settings, tmp_path: Path
             assert codes == [400, 400, 429]
     finally:
         await rt.close()
+
+
+async def test_an_attackers_failures_do_not_lock_the_owner_out(
+    real_settings: Settings, tmp_path: Path, signup: SignUp
+) -> None:
+    account = await signup()
+    rt = await limited_runtime(real_settings, tmp_path, login_per_account="3/minute", codes_per_account="2/minute")
+    try:
+        app = app_for(rt)
+        net = f"198.18.{secrets.randbelow(250)}"
+        async with client_for(app, f"{net}.66") as attacker, client_for(app, f"{net}.7") as owner:
+            for _ in range(4):
+                await attacker.post("/api/v1/auth/login", json={"email": account.email, "password": "wrong one!"})
+                await attacker.post("/api/v1/auth/verify", json={"email": account.email, "code": "000000"})
+                await attacker.post("/api/v1/auth/password/forgot", json={"email": account.email})
+            r = await attacker.post("/api/v1/auth/login", json={"email": account.email, "password": account.password})
+            assert r.status_code == 429  # the attacker is stopped...
+            r = await owner.post("/api/v1/auth/login", json={"email": account.email, "password": account.password})
+            assert r.status_code == 200  # ...and the owner is not
+            r = await owner.post("/api/v1/auth/verify", json={"email": account.email, "code": "123456"})
+            assert r.status_code == 400  # a wrong code, answered as such: not 429
+            r = await owner.post("/api/v1/auth/password/forgot", json={"email": account.email})
+            assert r.status_code == 202
+    finally:
+        await rt.close()

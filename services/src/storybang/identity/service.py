@@ -48,6 +48,12 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _per_client(email: str, address: str) -> str:
+    # Attempts on an account count per client address: someone else's failures must not lock the
+    # owner out. Each address is bounded on its own by the per-address limits as well.
+    return f"{email}|{address}"
+
+
 def _normalise(email: str) -> str:
     return email.strip().lower()
 
@@ -147,7 +153,7 @@ async def register(
 
 
 async def resend_verification(rt: Runtime, session: AsyncSession, email: str, address: str) -> Message | None:
-    await rt.limiter.hit(rt.settings.limits.codes_per_account, "code", _normalise(email))
+    await rt.limiter.hit(rt.settings.limits.codes_per_account, "code", _per_client(_normalise(email), address))
     user = await _find_by_email(session, email)
     if user is None or user.verified:
         return None
@@ -158,7 +164,7 @@ async def resend_verification(rt: Runtime, session: AsyncSession, email: str, ad
 
 async def verify(rt: Runtime, session: AsyncSession, data: Verify, address: str) -> None:
     email = _normalise(data.email)
-    await rt.limiter.hit(rt.settings.limits.codes_per_account, "code", email)
+    await rt.limiter.hit(rt.settings.limits.codes_per_account, "code", _per_client(email, address))
     await rt.limiter.hit(rt.settings.limits.login_per_address, "code-address", address)
     user = await _find_by_email(session, email)
     if user is None or await _use_code(session, user, VERIFY, data.code.strip()) is None:
@@ -193,7 +199,7 @@ async def _issue(rt: Runtime, session: AsyncSession, user: User, family_id: str 
 async def login(rt: Runtime, session: AsyncSession, data: Login, address: str) -> TokenPair:
     email = _normalise(data.email)
     await rt.limiter.hit(rt.settings.limits.login_per_address, "login-address", address)
-    await rt.limiter.hit(rt.settings.limits.login_per_account, "login", email)
+    await rt.limiter.hit(rt.settings.limits.login_per_account, "login", _per_client(email, address))
     user = await _find_by_email(session, email)
     # Always one argon2 verification, against a dummy hash for unknown emails: same time, same answer.
     ok = await rt.hasher.verify(user.password_hash if user else None, data.password)
@@ -269,7 +275,7 @@ async def logout(session: AsyncSession, token: str) -> None:
 
 async def forgot_password(rt: Runtime, session: AsyncSession, email: str, address: str) -> Message | None:
     email = _normalise(email)
-    await rt.limiter.hit(rt.settings.limits.codes_per_account, "reset", email)
+    await rt.limiter.hit(rt.settings.limits.codes_per_account, "reset", _per_client(email, address))
     await rt.limiter.hit(rt.settings.limits.login_per_address, "reset-address", address)
     user = await _find_by_email(session, email)
     if user is None or user.disabled:
