@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 import kopf
 import pytest
 
 import storybang_operator  # registers the handlers, as `kopf run -m storybang_operator` does
-from storybang_operator import errors, handlers, reconcile, resync, status
+from storybang_operator import errors, handlers, metrics, reconcile, resync, status
+from storybang_operator.handlers import nudges, passes, state
+from storybang_operator.settings import OperatorSettings
+from tests.conftest import PROFILES
 
 PLURALS = {"platforms", "domainservices", "generators", "modelservers"}
 
@@ -33,23 +35,33 @@ class RecordingApi:
 
 
 @pytest.fixture
-def api(monkeypatch: pytest.MonkeyPatch) -> RecordingApi:
-    recorder = RecordingApi()
-    monkeypatch.setattr(handlers, "_context", SimpleNamespace(api=recorder))
-    return recorder
+def api() -> RecordingApi:
+    return RecordingApi()
 
 
 @pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch, api: RecordingApi) -> list[dict[str, Any]]:
+def events() -> list[dict[str, Any]]:
     """Events the change handlers post. Kopf posts through the running operator's queue; there
-    is no operator in these tests, so the call is recorded instead."""
-    posted: list[dict[str, Any]] = []
-    monkeypatch.setattr(kopf, "warn", lambda body, **kw: posted.append(kw))
-    return posted
+    is no operator in these tests, so the operator is given a poster that records them."""
+    return []
 
 
 @pytest.fixture
-def reconciler(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any] | Exception], None]:
+def operator(api: RecordingApi, events: list[dict[str, Any]]) -> state.Operator:
+    """The operator as the start-up handler makes it, with the API and the Event poster
+    recording what they are asked to do, and no Redis (no reconciler here reads a queue)."""
+    settings = OperatorSettings(profiles_dir=PROFILES, metrics_port=0)
+    context = reconcile.Context(
+        api=api,  # type: ignore[arg-type]
+        queues=None,  # type: ignore[arg-type]
+        settings=settings,
+        metrics=metrics.Metrics(),
+    )
+    return state.Operator(context=context, warn=lambda body, **kw: events.append(kw))
+
+
+@pytest.fixture
+def reconciler(operator: state.Operator) -> Callable[[dict[str, Any] | Exception], None]:
     """Make the DomainService reconciler return a status or raise."""
 
     def use(result: dict[str, Any] | Exception) -> None:
@@ -58,7 +70,7 @@ def reconciler(monkeypatch: pytest.MonkeyPatch) -> Callable[[dict[str, Any] | Ex
                 raise result
             return result
 
-        monkeypatch.setitem(handlers.RECONCILERS, "DomainService", run)  # type: ignore[arg-type]
+        operator.reconcilers["DomainService"] = run
 
     return use
 
@@ -92,58 +104,74 @@ def test_every_kind_has_change_handlers_and_an_index_and_nothing_needs_a_finaliz
 
 
 def test_invalid_spec_sets_ready_false_posts_an_event_and_stops(
-    events: list[dict[str, Any]], reconciler: Use
+    operator: state.Operator, events: list[dict[str, Any]], reconciler: Use
 ) -> None:
     reconciler(errors.InvalidSpec("domain must be one of …"))
     patch = kopf.Patch()
     with pytest.raises(kopf.PermanentError):
-        handlers._changed("DomainService", kopf.Body(_body()), patch)
+        passes.changed(operator, "DomainService", kopf.Body(_body()), patch)
     [ready] = patch["status"]["conditions"]
     assert (ready["type"], ready["status"], ready["reason"]) == ("Ready", "False", "InvalidSpec")
     assert patch["status"]["observedGeneration"] == 2
     assert events == [{"reason": "InvalidSpec", "message": "domain must be one of …"}]
 
 
+def test_a_spec_the_model_refuses_stops_with_the_field_path_in_ready(
+    operator: state.Operator, events: list[dict[str, Any]]
+) -> None:
+    body = _body()
+    body["spec"] = {"platformRef": {"name": "storybang"}, "domain": "billing"}
+    patch = kopf.Patch()
+    with pytest.raises(kopf.PermanentError, match=r"spec\.domain must be one of"):
+        passes.changed(operator, "DomainService", kopf.Body(body), patch)
+    [ready] = patch["status"]["conditions"]
+    assert (ready["status"], ready["reason"]) == ("False", "InvalidSpec")
+    assert ready["message"].startswith("spec.domain must be one of 'identity'")
+    assert [e["reason"] for e in events] == ["InvalidSpec"]
+
+
 def test_resync_of_an_unchanged_invalid_spec_does_nothing(
-    api: RecordingApi, reconciler: Use
+    operator: state.Operator, api: RecordingApi, reconciler: Use
 ) -> None:
     failed = reconcile.failed(_body(), errors.InvalidSpec("bad"))
     called = []
     reconciler(errors.InvalidSpec("bad"))
-    handlers.RECONCILERS["DomainService"] = lambda ctx, body: called.append(1) or {}  # type: ignore[index]
-    handlers._resynced("DomainService", _body(**failed), "resync")
+    operator.reconcilers["DomainService"] = lambda ctx, body: called.append(1) or {}  # type: ignore[func-returns-value]
+    passes.resynced(operator, "DomainService", _body(**failed), "resync")
     assert called == [] and api.patched == [] and api.events == []
 
 
 def test_resync_waits_until_the_change_handler_has_seen_the_generation(
-    api: RecordingApi, reconciler: Use
+    operator: state.Operator, api: RecordingApi, reconciler: Use
 ) -> None:
     reconciler({"observedGeneration": 2, "replicas": 1})
-    handlers._resynced("DomainService", _body(observedGeneration=1), "resync")
+    passes.resynced(operator, "DomainService", _body(observedGeneration=1), "resync")
     assert api.patched == []
 
 
 def test_a_missing_dependency_is_reported_and_left_to_the_resync_queue(
-    events: list[dict[str, Any]], reconciler: Use
+    operator: state.Operator, events: list[dict[str, Any]], reconciler: Use
 ) -> None:
     reconciler(errors.DependencyNotReady("Platform p does not exist", reason="PlatformNotFound"))
     patch = kopf.Patch()
-    handlers._changed("DomainService", kopf.Body(_body()), patch)  # no Kopf retry
+    passes.changed(operator, "DomainService", kopf.Body(_body()), patch)  # no Kopf retry
     assert patch["status"]["conditions"][0]["reason"] == "PlatformNotFound"
     assert patch["status"]["observedGeneration"] == 2  # so that the resync queue takes it
     assert events == []
 
 
-def test_an_api_failure_is_retried_by_kopf(events: list[dict[str, Any]], reconciler: Use) -> None:
+def test_an_api_failure_is_retried_by_kopf(
+    operator: state.Operator, events: list[dict[str, Any]], reconciler: Use
+) -> None:
     reconciler(errors.ApiError("GET /apis/...: 503 unavailable", status=503))
     patch = kopf.Patch()
     with pytest.raises(kopf.TemporaryError):
-        handlers._changed("DomainService", kopf.Body(_body()), patch)
+        passes.changed(operator, "DomainService", kopf.Body(_body()), patch)
     assert patch["status"]["conditions"][0]["reason"] == "ApiError"
 
 
 def test_converged_pass_patches_nothing(
-    events: list[dict[str, Any]], api: RecordingApi, reconciler: Use
+    operator: state.Operator, events: list[dict[str, Any]], api: RecordingApi, reconciler: Use
 ) -> None:
     ready = status.condition("Ready", True, "Available", "2/2 replicas available", generation=2)
     current = {"observedGeneration": 2, "conditions": [ready], "replicas": 2, "readyReplicas": 2}
@@ -157,29 +185,29 @@ def test_converged_pass_patches_nothing(
     }
     reconciler(desired)
     patch = kopf.Patch()
-    handlers._changed("DomainService", kopf.Body(_body(**current)), patch)
-    handlers._resynced("DomainService", _body(**current), "resync")
+    passes.changed(operator, "DomainService", kopf.Body(_body(**current)), patch)
+    passes.resynced(operator, "DomainService", _body(**current), "resync")
     assert not patch and api.patched == [] and api.events == []
 
 
 def test_changed_status_is_patched_field_by_field(
-    events: list[dict[str, Any]], api: RecordingApi, reconciler: Use
+    operator: state.Operator, events: list[dict[str, Any]], api: RecordingApi, reconciler: Use
 ) -> None:
     current = {"observedGeneration": 2, "replicas": 2, "readyReplicas": 1}
     reconciler({**current, "readyReplicas": 2})
     patch = kopf.Patch()
-    handlers._changed("DomainService", kopf.Body(_body(**current)), patch)
+    passes.changed(operator, "DomainService", kopf.Body(_body(**current)), patch)
     assert dict(patch) == {"status": {"readyReplicas": 2}}
-    handlers._resynced("DomainService", _body(**current), "resync")
+    passes.resynced(operator, "DomainService", _body(**current), "resync")
     assert api.patched == [{"readyReplicas": 2}]
 
 
 def test_a_spec_found_invalid_on_resync_is_reported_once(
-    api: RecordingApi, reconciler: Use
+    operator: state.Operator, api: RecordingApi, reconciler: Use
 ) -> None:
     reconciler(errors.InvalidSpec("the API server rejected a child: …", reason="Rejected"))
     body = _body(observedGeneration=2)
-    handlers._resynced("DomainService", body, "resync")
+    passes.resynced(operator, "DomainService", body, "resync")
     assert api.events == [{"reason": "Rejected", "message": "the API server rejected a child: …"}]
     [fields] = api.patched
     assert fields["conditions"][0]["reason"] == "Rejected"
@@ -201,9 +229,9 @@ def _deployment(replicas: int, available: int) -> dict[str, Any]:
 def test_a_deployment_nudges_its_owner_only_when_the_status_is_behind() -> None:
     ready = status.condition("Ready", True, "Available", "2/2 replicas available", generation=1)
     owner = {"status": {"conditions": [ready], "workers": 2, "readyWorkers": 2}}
-    assert not handlers._deployment_differs("Generator", owner, _deployment(2, 2))
-    assert handlers._deployment_differs("Generator", owner, _deployment(2, 1))
-    assert handlers._deployment_differs("Generator", owner, _deployment(3, 3))
+    assert not nudges.deployment_differs("Generator", owner, _deployment(2, 2))
+    assert nudges.deployment_differs("Generator", owner, _deployment(2, 1))
+    assert nudges.deployment_differs("Generator", owner, _deployment(3, 3))
 
 
 def test_the_resync_queue_walks_every_key_and_queues_each_once() -> None:
@@ -261,7 +289,7 @@ class RecordingQueue:
         self.nudged.append((key, trigger))
 
 
-def test_a_reconciled_dependency_nudges_what_waits_for_it(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_reconciled_dependency_nudges_what_waits_for_it(operator: state.Operator) -> None:
     def waiting(reason: str) -> dict[str, Any]:
         return _body(conditions=[{"type": "Ready", "status": "False", "reason": reason}])
 
@@ -274,23 +302,23 @@ def test_a_reconciled_dependency_nudges_what_waits_for_it(monkeypatch: pytest.Mo
         },
     }
     queue = RecordingQueue()
-    monkeypatch.setattr(handlers, "_indices", indices)
-    monkeypatch.setattr(handlers, "_queue", queue)
+    operator.indices = indices  # type: ignore[assignment]
+    operator.queue = queue  # type: ignore[assignment]
     ready = {"conditions": [{"type": "Ready", "status": "True"}]}
-    assert handlers._ready_for_dependents("Platform", {"status": ready})
-    assert not handlers._ready_for_dependents("Platform", {"status": {}})
-    assert handlers._ready_for_dependents("ModelServer", {"status": {"model": "smollm2"}})
-    handlers._nudge_waiting("stories")
+    assert nudges.ready_for_dependents("Platform", {"status": ready})
+    assert not nudges.ready_for_dependents("Platform", {"status": {}})
+    assert nudges.ready_for_dependents("ModelServer", {"status": {"model": "smollm2"}})
+    nudges.nudge_waiting(operator, "stories")
     assert sorted(queue.nudged) == [
         (("DomainService", "stories", "waits"), "dependency"),
         (("Generator", "stories", "story"), "dependency"),
     ]
 
 
-def test_a_new_domain_service_nudges_its_platform(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_domain_service_nudges_its_platform(operator: state.Operator) -> None:
     queue = RecordingQueue()
-    monkeypatch.setattr(handlers, "_queue", queue)
+    operator.queue = queue  # type: ignore[assignment]
     body = _body()
     body["spec"]["platformRef"] = {"name": "storybang"}
-    handlers._nudge_platform_of(body)
+    nudges.nudge_platform_of(operator, body)
     assert queue.nudged == [(("Platform", "stories", "storybang"), "child")]

@@ -1,62 +1,84 @@
-"""Prometheus metrics of the operator: reconciles, their outcome and duration, and writes."""
+"""Prometheus metrics of the operator: reconciles, their outcome and duration, and writes.
+
+One `Metrics` per operator, on a registry of its own (with the process, platform and garbage
+collector collectors the default registry would carry): several operators in one process (the
+cluster tests) never share counters, and nothing is registered at import.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Iterator
+from wsgiref.simple_server import WSGIServer
 
 import prometheus_client
 
-RECONCILES = prometheus_client.Counter(
-    "storybang_operator_reconciles_total",
-    "Reconcile passes, by resource kind, trigger and result.",
-    ["kind", "trigger", "result"],
-)
-ERRORS = prometheus_client.Counter(
-    "storybang_operator_errors_total",
-    "Failed reconcile passes, by resource kind and reason.",
-    ["kind", "reason"],
-)
-DURATION = prometheus_client.Histogram(
-    "storybang_operator_reconcile_duration_seconds",
-    "How long one reconcile pass takes, by resource kind.",
-    ["kind"],
-)
-WRITES = prometheus_client.Counter(
-    "storybang_operator_child_writes_total",
-    "Children created, changed or deleted, by resource kind of the owner.",
-    ["kind"],
-)
 
-STATUS_WRITES = prometheus_client.Counter(
-    "storybang_operator_status_writes_total",
-    "Status patches of the custom resources, by kind and trigger (none when nothing changed).",
-    ["kind", "trigger"],
-)
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = prometheus_client.CollectorRegistry()
+        prometheus_client.ProcessCollector(registry=self.registry)
+        prometheus_client.PlatformCollector(registry=self.registry)
+        prometheus_client.GCCollector(registry=self.registry)
+        self.reconciles = prometheus_client.Counter(
+            "storybang_operator_reconciles_total",
+            "Reconcile passes, by resource kind, trigger and result.",
+            ["kind", "trigger", "result"],
+            registry=self.registry,
+        )
+        self.errors = prometheus_client.Counter(
+            "storybang_operator_errors_total",
+            "Failed reconcile passes, by resource kind and reason.",
+            ["kind", "reason"],
+            registry=self.registry,
+        )
+        self.duration = prometheus_client.Histogram(
+            "storybang_operator_reconcile_duration_seconds",
+            "How long one reconcile pass takes, by resource kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.writes = prometheus_client.Counter(
+            "storybang_operator_child_writes_total",
+            "Children created, changed or deleted, by resource kind of the owner.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.status_writes = prometheus_client.Counter(
+            "storybang_operator_status_writes_total",
+            "Status patches of the custom resources, by kind and trigger (none when nothing "
+            "changed).",
+            ["kind", "trigger"],
+            registry=self.registry,
+        )
+        self._server: tuple[WSGIServer, threading.Thread] | None = None
 
+    def serve(self, port: int) -> None:
+        """Expose the metrics on `port` (0: not at all) until `stop`."""
+        if port and self._server is None:
+            self._server = prometheus_client.start_http_server(port, registry=self.registry)
 
-_serving: set[int] = set()
+    def stop(self) -> None:
+        if self._server is not None:
+            server, thread = self._server
+            server.shutdown()
+            server.server_close()
+            thread.join()
+            self._server = None
 
-
-def serve(port: int) -> None:
-    """Expose the metrics on `port` (0: not at all); once per process and port."""
-    if port and port not in _serving:
-        prometheus_client.start_http_server(port)
-        _serving.add(port)
-
-
-@contextlib.contextmanager
-def reconcile(kind: str, trigger: str) -> Iterator[None]:
-    """Time a pass and count its result; an exception counts as an error with its reason."""
-    started = time.perf_counter()
-    try:
-        yield
-    except Exception as e:
-        ERRORS.labels(kind, getattr(e, "reason", type(e).__name__)).inc()
-        RECONCILES.labels(kind, trigger, "error").inc()
-        raise
-    else:
-        RECONCILES.labels(kind, trigger, "ok").inc()
-    finally:
-        DURATION.labels(kind).observe(time.perf_counter() - started)
+    @contextlib.contextmanager
+    def reconcile(self, kind: str, trigger: str) -> Iterator[None]:
+        """Time a pass and count its result; an exception counts as an error with its reason."""
+        started = time.perf_counter()
+        try:
+            yield
+        except Exception as e:
+            self.errors.labels(kind, getattr(e, "reason", type(e).__name__)).inc()
+            self.reconciles.labels(kind, trigger, "error").inc()
+            raise
+        else:
+            self.reconciles.labels(kind, trigger, "ok").inc()
+        finally:
+            self.duration.labels(kind).observe(time.perf_counter() - started)

@@ -8,11 +8,12 @@ handler which fields, if any, need writing.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storybang_operator import errors, k8s, metrics, profiles, queue, status
+from storybang_operator import errors, k8s, metrics, profiles, queue, specs, status
 from storybang_operator.builders import (
     common,
     domainservice,
@@ -43,9 +44,12 @@ CHILD_KINDS: Mapping[str, tuple[tuple[str, str], ...]] = {
 
 @dataclasses.dataclass(frozen=True)
 class Context:
+    """What a pass talks to: the Kubernetes API, Redis, the settings and the metrics."""
+
     api: k8s.Api
     queues: queue.QueueReader
     settings: OperatorSettings
+    metrics: metrics.Metrics
 
 
 def _generation(body: common.Body) -> int:
@@ -56,28 +60,39 @@ def _previous(body: common.Body) -> Sequence[Mapping[str, Any]]:
     return list(body.get("status", {}).get("conditions", []) or [])
 
 
-def _platform_of(ctx: Context, body: common.Body) -> dict[str, Any]:
-    ref = common.spec_of(body).get("platformRef", {}).get("name")
-    if not ref:
-        raise errors.InvalidSpec("platformRef.name is required")
-    found = ctx.api.get(common.API_VERSION, "Platform", common.namespace_of(body), str(ref))
+def _platform_of(ctx: Context, owner: specs.Resource, ref: specs.base.Ref) -> specs.Platform:
+    found = ctx.api.get(common.API_VERSION, "Platform", owner.namespace, ref.name)
     if found is None:
-        raise errors.DependencyNotReady(f"Platform {ref} does not exist", reason="PlatformNotFound")
+        raise errors.DependencyNotReady(
+            f"Platform {ref.name} does not exist", reason="PlatformNotFound"
+        )
     # Pods name the Platform's ServiceAccount and ConfigMap: until it has made them, a
     # Deployment's pods would be refused (FailedCreate) or could not start.
     conditions: list[dict[str, Any]] = (found.get("status") or {}).get("conditions", [])
     ready = next((c for c in conditions if c.get("type") == status.READY), {})
     if ready.get("status") != "True":
         raise errors.DependencyNotReady(
-            f"Platform {ref} is not ready: {ready.get('message', 'not reconciled yet')}",
+            f"Platform {ref.name} is not ready: {ready.get('message', 'not reconciled yet')}",
             reason="PlatformNotReady",
         )
-    return dict(found)
+    return _dependency(found, specs.Platform, "PlatformNotReady")
+
+
+def _dependency(body: common.Body, model: type[specs.base.R], reason: str) -> specs.base.R:
+    """Another resource, parsed: one whose spec is invalid is not ready for its dependents (its
+    own status says why), rather than making them invalid until their own spec changes."""
+    try:
+        return specs.parse(body, model)
+    except errors.InvalidSpec as e:
+        name = body.get("metadata", {}).get("name")
+        raise errors.DependencyNotReady(
+            f"{model.__name__} {name} has an invalid spec: {e.message}", reason=reason
+        ) from e
 
 
 def _converge(
     ctx: Context,
-    owner: common.Body,
+    owner: specs.Resource,
     manifests: Sequence[common.Manifest],
     kinds: Sequence[tuple[str, str]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
@@ -88,10 +103,8 @@ def _converge(
         written, obj = ctx.api.ensure(manifest)
         writes += written
         live[(manifest["kind"], manifest["metadata"]["name"])] = obj
-    deleted = ctx.api.prune(
-        str(owner["metadata"]["uid"]), common.namespace_of(owner), kinds, manifests
-    )
-    metrics.WRITES.labels(str(owner["kind"])).inc(writes + len(deleted))
+    deleted = ctx.api.prune(owner.metadata.uid, owner.namespace, kinds, manifests)
+    ctx.metrics.writes.labels(owner.kind).inc(writes + len(deleted))
     return live
 
 
@@ -111,17 +124,19 @@ def failed(body: common.Body, error: errors.OperatorError) -> dict[str, Any]:
 
 
 def reconcile_platform(ctx: Context, body: common.Body) -> dict[str, Any]:
-    name, namespace = common.name_of(body), common.namespace_of(body)
-    services = [
-        ds
-        for ds in ctx.api.list_objects(common.API_VERSION, "DomainService", namespace)
-        if ds.get("spec", {}).get("platformRef", {}).get("name") == name
-    ]
-    manifests = platform.build(body, services)
-    _converge(ctx, body, manifests, CHILD_KINDS["Platform"])
+    plat = specs.parse(body, specs.Platform)
+    services = []
+    for found in ctx.api.list_objects(common.API_VERSION, "DomainService", plat.namespace):
+        if found.get("spec", {}).get("platformRef", {}).get("name") != plat.name:
+            continue
+        # One whose spec is invalid is not routed to; its own status says why.
+        with contextlib.suppress(errors.InvalidSpec):
+            services.append(specs.parse(found, specs.DomainService))
+    manifests = platform.build(plat, services)
+    _converge(ctx, plat, manifests, CHILD_KINDS["Platform"])
     routed = any(m["kind"] == "Ingress" for m in manifests)
     message = f"{len(manifests)} children in place"
-    if platform.public_url(body) and not routed:
+    if platform.public_url(plat) and not routed:
         message += "; no Ingress yet: no DomainService points at this platform"
     ready = status.condition(
         status.READY,
@@ -134,24 +149,25 @@ def reconcile_platform(ctx: Context, body: common.Body) -> dict[str, Any]:
     return {
         "observedGeneration": _generation(body),
         "conditions": [ready],
-        "url": platform.public_url(body),
-        "configMapName": platform.configmap_name(name),
-        "serviceAccountName": platform.service_account_name(name),
+        "url": platform.public_url(plat),
+        "configMapName": platform.configmap_name(plat.name),
+        "serviceAccountName": platform.service_account_name(plat.name),
     }
 
 
 def reconcile_domain_service(ctx: Context, body: common.Body) -> dict[str, Any]:
-    plat = _platform_of(ctx, body)
-    manifests = domainservice.build(body, plat)
-    live = _converge(ctx, body, manifests, CHILD_KINDS["DomainService"])
-    return _deployment_status(body, live, domainservice.COMPONENT, domainservice.endpoint(body))
+    ds = specs.parse(body, specs.DomainService)
+    plat = _platform_of(ctx, ds, ds.spec.platform_ref)
+    manifests = domainservice.build(ds, plat)
+    live = _converge(ctx, ds, manifests, CHILD_KINDS["DomainService"])
+    return _deployment_status(body, ds, live, domainservice.COMPONENT, domainservice.endpoint(ds))
 
 
 def _deployment_status(
-    body: common.Body, live: Any, component: str, endpoint: str
+    body: common.Body, owner: specs.Resource, live: Any, component: str, endpoint: str
 ) -> dict[str, Any]:
     """The status of a resource whose readiness is its one Deployment's."""
-    readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))
+    readiness = status.deployment_readiness(live.get(("Deployment", owner.name)))
     ready = status.condition(
         status.READY,
         readiness.ready,
@@ -165,28 +181,27 @@ def _deployment_status(
         "conditions": [ready],
         "replicas": readiness.replicas,
         "readyReplicas": readiness.ready_replicas,
-        "selector": common.selector_string(body, component),
+        "selector": common.selector_string(owner, component),
         "endpoint": endpoint,
     }
 
 
 def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
-    plat = _platform_of(ctx, body)
-    namespace = common.namespace_of(body)
+    gen = specs.parse(body, specs.Generator)
+    plat = _platform_of(ctx, gen, gen.spec.platform_ref)
     keda = ctx.api.crd_exists(KEDA_CRD)
     servers = {}
-    for server_name in generator.model_server_names(body):
-        server = ctx.api.get(common.API_VERSION, "ModelServer", namespace, server_name)
+    for server_name in generator.model_server_names(gen):
+        server = ctx.api.get(common.API_VERSION, "ModelServer", gen.namespace, server_name)
         if server is not None:
-            servers[server_name] = server
-    manifests = generator.build(body, plat, servers, keda=keda)
+            servers[server_name] = _dependency(server, specs.ModelServer, "BackendNotReady")
+    manifests = generator.build(gen, plat, servers, keda=keda)
     kinds = CHILD_KINDS["Generator"] + (KEDA_KINDS if keda else ())
-    live = _converge(ctx, body, manifests, kinds)
-    readiness = status.deployment_readiness(live.get(("Deployment", common.name_of(body))))
-    plan = generator.scaling(body, keda)
+    live = _converge(ctx, gen, manifests, kinds)
+    readiness = status.deployment_readiness(live.get(("Deployment", gen.name)))
+    plan = generator.scaling(gen, keda)
     generation, previous = _generation(body), _previous(body)
-    task = generator.task_of(body)
-    key = generator.queue_key(task)
+    key = generator.queue_key(gen.spec.task)
     desired: dict[str, Any] = {
         "observedGeneration": generation,
         "workers": readiness.replicas,
@@ -227,24 +242,20 @@ def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
     return desired
 
 
-def _redis_url(ctx: Context, plat: common.Body) -> str:
-    redis = common.spec_of(plat).get("datastores", {}).get("redis", {})
-    return ctx.api.read_secret(
-        common.namespace_of(plat), str(redis.get("secretName", "")), str(redis.get("urlKey", "url"))
-    )
+def _redis_url(ctx: Context, plat: specs.Platform) -> str:
+    redis = plat.spec.datastores.redis
+    return ctx.api.read_secret(plat.namespace, redis.secret_name, redis.url_key)
 
 
 def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
-    spec = common.spec_of(body)
+    ms = specs.parse(body, specs.ModelServer)
     profile = (
-        profiles.load(ctx.settings.profiles_dir, str(spec["profile"]))
-        if spec.get("profile")
-        else None
+        profiles.load(ctx.settings.profiles_dir, ms.spec.profile) if ms.spec.profile else None
     )
-    plat = _platform_of(ctx, body) if spec.get("platformRef") else None
+    plat = _platform_of(ctx, ms, ms.spec.platform_ref) if ms.spec.platform_ref else None
     keda = ctx.api.crd_exists(KEDA_CRD)
     manifests = modelserver.build(
-        body,
+        ms,
         profile=profile,
         plat=plat,
         vllm_image=ctx.settings.vllm_image,
@@ -253,7 +264,7 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     )
     # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
-    live = _converge(ctx, body, manifests, kinds)
-    return _deployment_status(body, live, modelserver.COMPONENT, modelserver.endpoint(body)) | {
-        "model": modelplan.plan(body, profile).served_name,
+    live = _converge(ctx, ms, manifests, kinds)
+    return _deployment_status(body, ms, live, modelserver.COMPONENT, modelserver.endpoint(ms)) | {
+        "model": modelplan.plan(ms, profile).served_name,
     }

@@ -10,9 +10,17 @@ import pytest
 
 from storybang_operator import errors
 from storybang_operator.builders import generator
+from tests.builders import typed
 from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_names, one, pod_specs
 
 Example = Callable[..., dict[str, Any]]
+
+
+def _build(
+    gen: dict[str, Any], plat: dict[str, Any], servers: dict[str, Any], *, keda: bool
+) -> list[dict[str, Any]]:
+    parsed = {name: typed.model_server(server) for name, server in servers.items()}
+    return generator.build(typed.generator(gen), typed.platform(plat), parsed, keda=keda)
 
 
 @pytest.fixture
@@ -34,7 +42,7 @@ def test_workers_are_owned_restricted_and_run_their_task(
     example: Example, plat: dict[str, Any], servers: dict[str, Any], keda: bool
 ) -> None:
     gen = example("Generator", "story")
-    children = generator.build(gen, plat, servers, keda=keda)
+    children = _build(gen, plat, servers, keda=keda)
     assert_owned(children, gen)
     [pod] = pod_specs(children)
     assert_restricted(pod)
@@ -48,7 +56,7 @@ def test_workers_are_owned_restricted_and_run_their_task(
 def test_keda_present_renders_a_scaled_object_on_the_dramatiq_list(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
-    children = generator.build(example("Generator", "story"), plat, servers, keda=True)
+    children = _build(example("Generator", "story"), plat, servers, keda=True)
     assert by_kind(children, "HorizontalPodAutoscaler") == []
     scaled = one(children, "ScaledObject")["spec"]
     assert scaled["scaleTargetRef"]["name"] == "story"
@@ -68,7 +76,7 @@ def test_keda_present_renders_a_scaled_object_on_the_dramatiq_list(
 def test_keda_absent_renders_an_hpa(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
-    children = generator.build(example("Generator", "story"), plat, servers, keda=False)
+    children = _build(example("Generator", "story"), plat, servers, keda=False)
     assert (
         by_kind(children, "ScaledObject") == [] and by_kind(children, "TriggerAuthentication") == []
     )
@@ -80,26 +88,26 @@ def test_scale_to_zero_with_keda(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
     gen = example("Generator", "translate")
-    scaled = one(generator.build(gen, plat, servers, keda=True), "ScaledObject")["spec"]
+    scaled = one(_build(gen, plat, servers, keda=True), "ScaledObject")["spec"]
     assert scaled["minReplicaCount"] == 0
     assert scaled["cooldownPeriod"] == 600
-    assert generator.scaling(gen, keda=True).reason == "KEDA"
+    assert generator.scaling(typed.generator(gen), keda=True).reason == "KEDA"
 
 
 def test_scale_to_zero_without_keda_keeps_one_worker(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
     gen = example("Generator", "translate")
-    hpa = one(generator.build(gen, plat, servers, keda=False), "HorizontalPodAutoscaler")["spec"]
+    hpa = one(_build(gen, plat, servers, keda=False), "HorizontalPodAutoscaler")["spec"]
     assert hpa["minReplicas"] == 1
-    plan = generator.scaling(gen, keda=False)
+    plan = generator.scaling(typed.generator(gen), keda=False)
     assert plan.reason == "ScaleToZeroNeedsKEDA"
 
 
 def test_backends_become_ordered_config_and_secret_refs(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
-    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=False))
+    [pod] = pod_specs(_build(example("Generator", "story"), plat, servers, keda=False))
     env = env_names(pod["containers"][0])
     assert json.loads(env["STORYBANG_GENERATION__BACKENDS"]["value"]) == [
         {
@@ -125,7 +133,7 @@ def test_backends_become_ordered_config_and_secret_refs(
 def test_no_secret_value_in_the_rendered_workers(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
-    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=True))
+    [pod] = pod_specs(_build(example("Generator", "story"), plat, servers, keda=True))
     for item in pod["containers"][0]["env"]:
         if "KEY" in item["name"] or item["name"].endswith("__URL"):
             assert "valueFrom" in item and "value" not in item
@@ -134,7 +142,7 @@ def test_no_secret_value_in_the_rendered_workers(
 def test_grace_period_covers_the_longest_job(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
-    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=False))
+    [pod] = pod_specs(_build(example("Generator", "story"), plat, servers, keda=False))
     assert pod["terminationGracePeriodSeconds"] == 180 + 30
 
 
@@ -142,7 +150,7 @@ def test_missing_model_server_is_a_dependency_not_an_invalid_spec(
     example: Example, plat: dict[str, Any]
 ) -> None:
     with pytest.raises(errors.DependencyNotReady) as caught:
-        generator.build(example("Generator", "story"), plat, {}, keda=False)
+        _build(example("Generator", "story"), plat, {}, keda=False)
     assert caught.value.reason == "BackendNotFound"
 
 
@@ -152,7 +160,7 @@ def test_model_server_without_a_model_yet_is_not_ready(
     servers = {"llama-story": example("ModelServer", "llama-story")}
     servers["llama-story"]["spec"]["model"].pop("servedName")
     with pytest.raises(errors.DependencyNotReady) as caught:
-        generator.build(example("Generator", "story"), plat, servers, keda=False)
+        _build(example("Generator", "story"), plat, servers, keda=False)
     assert caught.value.reason == "BackendNotReady"
 
 
@@ -162,13 +170,13 @@ def test_min_above_max_is_an_invalid_spec(
     gen = example("Generator", "story")
     gen["spec"]["workers"] |= {"minReplicas": 9, "maxReplicas": 2}
     with pytest.raises(errors.InvalidSpec, match="minReplicas must not exceed"):
-        generator.build(gen, plat, servers, keda=True)
+        _build(gen, plat, servers, keda=True)
 
 
 def test_translation_tries_apertium_then_the_transformers_model_server(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
-    [pod] = pod_specs(generator.build(example("Generator", "translate"), plat, servers, keda=False))
+    [pod] = pod_specs(_build(example("Generator", "translate"), plat, servers, keda=False))
     listed = json.loads(env_names(pod["containers"][0])["STORYBANG_GENERATION__BACKENDS"]["value"])
     assert listed == [
         # Offline, inside the worker image: no URL, no model.
@@ -186,7 +194,7 @@ def test_translation_tries_apertium_then_the_transformers_model_server(
 def test_a_vllm_model_server_and_an_external_api_are_openai_backends(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
-    [pod] = pod_specs(generator.build(example("Generator", "story"), plat, servers, keda=False))
+    [pod] = pod_specs(_build(example("Generator", "story"), plat, servers, keda=False))
     listed = json.loads(env_names(pod["containers"][0])["STORYBANG_GENERATION__BACKENDS"]["value"])
     assert {b["name"]: b["kind"] for b in listed} == {"llama": "openai", "xai": "openai"}
 
@@ -197,7 +205,7 @@ def test_apertium_outside_translation_is_an_invalid_spec(
     gen = example("Generator", "story")
     gen["spec"]["backends"].append({"name": "offline", "apertium": {}})
     with pytest.raises(errors.InvalidSpec, match="only translates"):
-        generator.build(gen, plat, servers, keda=False)
+        _build(gen, plat, servers, keda=False)
 
 
 @pytest.mark.parametrize(
@@ -209,4 +217,4 @@ def test_a_model_server_backend_with_another_source_is_an_invalid_spec(
     gen = example("Generator", "translate")
     gen["spec"]["backends"][1] |= extra
     with pytest.raises(errors.InvalidSpec, match="exactly one of modelServerRef, external and"):
-        generator.build(gen, plat, servers, keda=False)
+        _build(gen, plat, servers, keda=False)

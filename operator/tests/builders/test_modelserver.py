@@ -9,6 +9,7 @@ import pytest
 
 from storybang_operator import errors, profiles
 from storybang_operator.builders import modelplan, modelserver
+from tests.builders import typed
 from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_names, one, pod_specs
 from tests.conftest import PROFILES
 
@@ -25,7 +26,13 @@ def _build(
     ms: dict[str, Any], plat: dict[str, Any] | None, *, keda: bool = False
 ) -> list[dict[str, Any]]:
     profile = profiles.load(PROFILES, ms["spec"]["profile"]) if ms["spec"].get("profile") else None
-    return modelserver.build(ms, profile=profile, plat=plat, keda=keda, **IMAGES)
+    return modelserver.build(
+        typed.model_server(ms),
+        profile=profile,
+        plat=typed.platform(plat) if plat is not None else None,
+        keda=keda,
+        **IMAGES,
+    )
 
 
 def test_vllm_gpu_server_runs_the_official_image_with_profile_args(
@@ -96,7 +103,7 @@ def test_service_and_endpoint(example: Example) -> None:
     ms = example("ModelServer", "llama-story")
     service = one(_build(ms, None), "Service")
     assert service["spec"]["ports"][0]["port"] == 8000
-    assert modelserver.endpoint(ms) == "http://llama-story.stories.svc:8000/v1"
+    assert modelserver.endpoint(typed.model_server(ms)) == "http://llama-story.stories.svc:8000/v1"
 
 
 def test_cache_pvc_is_mounted_for_hugging_face_downloads(example: Example) -> None:
@@ -176,7 +183,7 @@ def test_transformers_server_answers_to_the_name_the_operator_reports(
     ms = example("ModelServer", "smollm2")
     [pod] = pod_specs(_build(ms, plat))
     env = env_names(pod["containers"][0])
-    served = modelplan.plan(ms, None).served_name
+    served = modelplan.plan(typed.model_server(ms), None).served_name
     assert served == "smollm2-135m-instruct"
     assert env["STORYBANG_INFERENCE_SERVED_MODEL_NAME"]["value"] == served
 
@@ -191,7 +198,7 @@ def test_transformers_served_name_follows_model_served_name(
     container = pod["containers"][0]
     served = [e for e in container["env"] if e["name"] == "STORYBANG_INFERENCE_SERVED_MODEL_NAME"]
     assert served == [{"name": "STORYBANG_INFERENCE_SERVED_MODEL_NAME", "value": "tiny"}]
-    assert modelplan.plan(ms, None).served_name == "tiny"
+    assert modelplan.plan(typed.model_server(ms), None).served_name == "tiny"
 
 
 def test_a_served_name_in_env_that_differs_is_an_invalid_spec(

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from storybang_operator.builders import networkpolicies, platform
+from tests.builders import typed
 from tests.builders.pods import assert_owned, by_kind
 
 Example = Callable[..., dict[str, Any]]
@@ -19,12 +20,12 @@ def plat(example: Example) -> dict[str, Any]:
 
 
 def test_policies_are_owned_by_the_platform(plat: dict[str, Any]) -> None:
-    assert_owned(networkpolicies.build(plat), plat)
+    assert_owned(networkpolicies.build(typed.platform(plat)), plat)
 
 
 def test_datastore_ports_follow_the_spec(plat: dict[str, Any]) -> None:
     plat["spec"]["networkPolicies"]["datastorePorts"] = [6380]
-    policies = {p["metadata"]["name"]: p["spec"] for p in networkpolicies.build(plat)}
+    policies = {p["metadata"]["name"]: p["spec"] for p in networkpolicies.build(typed.platform(plat))}
     assert policies["storybang-allow-datastores"]["egress"][0]["ports"] == [
         {"protocol": "TCP", "port": 6380}
     ]
@@ -32,13 +33,13 @@ def test_datastore_ports_follow_the_spec(plat: dict[str, Any]) -> None:
 
 def test_external_https_can_be_switched_off(plat: dict[str, Any]) -> None:
     plat["spec"]["networkPolicies"]["allowExternalHTTPS"] = False
-    names = {p["metadata"]["name"] for p in networkpolicies.build(plat)}
+    names = {p["metadata"]["name"] for p in networkpolicies.build(typed.platform(plat))}
     assert not any("https" in n for n in names)
 
 
 def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict[str, Any]) -> None:
     policies = {
-        p["metadata"]["name"]: p["spec"] for p in by_kind(platform.build(plat, []), "NetworkPolicy")
+        p["metadata"]["name"]: p["spec"] for p in by_kind(platform.build(typed.platform(plat), []), "NetworkPolicy")
     }
     deny = policies["storybang-default-deny"]
     assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "storybang"}}
@@ -66,4 +67,4 @@ def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict
 
 def test_network_policies_can_be_switched_off(plat: dict[str, Any]) -> None:
     plat["spec"]["networkPolicies"]["enabled"] = False
-    assert by_kind(platform.build(plat, []), "NetworkPolicy") == []
+    assert by_kind(platform.build(typed.platform(plat), []), "NetworkPolicy") == []

@@ -9,9 +9,14 @@ import pytest
 
 from storybang_operator import errors
 from storybang_operator.builders import platform
+from tests.builders import typed
 from tests.builders.pods import assert_owned, by_kind, one
 
 Example = Callable[..., dict[str, Any]]
+
+
+def _build(plat: dict[str, Any], services: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return platform.build(typed.platform(plat), [typed.domain_service(ds) for ds in services])
 
 
 @pytest.fixture
@@ -30,11 +35,11 @@ def services(example: Example) -> list[dict[str, Any]]:
 def test_children_are_owned_and_labelled(
     plat: dict[str, Any], services: list[dict[str, Any]]
 ) -> None:
-    assert_owned(platform.build(plat, services), plat)
+    assert_owned(_build(plat, services), plat)
 
 
 def test_config_map_holds_settings_but_no_secret(plat: dict[str, Any]) -> None:
-    data = one(platform.build(plat, []), "ConfigMap")["data"]
+    data = one(_build(plat, []), "ConfigMap")["data"]
     assert data["STORYBANG_ENV"] == "production"
     assert data["STORYBANG_AUTH__ACCESS_TOKEN_TTL_SECONDS"] == "900"
     assert data["STORYBANG_PUBLIC_URL"] == "https://stories.example.com"
@@ -43,7 +48,7 @@ def test_config_map_holds_settings_but_no_secret(plat: dict[str, Any]) -> None:
 
 
 def test_secrets_reach_pods_as_references(plat: dict[str, Any]) -> None:
-    env = {e["name"]: e for e in platform.secret_env(plat)}
+    env = {e["name"]: e for e in platform.secret_env(typed.platform(plat))}
     assert env["STORYBANG_REDIS__URL"]["valueFrom"]["secretKeyRef"] == {
         "name": "storybang-redis",
         "key": "url",
@@ -57,7 +62,7 @@ def test_secrets_reach_pods_as_references(plat: dict[str, Any]) -> None:
 
 
 def test_service_account_mounts_no_token(plat: dict[str, Any]) -> None:
-    account = one(platform.build(plat, []), "ServiceAccount")
+    account = one(_build(plat, []), "ServiceAccount")
     assert account["metadata"]["name"] == "storybang-workload"
     assert account["automountServiceAccountToken"] is False
 
@@ -65,7 +70,7 @@ def test_service_account_mounts_no_token(plat: dict[str, Any]) -> None:
 def test_ingress_routes_each_domain_to_its_service(
     plat: dict[str, Any], services: list[dict[str, Any]]
 ) -> None:
-    ingress = one(platform.build(plat, services), "Ingress")
+    ingress = one(_build(plat, services), "Ingress")
     [rule] = ingress["spec"]["rules"]
     assert rule["host"] == "stories.example.com"
     routes = {p["path"]: p["backend"]["service"]["name"] for p in rule["http"]["paths"]}
@@ -82,31 +87,31 @@ def test_ingress_routes_each_domain_to_its_service(
 
 
 def test_no_ingress_until_a_domain_service_exists(plat: dict[str, Any]) -> None:
-    assert by_kind(platform.build(plat, []), "Ingress") == []
+    assert by_kind(_build(plat, []), "Ingress") == []
 
 
 def test_disabled_ingress_renders_none(
     plat: dict[str, Any], services: list[dict[str, Any]]
 ) -> None:
     plat["spec"]["ingress"]["enabled"] = False
-    assert by_kind(platform.build(plat, services), "Ingress") == []
-    assert "STORYBANG_PUBLIC_URL" not in one(platform.build(plat, []), "ConfigMap")["data"]
+    assert by_kind(_build(plat, services), "Ingress") == []
+    assert "STORYBANG_PUBLIC_URL" not in one(_build(plat, []), "ConfigMap")["data"]
 
 
 def test_settings_change_changes_the_pods_config_hash(plat: dict[str, Any]) -> None:
-    before = platform.config_hash(plat)
+    before = platform.config_hash(typed.platform(plat))
     plat["spec"]["logLevel"] = "debug"
-    assert platform.config_hash(plat) != before
+    assert platform.config_hash(typed.platform(plat)) != before
 
 
 def test_missing_datastore_secret_is_an_invalid_spec(plat: dict[str, Any]) -> None:
     del plat["spec"]["datastores"]["mongo"]
     with pytest.raises(errors.InvalidSpec, match=r"datastores\.mongo\.secretName"):
-        platform.build(plat, [])
+        _build(plat, [])
 
 
 def test_non_storybang_setting_is_an_invalid_spec(plat: dict[str, Any]) -> None:
     plat["spec"]["settings"] = {"LD_PRELOAD": "x"}
     with pytest.raises(errors.InvalidSpec) as caught:
-        platform.build(plat, [])
+        _build(plat, [])
     assert caught.value.reason == "InvalidSpec"

@@ -1,7 +1,8 @@
 """Pieces every builder shares: names, labels, owner references and the restricted pod shape.
 
 Everything here is a pure function of its arguments, so that builders stay testable without a
-cluster. A "body" is a custom resource as the API server returns it (a mapping).
+cluster. An owner is a parsed custom resource (`specs.Resource`); a `Body` is one as the API
+server returns it (a mapping), which only the reconcile and handler layers read.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storybang_operator import errors
+from storybang_operator import specs
 
 Body = Mapping[str, Any]
 Manifest = dict[str, Any]
+Owner = specs.Resource
 
 GROUP = "storybang.io"
 VERSION = "v1alpha1"
@@ -40,30 +42,15 @@ WORKER_METRICS_PORT = 9191
 RUN_AS_USER = 10001
 
 
-def name_of(body: Body) -> str:
-    return str(body["metadata"]["name"])
-
-
-def namespace_of(body: Body) -> str:
-    return str(body["metadata"]["namespace"])
-
-
-def spec_of(body: Body) -> Mapping[str, Any]:
-    spec = body.get("spec")
-    if not isinstance(spec, Mapping):
-        raise errors.InvalidSpec(f"{body.get('kind', 'resource')} {name_of(body)} has no spec")
-    return spec
-
-
-def selector_labels(owner: Body, component: str) -> dict[str, str]:
+def selector_labels(owner: Owner, component: str) -> dict[str, str]:
     return {
         NAME_LABEL: PART_OF,
-        INSTANCE_LABEL: name_of(owner),
+        INSTANCE_LABEL: owner.name,
         COMPONENT_LABEL: component,
     }
 
 
-def labels(owner: Body, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def labels(owner: Owner, component: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """Labels of a child and of its pods: the selector labels plus part-of and managed-by."""
     return {
         **selector_labels(owner, component),
@@ -73,20 +60,20 @@ def labels(owner: Body, component: str, extra: Mapping[str, str] | None = None) 
     }
 
 
-def owner_reference(owner: Body) -> dict[str, Any]:
+def owner_reference(owner: Owner) -> dict[str, Any]:
     """A controller reference: the child is garbage-collected with its owner and adopted by it."""
     return {
-        "apiVersion": str(owner.get("apiVersion", API_VERSION)),
-        "kind": str(owner["kind"]),
-        "name": name_of(owner),
-        "uid": str(owner["metadata"]["uid"]),
+        "apiVersion": owner.api_version,
+        "kind": owner.kind,
+        "name": owner.name,
+        "uid": owner.metadata.uid,
         "controller": True,
         "blockOwnerDeletion": True,
     }
 
 
 def metadata(
-    owner: Body,
+    owner: Owner,
     name: str,
     component: str,
     *,
@@ -95,10 +82,10 @@ def metadata(
 ) -> dict[str, Any]:
     meta: dict[str, Any] = {
         "name": name,
-        "namespace": namespace_of(owner),
+        "namespace": owner.namespace,
         "labels": {
             **labels(owner, component, extra_labels),
-            OWNER_UID_LABEL: str(owner["metadata"]["uid"]),
+            OWNER_UID_LABEL: owner.metadata.uid,
         },
         "ownerReferences": [owner_reference(owner)],
     }
@@ -166,7 +153,7 @@ def plain_env(name: str, value: str) -> dict[str, Any]:
 
 
 def deployment(
-    owner: Body,
+    owner: Owner,
     name: str,
     component: str,
     *,
@@ -198,7 +185,7 @@ def deployment(
 
 
 def service(
-    owner: Body,
+    owner: Owner,
     name: str,
     component: str,
     *,
@@ -218,7 +205,7 @@ def service(
 
 
 def cpu_hpa(
-    owner: Body,
+    owner: Owner,
     name: str,
     component: str,
     *,
@@ -247,7 +234,7 @@ def cpu_hpa(
 
 
 def hpa(
-    owner: Body,
+    owner: Owner,
     name: str,
     component: str,
     *,
@@ -269,6 +256,6 @@ def hpa(
     }
 
 
-def selector_string(owner: Body, component: str) -> str:
+def selector_string(owner: Owner, component: str) -> str:
     """The pods' selector as the scale subresource wants it (`k=v,k=v`)."""
     return ",".join(f"{k}={v}" for k, v in sorted(selector_labels(owner, component).items()))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from storybang_operator import errors
+from storybang_operator import specs
 from storybang_operator.builders import common, platform
 
 COMPONENT = "domain-service"
-DOMAINS = ("identity", "characters", "stories", "generation", "notifier", "web")
+# With no rule in the spec, a node drain may take down one pod at a time.
+DEFAULT_MAX_UNAVAILABLE = 1
 
 
 def command(domain: str) -> list[str]:
@@ -17,28 +18,26 @@ def command(domain: str) -> list[str]:
     return ["storybang", "serve", "--domain", domain]
 
 
-def endpoint(ds: common.Body) -> str:
-    return f"http://{common.name_of(ds)}.{common.namespace_of(ds)}.svc:{common.HTTP_PORT}"
+def endpoint(ds: specs.DomainService) -> str:
+    return f"http://{ds.name}.{ds.namespace}.svc:{common.HTTP_PORT}"
 
 
-def build(ds: common.Body, plat: common.Body) -> list[common.Manifest]:
+def build(ds: specs.DomainService, plat: specs.Platform) -> list[common.Manifest]:
     """Render the children of a DomainService, given the Platform it points at."""
-    spec = common.spec_of(ds)
-    domain = spec.get("domain")
-    if domain not in DOMAINS:
-        raise errors.InvalidSpec(f"domain must be one of {', '.join(DOMAINS)}, not {domain!r}")
-    name = common.name_of(ds)
-    extra = {common.PLATFORM_LABEL: common.name_of(plat), common.DOMAIN_LABEL: str(domain)}
+    spec = ds.spec
+    domain = spec.domain
+    name = ds.name
+    extra = {common.PLATFORM_LABEL: plat.name, common.DOMAIN_LABEL: domain}
     tmp_volume, tmp_mount = common.tmp_volume()
     container: dict[str, Any] = {
         "name": "service",
-        "image": platform.image(plat, spec.get("image")),
+        "image": platform.image(plat, spec.image),
         "imagePullPolicy": platform.pull_policy(plat),
-        "command": command(str(domain)),
+        "command": command(domain),
         "ports": [{"name": "http", "containerPort": common.HTTP_PORT, "protocol": "TCP"}],
-        "envFrom": [{"configMapRef": {"name": platform.configmap_name(common.name_of(plat))}}],
+        "envFrom": [{"configMapRef": {"name": platform.configmap_name(plat.name)}}],
         "env": platform.secret_env(plat),
-        "resources": dict(spec.get("resources", {})),
+        "resources": spec.resources.manifest(),
         "securityContext": common.container_security_context(),
         "livenessProbe": common.http_probe("/healthz", "http", period=10, failures=3),
         "readinessProbe": common.http_probe("/readyz", "http", period=5, failures=3),
@@ -71,14 +70,14 @@ def build(ds: common.Body, plat: common.Body) -> list[common.Manifest]:
                 "ports": [],
             }
         ]
-    autoscaling = spec.get("autoscaling")
+    autoscaling = spec.autoscaling
     children = [
         common.deployment(
             ds,
             name,
             COMPONENT,
             pod_spec=pod,
-            replicas=None if autoscaling else int(spec.get("replicas", 2)),
+            replicas=None if autoscaling else spec.replicas,
             extra_labels=extra,
             pod_annotations=platform.pod_annotations(plat, common.HTTP_PORT),
             strategy={
@@ -97,17 +96,14 @@ def build(ds: common.Body, plat: common.Body) -> list[common.Manifest]:
         ),
     ]
     if autoscaling:
-        low, high = int(autoscaling.get("minReplicas", 2)), int(autoscaling.get("maxReplicas", 10))
-        if low > high:
-            raise errors.InvalidSpec("autoscaling.minReplicas must not exceed maxReplicas")
         children.append(
             common.cpu_hpa(
                 ds,
                 name,
                 COMPONENT,
-                min_replicas=low,
-                max_replicas=high,
-                cpu_percent=int(autoscaling.get("targetCPUUtilizationPercentage", 70)),
+                min_replicas=autoscaling.min_replicas,
+                max_replicas=autoscaling.max_replicas,
+                cpu_percent=autoscaling.target_cpu_utilization_percentage,
                 extra_labels=extra,
             )
         )
@@ -117,22 +113,23 @@ def build(ds: common.Body, plat: common.Body) -> list[common.Manifest]:
     return children
 
 
-def build_pdb(ds: common.Body, extra: dict[str, str]) -> common.Manifest | None:
-    budget = common.spec_of(ds).get("podDisruptionBudget", {})
-    if not budget.get("enabled", True):
+def build_pdb(ds: specs.DomainService, extra: dict[str, str]) -> common.Manifest | None:
+    budget = ds.spec.pod_disruption_budget
+    if not budget.enabled:
         return None
-    if "minAvailable" in budget and "maxUnavailable" in budget:
-        raise errors.InvalidSpec(
-            "podDisruptionBudget: set minAvailable or maxUnavailable, not both"
-        )
+    # The spec refuses both rules at once.
     rule = (
-        {"minAvailable": budget["minAvailable"]}
-        if "minAvailable" in budget
-        else {"maxUnavailable": budget.get("maxUnavailable", 1)}
+        {"minAvailable": budget.min_available}
+        if budget.min_available is not None
+        else {
+            "maxUnavailable": DEFAULT_MAX_UNAVAILABLE
+            if budget.max_unavailable is None
+            else budget.max_unavailable
+        }
     )
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": common.metadata(ds, common.name_of(ds), COMPONENT, extra_labels=extra),
+        "metadata": common.metadata(ds, ds.name, COMPONENT, extra_labels=extra),
         "spec": {"selector": {"matchLabels": common.selector_labels(ds, COMPONENT)}, **rule},
     }

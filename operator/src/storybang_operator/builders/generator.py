@@ -11,17 +11,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from storybang_operator import errors
+from storybang_operator import errors, specs
 from storybang_operator.builders import common, modelserver, platform
 
 COMPONENT = "worker"
-TASKS = ("story", "image", "describe", "translate")
 TASK_LABEL = "storybang.io/task"
 # Dramatiq's Redis broker keeps a queue's pending message ids in the list "<namespace>:<queue>",
 # and the namespace is "dramatiq" (dramatiq/brokers/redis.py; enqueue.lua LPUSHes there).
 QUEUE_PREFIX = "dramatiq:"
-# Where a backend's requests go; exactly one per backend (the CRD's CEL rule says the same).
-BACKEND_SOURCES = ("modelServerRef", "external", "apertium")
 # Seconds between two looks at the queue by KEDA.
 KEDA_POLLING_SECONDS = 15
 
@@ -30,99 +27,63 @@ def queue_key(task: str) -> str:
     return f"{QUEUE_PREFIX}{task}"
 
 
-def task_of(gen: common.Body) -> str:
-    task = common.spec_of(gen).get("task")
-    if task not in TASKS:
-        raise errors.InvalidSpec(f"task must be one of {', '.join(TASKS)}, not {task!r}")
-    return str(task)
-
-
-def model_server_names(gen: common.Body) -> list[str]:
+def model_server_names(gen: specs.Generator) -> list[str]:
     """The ModelServers the backends point at, in order (the reconciler reads them)."""
-    return [
-        str(b["modelServerRef"]["name"])
-        for b in common.spec_of(gen).get("backends", [])
-        if b.get("modelServerRef")
-    ]
+    return [b.model_server_ref.name for b in gen.spec.backends if b.model_server_ref is not None]
 
 
 def backends(
-    gen: common.Body, model_servers: Mapping[str, common.Body]
+    gen: specs.Generator, model_servers: Mapping[str, specs.ModelServer]
 ) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
     """The ordered backend list the workers read (`STORYBANG_GENERATION__BACKENDS`, no secrets)
     and the API keys as references into their Secrets (`STORYBANG_GENERATION__API_KEYS__<name>`).
 
     Each entry is `{name, kind, base_url, model}`, the shape of the workers' `BackendSettings`:
     `storybang` for a transformers ModelServer, `openai` for a vLLM one or an external API, and
-    `apertium` (name and kind only) for offline translation inside the worker image."""
-    spec = common.spec_of(gen)
-    entries = spec.get("backends", [])
-    if not entries:
-        raise errors.InvalidSpec("backends needs at least one entry")
+    `apertium` (name and kind only) for offline translation inside the worker image. The spec
+    has checked that names are unique and that each backend has exactly one source."""
     listed: list[dict[str, str]] = []
     keys: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for entry in entries:
-        name = str(entry.get("name", ""))
-        if not name or name in seen:
-            raise errors.InvalidSpec(f"backend names must be set and unique: {name!r}")
-        seen.add(name)
-        sources = [k for k in BACKEND_SOURCES if entry.get(k) is not None]
-        if len(sources) != 1:
-            raise errors.InvalidSpec(
-                f"backend {name} must have exactly one of modelServerRef, external and apertium"
-            )
-        source = sources[0]
-        if source == "modelServerRef":
-            listed.append(_model_server_backend(name, entry["modelServerRef"], model_servers))
-        elif source == "external":
-            external = entry["external"]
+    for entry in gen.spec.backends:
+        name = entry.name
+        if entry.model_server_ref is not None:
+            listed.append(_model_server_backend(name, entry.model_server_ref, model_servers))
+        elif entry.external is not None:
+            external = entry.external
             listed.append(
-                {
-                    "name": name,
-                    "kind": "openai",
-                    "base_url": str(external["baseURL"]),
-                    "model": str(external["model"]),
-                }
+                {"name": name, "kind": "openai", "base_url": external.base_url, "model": external.model}
             )
-            secret = external.get("apiKeySecretRef")
-            if secret:
+            secret = external.api_key_secret_ref
+            if secret is not None:
                 keys.append(
                     common.secret_env(
-                        f"STORYBANG_GENERATION__API_KEYS__{name}",
-                        secret["name"],
-                        secret.get("key", "api-key"),
+                        f"STORYBANG_GENERATION__API_KEYS__{name}", secret.name, secret.key
                     )
                 )
         else:
-            if spec.get("task") != "translate":
-                raise errors.InvalidSpec(
-                    f"backend {name} is apertium, which only translates; the task must be translate"
-                )
             listed.append({"name": name, "kind": "apertium"})
     return listed, keys
 
 
 def _model_server_backend(
-    name: str, ref: Mapping[str, Any], model_servers: Mapping[str, common.Body]
+    name: str, ref: specs.base.Ref, model_servers: Mapping[str, specs.ModelServer]
 ) -> dict[str, str]:
-    server = model_servers.get(str(ref["name"]))
+    server = model_servers.get(ref.name)
     if server is None:
         raise errors.DependencyNotReady(
-            f"ModelServer {ref['name']} (backend {name}) does not exist",
+            f"ModelServer {ref.name} (backend {name}) does not exist",
             reason="BackendNotFound",
         )
     model = modelserver.served_model(server)
     if not model:
         raise errors.DependencyNotReady(
-            f"ModelServer {ref['name']} (backend {name}) has not reported its model yet",
+            f"ModelServer {ref.name} (backend {name}) has not reported its model yet",
             reason="BackendNotReady",
         )
     # `storybang inference` also serves translations and captions; vLLM is plain OpenAI.
-    engine = server.get("spec", {}).get("engine")
     return {
         "name": name,
-        "kind": "storybang" if engine == "transformers" else "openai",
+        "kind": "storybang" if server.spec.engine == "transformers" else "openai",
         "base_url": modelserver.endpoint(server),
         "model": model,
     }
@@ -137,15 +98,12 @@ class Scaling:
     message: str
 
 
-def scaling(gen: common.Body, keda: bool) -> Scaling:
+def scaling(gen: specs.Generator, keda: bool) -> Scaling:
     """Which autoscaler drives the workers and within what bounds.
 
     Scale to zero needs KEDA: an HPA cannot wake workers from zero because it has no pod to
     measure. Without KEDA a minimum of 0 becomes 1, and the reason says so."""
-    workers = common.spec_of(gen).get("workers", {})
-    low, high = int(workers.get("minReplicas", 1)), int(workers.get("maxReplicas", 4))
-    if low > high:
-        raise errors.InvalidSpec("workers.minReplicas must not exceed workers.maxReplicas")
+    low, high = gen.spec.workers.min_replicas, gen.spec.workers.max_replicas
     if keda:
         return Scaling("KEDA", low, high, "KEDA", "KEDA scales the workers on the queue length")
     if low == 0:
@@ -160,45 +118,40 @@ def scaling(gen: common.Body, keda: bool) -> Scaling:
 
 
 def build(
-    gen: common.Body,
-    plat: common.Body,
-    model_servers: Mapping[str, common.Body],
+    gen: specs.Generator,
+    plat: specs.Platform,
+    model_servers: Mapping[str, specs.ModelServer],
     *,
     keda: bool,
 ) -> list[common.Manifest]:
     """Render a Generator's children, given its Platform, the ModelServers its backends name and
     whether KEDA's ScaledObject CRD exists in the cluster."""
-    spec = common.spec_of(gen)
-    task = task_of(gen)
-    name = common.name_of(gen)
+    spec = gen.spec
+    task, name = spec.task, gen.name
     listed, key_env = backends(gen, model_servers)
-    workers = spec.get("workers", {})
-    limits = spec.get("limits", {})
-    timeout = int(limits.get("timeoutSeconds", 120))
-    extra = {common.PLATFORM_LABEL: common.name_of(plat), TASK_LABEL: task}
+    workers, limits = spec.workers, spec.limits
+    extra = {common.PLATFORM_LABEL: plat.name, TASK_LABEL: task}
     tmp_volume, tmp_mount = common.tmp_volume()
     env = [
         *platform.secret_env(plat),
         common.plain_env("STORYBANG_GENERATION__BACKENDS", json.dumps(listed)),
         *key_env,
-        common.plain_env(
-            "STORYBANG_GENERATION__MAX_PROMPT_CHARS", str(limits.get("maxPromptChars", 4000))
-        ),
-        common.plain_env("STORYBANG_GENERATION__MAX_TOKENS", str(limits.get("maxTokens", 1024))),
-        common.plain_env("STORYBANG_GENERATION__TIMEOUT_SECONDS", str(timeout)),
-        common.plain_env("STORYBANG_WORKER__CONCURRENCY", str(workers.get("concurrency", 4))),
+        common.plain_env("STORYBANG_GENERATION__MAX_PROMPT_CHARS", str(limits.max_prompt_chars)),
+        common.plain_env("STORYBANG_GENERATION__MAX_TOKENS", str(limits.max_tokens)),
+        common.plain_env("STORYBANG_GENERATION__TIMEOUT_SECONDS", str(limits.timeout_seconds)),
+        common.plain_env("STORYBANG_WORKER__CONCURRENCY", str(workers.concurrency)),
     ]
     container: dict[str, Any] = {
         "name": "worker",
-        "image": platform.image(plat, spec.get("image")),
+        "image": platform.image(plat, spec.image),
         "imagePullPolicy": platform.pull_policy(plat),
         "command": ["storybang", "worker", "--task", task],
         "ports": [
             {"name": "metrics", "containerPort": common.WORKER_METRICS_PORT, "protocol": "TCP"}
         ],
-        "envFrom": [{"configMapRef": {"name": platform.configmap_name(common.name_of(plat))}}],
+        "envFrom": [{"configMapRef": {"name": platform.configmap_name(plat.name)}}],
         "env": env,
-        "resources": dict(spec.get("resources", {})),
+        "resources": spec.resources.manifest(),
         "securityContext": common.container_security_context(),
         "livenessProbe": common.http_probe("/healthz", "metrics", period=15, failures=4),
         "readinessProbe": common.http_probe("/readyz", "metrics", period=10, failures=3),
@@ -210,7 +163,7 @@ def build(
         "containers": [container],
         "volumes": [tmp_volume],
         # Dramatiq finishes the messages in hand on SIGTERM; give the longest job time to end.
-        "terminationGracePeriodSeconds": timeout + 30,
+        "terminationGracePeriodSeconds": limits.timeout_seconds + 30,
     }
     children = [
         common.deployment(
@@ -235,7 +188,7 @@ def build(
                 COMPONENT,
                 min_replicas=low,
                 max_replicas=high,
-                cpu_percent=int(workers.get("targetCPUUtilizationPercentage", 70)),
+                cpu_percent=workers.target_cpu_utilization_percentage,
                 extra_labels=extra,
             )
         )
@@ -243,8 +196,8 @@ def build(
 
 
 def build_keda(
-    gen: common.Body,
-    plat: common.Body,
+    gen: specs.Generator,
+    plat: specs.Platform,
     task: str,
     low: int,
     high: int,
@@ -252,20 +205,13 @@ def build_keda(
 ) -> list[common.Manifest]:
     """A ScaledObject on the Redis list and the TriggerAuthentication that points KEDA at the
     Platform's Redis Secret (KEDA reads it itself; the operator never copies the values)."""
-    workers = common.spec_of(gen).get("workers", {})
-    redis = common.spec_of(plat).get("datastores", {}).get("redis", {})
-    name = common.name_of(gen)
+    workers, redis = gen.spec.workers, plat.spec.datastores.redis
+    name = gen.name
     auth_name = f"{name}-redis"
-    secret_refs = [
-        {
-            "parameter": "address",
-            "name": redis["secretName"],
-            "key": redis.get("addressKey", "address"),
-        }
-    ]
-    if redis.get("passwordKey"):
+    secret_refs = [{"parameter": "address", "name": redis.secret_name, "key": redis.address_key}]
+    if redis.password_key:
         secret_refs.append(
-            {"parameter": "password", "name": redis["secretName"], "key": redis["passwordKey"]}
+            {"parameter": "password", "name": redis.secret_name, "key": redis.password_key}
         )
     return [
         {
@@ -283,16 +229,16 @@ def build_keda(
                 "minReplicaCount": low,
                 "maxReplicaCount": high,
                 "pollingInterval": KEDA_POLLING_SECONDS,
-                "cooldownPeriod": int(workers.get("cooldownSeconds", 300)),
+                "cooldownPeriod": workers.cooldown_seconds,
                 "triggers": [
                     {
                         "type": "redis",
                         "metadata": {
                             "listName": queue_key(task),
-                            "listLength": str(workers.get("targetQueueDepth", 5)),
+                            "listLength": str(workers.target_queue_depth),
                             "activationListLength": "0",
-                            "databaseIndex": str(redis.get("databaseIndex", 0)),
-                            "enableTLS": "true" if redis.get("tls", False) else "false",
+                            "databaseIndex": str(redis.database_index),
+                            "enableTLS": "true" if redis.tls else "false",
                         },
                         "authenticationRef": {"name": auth_name},
                     }

@@ -7,10 +7,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from storybang_operator import errors, profiles
-from storybang_operator.builders import common
+from storybang_operator import profiles, specs
 
-DEFAULT_GPU_RESOURCE = "nvidia.com/gpu"
 # Where a model on a PersistentVolumeClaim is mounted (read-only).
 SOURCE_DIR = "/models/source"
 # vLLM's CPU and transformers defaults when neither the resource nor the profile says.
@@ -37,65 +35,44 @@ class Plan:
     image: str | None
 
 
-def plan(ms: common.Body, profile: profiles.Profile | None) -> Plan:
-    spec = common.spec_of(ms)
-    engine = spec.get("engine")
-    if engine not in ("vllm", "transformers"):
-        raise errors.InvalidSpec(f"engine must be vllm or transformers, not {engine!r}")
-    if profile is not None and engine != "vllm":
-        raise errors.InvalidSpec("profiles are vLLM profiles; engine must be vllm")
-    model = spec.get("model")
-    if not model and profile is None:
-        raise errors.InvalidSpec(
-            "a vllm model server needs a profile or a model"
-            if engine == "vllm"
-            else "a transformers model server needs a model"
-        )
+def plan(ms: specs.ModelServer, profile: profiles.Profile | None) -> Plan:
+    """The spec has checked that the engine, the profile and the model's one source fit."""
+    spec = ms.spec
+    model = spec.model
     revision = None
-    if model:
-        sources = [k for k in ("huggingFace", "pvc", "bundled") if model.get(k)]
-        if len(sources) != 1:
-            raise errors.InvalidSpec(
-                "a model has exactly one source of huggingFace, pvc and bundled"
-            )
-        source = sources[0]
-        if source == "huggingFace":
-            model_arg = str(model["huggingFace"]["id"])
-            revision = model["huggingFace"].get("revision")
+    if model is not None:
+        if model.hugging_face is not None:
+            model_arg = model.hugging_face.id
+            revision = model.hugging_face.revision
             default_name = model_arg.rsplit("/", 1)[-1].lower()
-        elif source == "pvc":
-            path = str(model["pvc"].get("path", "")).strip("/")
-            if ".." in path.split("/"):
-                raise errors.InvalidSpec("model.pvc.path must stay inside the volume")
+        elif model.pvc is not None:
+            path = model.pvc.path.strip("/")
             model_arg = f"{SOURCE_DIR}/{path}" if path else SOURCE_DIR
-            default_name = (path.rsplit("/", 1)[-1] or str(model["pvc"]["claimName"])).lower()
+            default_name = (path.rsplit("/", 1)[-1] or model.pvc.claim_name).lower()
         else:
-            if engine != "transformers":
-                raise errors.InvalidSpec(
-                    "a bundled model is served by the transformers engine only"
-                )
-            model_arg = default_name = str(model["bundled"]["name"])
-        served = str(model.get("servedName") or default_name)
+            assert model.bundled is not None  # one source of three
+            model_arg = default_name = model.bundled.name
+        served = model.served_name or default_name
     else:
-        assert profile is not None  # checked above
+        assert profile is not None  # a model or a profile
         model_arg = profile.spec.model
         served = profile.spec.served_name or model_arg.rsplit("/", 1)[-1].lower()
-    gpu = spec.get("gpu", {})
-    gpu_count = int(gpu["count"]) if "count" in gpu else (profile.spec.gpu.count if profile else 0)
-    resources = spec.get("resources") or (
-        profile.spec.resources.model_dump() if profile else DEFAULT_RESOURCES
-    )
+    gpu_count = spec.gpu.count
+    if gpu_count is None:
+        gpu_count = profile.spec.gpu.count if profile else 0
+    given = spec.resources.manifest() if spec.resources is not None else {}
+    resources = given or (profile.spec.resources.model_dump() if profile else DEFAULT_RESOURCES)
     env = [(e.name, e.value) for e in profile.spec.env] if profile else []
-    env += [(str(e["name"]), str(e.get("value", ""))) for e in spec.get("env", [])]
+    env += [(e.name, e.value) for e in spec.env]
     return Plan(
-        engine=str(engine),
+        engine=spec.engine,
         model_arg=model_arg,
         served_name=served,
         revision=revision,
         gpu_count=gpu_count,
-        gpu_resource=str(gpu.get("resourceName", DEFAULT_GPU_RESOURCE)),
+        gpu_resource=spec.gpu.resource_name,
         device="gpu" if gpu_count > 0 else (profile.spec.device if profile else "cpu"),
-        args=(*(profile.spec.args if profile else ()), *map(str, spec.get("args", []))),
+        args=(*(profile.spec.args if profile else ()), *spec.args),
         env=tuple(env),
         resources=resources,
         image=profile.spec.image if profile else None,

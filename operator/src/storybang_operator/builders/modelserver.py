@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from storybang_operator import errors, profiles
+from storybang_operator import errors, profiles, specs
 from storybang_operator.builders import common, modelplan, platform
 from storybang_operator.builders.modelplan import Plan
+from storybang_operator.specs.modelserver import Autoscaling as ModelServerAutoscaling
 
 COMPONENT = "model-server"
 CACHE_DIR = "/models/cache"
@@ -23,34 +24,33 @@ SERVED_NAME_ENV = "STORYBANG_INFERENCE_SERVED_MODEL_NAME"
 SHM_SIZE = "2Gi"
 
 
-def endpoint(ms: common.Body) -> str:
-    return f"http://{common.name_of(ms)}.{common.namespace_of(ms)}.svc:{common.HTTP_PORT}/v1"
+def endpoint(ms: specs.ModelServer) -> str:
+    return f"http://{ms.name}.{ms.namespace}.svc:{common.HTTP_PORT}/v1"
 
 
-def served_model(ms: common.Body) -> str | None:
+def served_model(ms: specs.ModelServer) -> str | None:
     """The model name clients send, as the operator reported it (or as the spec fixes it)."""
-    status_model = ms.get("status", {}).get("model")
+    status_model = ms.status.get("model")
     if status_model:
         return str(status_model)
-    name = ms.get("spec", {}).get("model", {}).get("servedName")
-    return str(name) if name else None
+    return ms.spec.model.served_name if ms.spec.model is not None else None
 
 
 def build(
-    ms: common.Body,
+    ms: specs.ModelServer,
     *,
     profile: profiles.Profile | None,
-    plat: common.Body | None,
+    plat: specs.Platform | None,
     vllm_image: str,
     vllm_cpu_image: str,
     keda: bool,
 ) -> list[common.Manifest]:
     """Render a ModelServer's children. `profile` is the loaded profile (when spec.profile is set),
     `plat` the Platform of spec.platformRef (when set), `keda` whether KEDA is installed."""
-    spec = common.spec_of(ms)
+    spec = ms.spec
     p = modelplan.plan(ms, profile)
-    name = common.name_of(ms)
-    extra = {common.PLATFORM_LABEL: common.name_of(plat)} if plat is not None else {}
+    name = ms.name
+    extra = {common.PLATFORM_LABEL: plat.name} if plat is not None else {}
     container = (
         _vllm_container(ms, p, vllm_image, vllm_cpu_image)
         if p.engine == "vllm"
@@ -63,28 +63,28 @@ def build(
         "containers": [container],
         "volumes": volumes,
     }
-    if spec.get("nodeSelector"):
-        pod["nodeSelector"] = dict(spec["nodeSelector"])
-    if spec.get("tolerations"):
-        pod["tolerations"] = [dict(t) for t in spec["tolerations"]]
+    if spec.node_selector:
+        pod["nodeSelector"] = dict(spec.node_selector)
+    if spec.tolerations:
+        pod["tolerations"] = [
+            t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations
+        ]
     annotations = (
         platform.pod_annotations(plat, common.HTTP_PORT)
         if plat is not None
         else {"prometheus.io/scrape": "true", "prometheus.io/port": str(common.HTTP_PORT)}
     )
-    autoscaling = spec.get("autoscaling")
-    cache = spec.get("cache", {})
+    autoscaling = spec.autoscaling
+    cache = spec.cache
     # GPUs and single-node volumes cannot hold two pods during a rolling update.
-    exclusive = p.gpu_count > 0 or (
-        cache.get("enabled", True) and cache.get("accessMode", "ReadWriteOnce") != "ReadWriteMany"
-    )
+    exclusive = p.gpu_count > 0 or (cache.enabled and cache.access_mode != "ReadWriteMany")
     children = [
         common.deployment(
             ms,
             name,
             COMPONENT,
             pod_spec=pod,
-            replicas=None if autoscaling else int(spec.get("replicas", 1)),
+            replicas=None if autoscaling else spec.replicas,
             extra_labels=extra,
             pod_annotations=annotations,
             strategy={"type": "Recreate"} if exclusive else None,
@@ -99,9 +99,9 @@ def build(
             extra_labels=extra,
         ),
     ]
-    if cache.get("enabled", True):
+    if cache.enabled:
         children.append(_cache_pvc(ms, extra))
-    if autoscaling:
+    if autoscaling is not None:
         children.extend(_autoscaler(ms, p, autoscaling, keda=keda, extra=extra))
     return children
 
@@ -122,7 +122,7 @@ def _resources(p: Plan) -> dict[str, Any]:
     return resources
 
 
-def _env(ms: common.Body, p: Plan) -> list[dict[str, Any]]:
+def _env(ms: specs.ModelServer, p: Plan) -> list[dict[str, Any]]:
     env = [
         # The image's user may have no home; caches go to the model cache volume.
         common.plain_env("HOME", "/tmp"),  # noqa: S108 - a per-pod emptyDir
@@ -130,14 +130,15 @@ def _env(ms: common.Body, p: Plan) -> list[dict[str, Any]]:
         common.plain_env("XDG_CACHE_HOME", f"{CACHE_DIR}/xdg"),
         common.plain_env("HF_HUB_DISABLE_TELEMETRY", "1"),
     ]
-    token = common.spec_of(ms).get("model", {}).get("huggingFace", {}).get("tokenSecretRef")
-    if token:
-        env.append(common.secret_env("HF_TOKEN", token["name"], token.get("key", "token")))
+    model = ms.spec.model
+    token = model.hugging_face.token_secret_ref if model and model.hugging_face else None
+    if token is not None:
+        env.append(common.secret_env("HF_TOKEN", token.name, token.key))
     env += [common.plain_env(k, v) for k, v in p.env]
     return env
 
 
-def _vllm_container(ms: common.Body, p: Plan, image: str, cpu_image: str) -> dict[str, Any]:
+def _vllm_container(ms: specs.ModelServer, p: Plan, image: str, cpu_image: str) -> dict[str, Any]:
     args = [
         p.model_arg,
         f"--served-model-name={p.served_name}",
@@ -158,7 +159,7 @@ def _vllm_container(ms: common.Body, p: Plan, image: str, cpu_image: str) -> dic
     default_image = image if p.device == "gpu" else cpu_image
     return {
         "name": "vllm",
-        "image": common.spec_of(ms).get("image") or p.image or default_image,
+        "image": ms.spec.image or p.image or default_image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["vllm", "serve"],
         "args": args,
@@ -174,9 +175,12 @@ def _vllm_container(ms: common.Body, p: Plan, image: str, cpu_image: str) -> dic
     }
 
 
-def _transformers_container(ms: common.Body, p: Plan, plat: common.Body | None) -> dict[str, Any]:
-    spec = common.spec_of(ms)
-    if plat is None and not spec.get("image"):
+def _transformers_container(
+    ms: specs.ModelServer, p: Plan, plat: specs.Platform | None
+) -> dict[str, Any]:
+    spec = ms.spec
+    image = spec.image or (platform.image(plat) if plat is not None else None)
+    if image is None:
         raise errors.InvalidSpec("a transformers model server needs an image or a platformRef")
     # The server answers only to its served name (404 for any other): it is told the name the
     # operator reports in status.model, which the Generators send. Its own default differs (the
@@ -193,7 +197,7 @@ def _transformers_container(ms: common.Body, p: Plan, plat: common.Body | None) 
     ]
     container: dict[str, Any] = {
         "name": "inference",
-        "image": spec.get("image") or platform.image(plat),  # type: ignore[arg-type]
+        "image": image,
         "imagePullPolicy": platform.pull_policy(plat) if plat is not None else "IfNotPresent",
         "command": ["storybang", "inference", "--model", p.model_arg, *p.args],
         "ports": [{"name": "http", "containerPort": common.HTTP_PORT, "protocol": "TCP"}],
@@ -208,20 +212,18 @@ def _transformers_container(ms: common.Body, p: Plan, plat: common.Body | None) 
     }
     if plat is not None:
         # `storybang` validates the platform's settings at start, whatever its role.
-        container["envFrom"] = [
-            {"configMapRef": {"name": platform.configmap_name(common.name_of(plat))}}
-        ]
+        container["envFrom"] = [{"configMapRef": {"name": platform.configmap_name(plat.name)}}]
         container["env"] = platform.secret_env(plat) + container["env"]
     return container
 
 
-def _volumes(ms: common.Body, p: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    spec = common.spec_of(ms)
+def _volumes(
+    ms: specs.ModelServer, p: Plan
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     tmp_volume, tmp_mount = common.tmp_volume()
-    cache = spec.get("cache", {})
     cache_source: dict[str, Any] = (
-        {"persistentVolumeClaim": {"claimName": f"{common.name_of(ms)}-cache"}}
-        if cache.get("enabled", True)
+        {"persistentVolumeClaim": {"claimName": f"{ms.name}-cache"}}
+        if ms.spec.cache.enabled
         else {"emptyDir": {}}
     )
     volumes = [tmp_volume, {"name": "cache", **cache_source}]
@@ -229,48 +231,44 @@ def _volumes(ms: common.Body, p: Plan) -> tuple[list[dict[str, Any]], list[dict[
     if p.engine == "vllm":
         volumes.append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE}})
         mounts.append({"name": "shm", "mountPath": "/dev/shm"})  # noqa: S108 - an emptyDir
-    pvc = spec.get("model", {}).get("pvc")
-    if pvc:
+    pvc = ms.spec.model.pvc if ms.spec.model is not None else None
+    if pvc is not None:
         volumes.append(
             {
                 "name": "model",
-                "persistentVolumeClaim": {"claimName": pvc["claimName"], "readOnly": True},
+                "persistentVolumeClaim": {"claimName": pvc.claim_name, "readOnly": True},
             }
         )
         mounts.append({"name": "model", "mountPath": modelplan.SOURCE_DIR, "readOnly": True})
     return volumes, mounts
 
 
-def _cache_pvc(ms: common.Body, extra: Mapping[str, str]) -> common.Manifest:
-    cache = common.spec_of(ms).get("cache", {})
+def _cache_pvc(ms: specs.ModelServer, extra: Mapping[str, str]) -> common.Manifest:
+    cache = ms.spec.cache
     spec: dict[str, Any] = {
-        "accessModes": [cache.get("accessMode", "ReadWriteOnce")],
-        "resources": {"requests": {"storage": cache.get("size", "20Gi")}},
+        "accessModes": [cache.access_mode],
+        "resources": {"requests": {"storage": cache.size}},
     }
-    if cache.get("storageClassName"):
-        spec["storageClassName"] = cache["storageClassName"]
+    if cache.storage_class_name:
+        spec["storageClassName"] = cache.storage_class_name
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": common.metadata(
-            ms, f"{common.name_of(ms)}-cache", COMPONENT, extra_labels=extra
-        ),
+        "metadata": common.metadata(ms, f"{ms.name}-cache", COMPONENT, extra_labels=extra),
         "spec": spec,
     }
 
 
 def _autoscaler(
-    ms: common.Body,
+    ms: specs.ModelServer,
     p: Plan,
-    autoscaling: Mapping[str, Any],
+    autoscaling: ModelServerAutoscaling,
     *,
     keda: bool,
     extra: Mapping[str, str],
 ) -> list[common.Manifest]:
-    name = common.name_of(ms)
-    low, high = int(autoscaling.get("minReplicas", 1)), int(autoscaling.get("maxReplicas", 2))
-    if low > high:
-        raise errors.InvalidSpec("autoscaling.minReplicas must not exceed maxReplicas")
+    name = ms.name
+    low, high = autoscaling.min_replicas, autoscaling.max_replicas
     if p.engine == "transformers":
         return [
             common.cpu_hpa(
@@ -279,14 +277,14 @@ def _autoscaler(
                 COMPONENT,
                 min_replicas=low,
                 max_replicas=high,
-                cpu_percent=int(autoscaling.get("targetCPUUtilizationPercentage", 80)),
+                cpu_percent=autoscaling.target_cpu_utilization_percentage,
                 extra_labels=extra,
             )
         ]
-    target = int(autoscaling.get("targetWaitingRequests", 5))
-    if keda and autoscaling.get("prometheusAddress"):
+    target = autoscaling.target_waiting_requests
+    if keda and autoscaling.prometheus_address:
         query = (
-            f'sum({VLLM_WAITING_METRIC}{{namespace="{common.namespace_of(ms)}",'
+            f'sum({VLLM_WAITING_METRIC}{{namespace="{ms.namespace}",'
             f'model_name="{p.served_name}"}})'
         )
         return [
@@ -302,7 +300,7 @@ def _autoscaler(
                         {
                             "type": "prometheus",
                             "metadata": {
-                                "serverAddress": str(autoscaling["prometheusAddress"]),
+                                "serverAddress": autoscaling.prometheus_address,
                                 "query": query,
                                 "threshold": str(target),
                             },

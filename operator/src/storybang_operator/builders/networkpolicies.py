@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from storybang_operator import specs
 from storybang_operator.builders import common
 
 
@@ -28,17 +29,15 @@ def _tcp(*ports: int) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": p} for p in ports]
 
 
-def build(platform: common.Body) -> list[common.Manifest]:
+def build(plat: specs.Platform) -> list[common.Manifest]:
     """Default deny for every StoryBang pod of the namespace, then the few paths it needs."""
-    spec = common.spec_of(platform)
-    policy = spec.get("networkPolicies", {})
-    name = common.name_of(platform)
+    policy = plat.spec.network_policies
 
     def np(suffix: str, body: dict[str, Any]) -> common.Manifest:
         return {
             "apiVersion": "networking.k8s.io/v1",
             "kind": "NetworkPolicy",
-            "metadata": common.metadata(platform, f"{name}-{suffix}", "platform"),
+            "metadata": common.metadata(plat, f"{plat.name}-{suffix}", "platform"),
             "spec": body,
         }
 
@@ -54,7 +53,7 @@ def build(platform: common.Body) -> list[common.Manifest]:
                     {
                         "to": [
                             {
-                                **_namespace(str(policy.get("dnsNamespace", "kube-system"))),
+                                **_namespace(policy.dns_namespace),
                                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
                             }
                         ],
@@ -74,9 +73,7 @@ def build(platform: common.Body) -> list[common.Manifest]:
                 "ingress": [
                     {
                         "from": [
-                            _namespace(
-                                str(policy.get("ingressControllerNamespace", "ingress-nginx"))
-                            )
+                            _namespace(policy.ingress_controller_namespace)
                         ],
                         "ports": _tcp(common.HTTP_PORT),
                     }
@@ -123,11 +120,11 @@ def build(platform: common.Body) -> list[common.Manifest]:
             {
                 "podSelector": everyone,
                 "policyTypes": ["Egress"],
-                "egress": [{"ports": _tcp(*policy.get("datastorePorts", [6379, 3306, 27017]))}],
+                "egress": [{"ports": _tcp(*policy.datastore_ports)}],
             },
         ),
     ]
-    if policy.get("allowExternalHTTPS", True):
+    if policy.allow_external_https:
         for component in ("worker", "model-server"):
             policies.append(
                 np(
@@ -141,20 +138,20 @@ def build(platform: common.Body) -> list[common.Manifest]:
                     },
                 )
             )
-    mail = spec.get("mail", {})
-    if mail.get("backend") == "smtp":
+    mail = plat.spec.mail
+    if mail.backend == "smtp":
         policies.append(
             np(
                 "allow-smtp",
                 {
                     "podSelector": everyone,
                     "policyTypes": ["Egress"],
-                    "egress": [{"ports": _tcp(int(mail.get("smtpPort", 587)))}],
+                    "egress": [{"ports": _tcp(mail.smtp_port)}],
                 },
             )
         )
-    monitoring = spec.get("monitoring", {})
-    if monitoring.get("metrics", True):
+    monitoring = plat.spec.monitoring
+    if monitoring.metrics:
         policies.append(
             np(
                 "allow-metrics",
@@ -164,7 +161,7 @@ def build(platform: common.Body) -> list[common.Manifest]:
                     "ingress": [
                         {
                             "from": [
-                                _namespace(str(monitoring.get("prometheusNamespace", "monitoring")))
+                                _namespace(monitoring.prometheus_namespace)
                             ],
                             "ports": _tcp(common.HTTP_PORT, common.WORKER_METRICS_PORT),
                         }

@@ -8,7 +8,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storybang_operator import errors
+from storybang_operator import specs
 from storybang_operator.builders import common, networkpolicies
 
 COMPONENT = "platform"
@@ -32,134 +32,100 @@ def service_account_name(platform_name: str) -> str:
     return f"{platform_name}-workload"
 
 
-def _ingress(platform: common.Body) -> Mapping[str, Any]:
-    """The ingress section; absent means no Ingress, present means one unless disabled."""
-    ingress = common.spec_of(platform).get("ingress")
-    return ingress if ingress is not None else {"enabled": False}
-
-
-def public_url(platform: common.Body) -> str | None:
-    ingress = _ingress(platform)
-    if not ingress.get("enabled", True) or not ingress.get("host"):
+def public_url(plat: specs.Platform) -> str | None:
+    ingress = plat.spec.ingress
+    if not ingress.enabled or not ingress.host:
         return None
-    scheme = "https" if ingress.get("tls", {}).get("enabled", False) else "http"
-    return f"{scheme}://{ingress['host']}"
+    scheme = "https" if ingress.tls.enabled else "http"
+    return f"{scheme}://{ingress.host}"
 
 
-def settings_data(platform: common.Body) -> dict[str, str]:
+def settings_data(plat: specs.Platform) -> dict[str, str]:
     """The non-secret settings every process of the platform reads (`STORYBANG_*` variables)."""
-    spec = common.spec_of(platform)
-    auth = spec.get("auth", {})
-    mail = spec.get("mail", {})
+    spec = plat.spec
+    auth, mail = spec.auth, spec.mail
     data = {
-        "STORYBANG_ENV": str(spec.get("environment", "production")),
-        "STORYBANG_LOG__LEVEL": str(spec.get("logLevel", "info")),
+        "STORYBANG_ENV": spec.environment,
+        "STORYBANG_LOG__LEVEL": spec.log_level,
         # The root filesystem is read-only; the services keep scratch files under /tmp.
         "STORYBANG_DATA_DIR": "/tmp/storybang",  # noqa: S108 - a per-pod emptyDir
-        "STORYBANG_AUTH__ACCESS_TOKEN_TTL_SECONDS": str(auth.get("accessTokenTTLSeconds", 900)),
-        "STORYBANG_AUTH__REFRESH_TOKEN_TTL_SECONDS": str(
-            auth.get("refreshTokenTTLSeconds", 2592000)
-        ),
-        "STORYBANG_AUTH__REQUIRE_VERIFICATION": _bool(auth.get("requireVerification", True)),
-        "STORYBANG_MAIL__BACKEND": str(mail.get("backend", "log")),
-        "STORYBANG_CORS_ORIGINS": json.dumps(list(spec.get("corsOrigins", []))),
+        "STORYBANG_AUTH__ACCESS_TOKEN_TTL_SECONDS": str(auth.access_token_ttl_seconds),
+        "STORYBANG_AUTH__REFRESH_TOKEN_TTL_SECONDS": str(auth.refresh_token_ttl_seconds),
+        "STORYBANG_AUTH__REQUIRE_VERIFICATION": _bool(auth.require_verification),
+        "STORYBANG_MAIL__BACKEND": mail.backend,
+        "STORYBANG_CORS_ORIGINS": json.dumps(spec.cors_origins),
     }
-    if mail.get("backend") == "smtp":
+    if mail.backend == "smtp":
         data |= {
-            "STORYBANG_MAIL__SMTP_HOST": str(mail.get("smtpHost", "")),
-            "STORYBANG_MAIL__SMTP_PORT": str(mail.get("smtpPort", 587)),
-            "STORYBANG_MAIL__SMTP_USERNAME": str(mail.get("smtpUsername", "")),
-            "STORYBANG_MAIL__SMTP_STARTTLS": _bool(mail.get("smtpStartTLS", True)),
+            "STORYBANG_MAIL__SMTP_HOST": mail.smtp_host,
+            "STORYBANG_MAIL__SMTP_PORT": str(mail.smtp_port),
+            "STORYBANG_MAIL__SMTP_USERNAME": mail.smtp_username,
+            "STORYBANG_MAIL__SMTP_STARTTLS": _bool(mail.smtp_start_tls),
         }
-        if mail.get("fromAddress"):
-            data["STORYBANG_MAIL__FROM_ADDRESS"] = str(mail["fromAddress"])
-    url = public_url(platform)
+        if mail.from_address:
+            data["STORYBANG_MAIL__FROM_ADDRESS"] = mail.from_address
+    url = public_url(plat)
     if url:
         data["STORYBANG_PUBLIC_URL"] = url
-    extra = spec.get("settings", {})
-    bad = sorted(k for k in extra if not str(k).startswith("STORYBANG_"))
-    if bad:
-        raise errors.InvalidSpec(f"settings keys must start with STORYBANG_: {', '.join(bad)}")
-    data |= {str(k): str(v) for k, v in extra.items()}
-    return data
+    # The spec refuses keys that do not start with STORYBANG_.
+    return data | spec.settings
 
 
-def config_hash(platform: common.Body) -> str:
+def config_hash(plat: specs.Platform) -> str:
     """A digest of the shared settings; pods carry it so that a settings change rolls them."""
-    raw = json.dumps(settings_data(platform), sort_keys=True).encode()
+    raw = json.dumps(settings_data(plat), sort_keys=True).encode()
     return hashlib.sha256(raw).hexdigest()[:16]
 
 
-def secret_env(platform: common.Body) -> list[dict[str, Any]]:
+def secret_env(plat: specs.Platform) -> list[dict[str, Any]]:
     """The secret settings, as references into the Secrets: values never pass through the operator.
 
     Every process gets all four: the services refuse to start outside dev without them."""
-    spec = common.spec_of(platform)
-    stores = spec.get("datastores", {})
-    auth = spec.get("auth", {})
-    env = []
-    for store in ("redis", "mysql", "mongo"):
-        ref = stores.get(store)
-        if not ref or not ref.get("secretName"):
-            raise errors.InvalidSpec(f"datastores.{store}.secretName is required")
-        env.append(
-            common.secret_env(
-                f"STORYBANG_{store.upper()}__URL", ref["secretName"], ref.get("urlKey", "url")
-            )
-        )
-    if not auth.get("signingKeySecretName"):
-        raise errors.InvalidSpec("auth.signingKeySecretName is required")
+    stores, auth = plat.spec.datastores, plat.spec.auth
+    env = [
+        common.secret_env(f"STORYBANG_{store.upper()}__URL", ref.secret_name, ref.url_key)
+        for store, ref in (("redis", stores.redis), ("mysql", stores.mysql), ("mongo", stores.mongo))
+    ]
     env.append(
         common.secret_env(
-            "STORYBANG_AUTH__SIGNING_KEY",
-            auth["signingKeySecretName"],
-            auth.get("signingKeyKey", "signing-key"),
+            "STORYBANG_AUTH__SIGNING_KEY", auth.signing_key_secret_name, auth.signing_key_key
         )
     )
-    smtp_password = spec.get("mail", {}).get("smtpPasswordSecretRef")
-    if smtp_password:
+    smtp_password = plat.spec.mail.smtp_password_secret_ref
+    if smtp_password is not None:
         env.append(
             common.secret_env(
-                "STORYBANG_MAIL__SMTP_PASSWORD",
-                smtp_password["name"],
-                smtp_password.get("key", "password"),
+                "STORYBANG_MAIL__SMTP_PASSWORD", smtp_password.name, smtp_password.key
             )
         )
     return env
 
 
-def image(platform: common.Body, override: str | None = None) -> str:
-    if override:
-        return override
-    value = common.spec_of(platform).get("image")
-    if not value:
-        raise errors.InvalidSpec(f"Platform {common.name_of(platform)} has no image")
-    return str(value)
+def image(plat: specs.Platform, override: str | None = None) -> str:
+    return override or plat.spec.image
 
 
-def pod_base(platform: common.Body) -> dict[str, Any]:
+def pod_base(plat: specs.Platform) -> dict[str, Any]:
     """Pod fields every workload of the platform shares: identity, pull secrets, security."""
-    spec = common.spec_of(platform)
     pod: dict[str, Any] = {
-        "serviceAccountName": service_account_name(common.name_of(platform)),
+        "serviceAccountName": service_account_name(plat.name),
         # The workloads never call the Kubernetes API: no token in the pod.
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": common.pod_security_context(),
     }
-    pull = spec.get("imagePullSecrets", [])
-    if pull:
-        pod["imagePullSecrets"] = [{"name": n} for n in pull]
+    if plat.spec.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": n} for n in plat.spec.image_pull_secrets]
     return pod
 
 
-def pull_policy(platform: common.Body) -> str:
-    return str(common.spec_of(platform).get("imagePullPolicy", "IfNotPresent"))
+def pull_policy(plat: specs.Platform) -> str:
+    return plat.spec.image_pull_policy
 
 
-def pod_annotations(platform: common.Body, metrics_port: int) -> dict[str, str]:
-    annotations = {"storybang.io/config-hash": config_hash(platform)}
-    if common.spec_of(platform).get("monitoring", {}).get("metrics", True):
+def pod_annotations(plat: specs.Platform, metrics_port: int) -> dict[str, str]:
+    annotations = {"storybang.io/config-hash": config_hash(plat)}
+    if plat.spec.monitoring.metrics:
         annotations |= {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": str(metrics_port),
@@ -168,49 +134,43 @@ def pod_annotations(platform: common.Body, metrics_port: int) -> dict[str, str]:
     return annotations
 
 
-def build(platform: common.Body, domain_services: Sequence[common.Body]) -> list[common.Manifest]:
+def build(
+    plat: specs.Platform, domain_services: Sequence[specs.DomainService]
+) -> list[common.Manifest]:
     """Render the platform's children. `domain_services` are the DomainServices that point at this
     platform; the Ingress routes to them by domain."""
-    spec = common.spec_of(platform)
-    name = common.name_of(platform)
     children: list[common.Manifest] = [
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": common.metadata(platform, configmap_name(name), COMPONENT),
-            "data": settings_data(platform),
+            "metadata": common.metadata(plat, configmap_name(plat.name), COMPONENT),
+            "data": settings_data(plat),
         },
         {
             "apiVersion": "v1",
             "kind": "ServiceAccount",
-            "metadata": common.metadata(platform, service_account_name(name), COMPONENT),
+            "metadata": common.metadata(plat, service_account_name(plat.name), COMPONENT),
             "automountServiceAccountToken": False,
         },
     ]
-    secret_env(platform)  # validates the datastore and key references early
-    ingress = build_ingress(platform, domain_services)
+    ingress = build_ingress(plat, domain_services)
     if ingress is not None:
         children.append(ingress)
-    if spec.get("networkPolicies", {}).get("enabled", True):
-        children.extend(networkpolicies.build(platform))
+    if plat.spec.network_policies.enabled:
+        children.extend(networkpolicies.build(plat))
     return children
 
 
 def build_ingress(
-    platform: common.Body, domain_services: Sequence[common.Body]
+    plat: specs.Platform, domain_services: Sequence[specs.DomainService]
 ) -> common.Manifest | None:
-    ingress = _ingress(platform)
-    if not ingress.get("enabled", True):
+    ingress = plat.spec.ingress
+    if not ingress.enabled:
         return None
-    host = ingress.get("host")
-    if not host:
-        raise errors.InvalidSpec("ingress.host is required when the ingress is enabled")
     # One service per domain: the first by name wins, so the choice is stable across passes.
     by_domain: dict[str, str] = {}
-    for ds in sorted(domain_services, key=common.name_of):
-        domain = str(ds.get("spec", {}).get("domain", ""))
-        if domain in ROUTES and domain not in by_domain:
-            by_domain[domain] = common.name_of(ds)
+    for ds in sorted(domain_services, key=lambda ds: ds.name):
+        by_domain.setdefault(ds.spec.domain, ds.name)
     paths = [
         {
             "path": path,
@@ -227,20 +187,14 @@ def build_ingress(
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
         "metadata": common.metadata(
-            platform,
-            common.name_of(platform),
-            COMPONENT,
-            annotations=ingress.get("annotations") or None,
+            plat, plat.name, COMPONENT, annotations=ingress.annotations or None
         ),
-        "spec": {"rules": [{"host": host, "http": {"paths": paths}}]},
+        "spec": {"rules": [{"host": ingress.host, "http": {"paths": paths}}]},
     }
-    if ingress.get("className"):
-        manifest["spec"]["ingressClassName"] = ingress["className"]
-    tls = ingress.get("tls", {})
-    if tls.get("enabled", False):
-        if not tls.get("secretName"):
-            raise errors.InvalidSpec("ingress.tls.secretName is required when TLS is enabled")
-        manifest["spec"]["tls"] = [{"hosts": [host], "secretName": tls["secretName"]}]
+    if ingress.class_name:
+        manifest["spec"]["ingressClassName"] = ingress.class_name
+    if ingress.tls.enabled:
+        manifest["spec"]["tls"] = [{"hosts": [ingress.host], "secretName": ingress.tls.secret_name}]
     return manifest
 
 

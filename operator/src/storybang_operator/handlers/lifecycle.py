@@ -1,0 +1,83 @@
+"""Start-up and clean-up: the settings are read, Kopf is configured, the connections are opened
+and the one `state.Operator` is put into Kopf's memo, from where every handler takes it."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+import kopf
+
+from storybang_operator import k8s, metrics, queue, reconcile, resync
+from storybang_operator.handlers import kinds, nudges, state
+from storybang_operator.settings import OperatorSettings
+
+
+def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
+    settings.watching.server_timeout = ours.watch_server_timeout_seconds
+    settings.watching.client_timeout = ours.watch_client_timeout_seconds
+    settings.watching.connect_timeout = ours.watch_connect_timeout_seconds
+    settings.peering.standalone = not ours.peering
+    settings.peering.mandatory = ours.peering
+    settings.peering.name = ours.peering_name
+    # Kopf's bookkeeping in annotations of our own prefix; the status schema has no room for it.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
+        prefix="operator.storybang.io"
+    )
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="operator.storybang.io", key="last-handled-configuration"
+    )
+    # Only warnings become Events: info-level Events on every pass would be writes too.
+    settings.posting.level = logging.WARNING
+
+
+@kopf.on.startup()
+async def start(
+    settings: kopf.OperatorSettings,
+    memo: kopf.Memo,
+    logger: logging.Logger | logging.LoggerAdapter[Any],
+    **kwargs: Any,
+) -> None:
+    """Read the settings, configure Kopf, open the connections and start the resync queue over
+    the resources Kopf's indexes know (filled as they are seen). Fails the start when the
+    profile directory is missing, since every vLLM ModelServer would then fail."""
+    ours = OperatorSettings()
+    if not ours.profiles_dir.is_dir():
+        raise kopf.PermanentError(f"profiles_dir {ours.profiles_dir} is not a directory")
+    configure_kopf(settings, ours)
+    operator = state.Operator(
+        context=reconcile.Context(
+            api=k8s.Api.connect(
+                timeout=ours.api_timeout_seconds, crd_cache_seconds=ours.keda_check_seconds
+            ),
+            queues=queue.QueueReader(timeout=ours.redis_timeout_seconds),
+            settings=ours,
+            metrics=metrics.Metrics(),
+        ),
+        # Kopf passes each index by its id: `platforms`, `domain_services`, ...
+        indices={kind: kwargs[kinds.index_id(kind)] for kind in kinds.PLURALS},
+    )
+    operator.queue = resync.ResyncQueue(
+        interval=ours.resync_seconds,
+        initial_delay=ours.resync_initial_delay_seconds,
+        workers=ours.resync_workers,
+        keys=operator.known_keys,
+        reconcile=functools.partial(nudges.resync_key, operator),
+    )
+    memo[state.MEMO_KEY] = operator
+    operator.context.metrics.serve(ours.metrics_port)
+    if ours.peering:
+        kinds.register_timers(ours)
+    else:
+        operator.queue.start()
+    logger.info("storybang-operator configured (peering=%s)", ours.peering)
+
+
+@kopf.on.cleanup()
+async def stop(memo: kopf.Memo, **_: Any) -> None:
+    operator = memo.get(state.MEMO_KEY)
+    if isinstance(operator, state.Operator):
+        if operator.queue is not None:
+            await operator.queue.stop()
+        operator.context.metrics.stop()

@@ -1,0 +1,111 @@
+"""One pass over a resource, from a change handler or the resync queue: the status to write and
+what the failure means for Kopf (stop, wait, retry)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from storybang_operator import errors, reconcile, status
+from storybang_operator.builders import common
+from storybang_operator.handlers.state import Operator
+
+# The reasons of a spec that cannot be rendered: nothing changes until the spec does.
+PERMANENT_REASONS = {"InvalidSpec", "Rejected", "InvalidProfile", "ProfileNotFound"}
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    changes: dict[str, Any]  # the status fields that differ from what the resource shows
+    error: errors.OperatorError | None
+
+
+def run(operator: Operator, kind: str, body: common.Body, trigger: str) -> Outcome:
+    """Reconcile once: the status difference to write, and the error if the pass failed."""
+    try:
+        with operator.context.metrics.reconcile(kind, trigger):
+            desired = operator.reconcilers[kind](operator.context, body)
+        error = None
+    except errors.OperatorError as e:
+        desired, error = reconcile.failed(body, e), e
+    return Outcome(status.changes(body.get("status"), desired), error)
+
+
+def changed(operator: Operator, kind: str, body: kopf.Body, patch: kopf.Patch) -> None:
+    """A change handler's pass: the status goes into Kopf's patch, errors become retry intent."""
+    outcome = run(operator, kind, plain(body), "change")
+    for key, value in outcome.changes.items():
+        patch.status[key] = value
+    if outcome.changes:
+        operator.context.metrics.status_writes.labels(kind, "change").inc()
+    error = outcome.error
+    if error is None:
+        return
+    if isinstance(error, errors.InvalidSpec):
+        if outcome.changes:  # reported once, not on every retry
+            operator.warn(body, reason=error.reason, message=error.message)
+        raise kopf.PermanentError(error.message) from error
+    if isinstance(error, errors.DependencyNotReady):
+        # Waiting is a state, not a failure: the status says what is missing, and the resync
+        # queue comes back to it (at once when that Platform or ModelServer is reconciled).
+        logger.info("%s %s waits: %s", kind, body.metadata.name, error.message)
+        return
+    delay = operator.settings.retry_delay_seconds * (4 if isinstance(error, errors.Forbidden) else 1)
+    raise kopf.TemporaryError(error.message, delay=delay) from error
+
+
+def resynced(operator: Operator, kind: str, body: common.Body, trigger: str) -> None:
+    """A resync pass (blocking): the status is patched through the API and an invalid spec found
+    now is reported by an Event; failures wait for the next pass."""
+    if not handled(body) or invalid_and_unchanged(body):
+        return  # Kopf's change handler has not seen this generation, or it cannot be rendered
+    outcome = run(operator, kind, body, trigger)
+    api = operator.context.api
+    if outcome.changes:
+        api.patch_status(body, outcome.changes)
+        operator.context.metrics.status_writes.labels(kind, trigger).inc()
+    error = outcome.error
+    if isinstance(error, errors.InvalidSpec) and outcome.changes:
+        api.post_event(body, reason=error.reason, message=error.message)
+    if error is not None:
+        meta = body["metadata"]
+        level = logging.INFO if isinstance(error, errors.DependencyNotReady) else logging.WARNING
+        logger.log(
+            level,
+            "%s %s/%s: %s: %s",
+            kind,
+            meta["namespace"],
+            meta["name"],
+            error.reason,
+            error.message,
+        )
+
+
+def plain(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A plain, private copy of the resource: builders may read it freely."""
+    return copy.deepcopy({key: body[key] for key in body})
+
+
+def handled(body: Mapping[str, Any]) -> bool:
+    generation = body.get("metadata", {}).get("generation")
+    return bool((body.get("status") or {}).get("observedGeneration") == generation)
+
+
+def invalid_and_unchanged(body: Mapping[str, Any]) -> bool:
+    shown = ready(body)
+    return bool(
+        handled(body)
+        and shown.get("status") == "False"
+        and shown.get("reason") in PERMANENT_REASONS
+    )
+
+
+def ready(body: Mapping[str, Any]) -> Mapping[str, Any]:
+    conditions = (body.get("status") or {}).get("conditions") or []
+    return next((c for c in conditions if c.get("type") == status.READY), {})

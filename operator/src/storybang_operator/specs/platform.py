@@ -1,0 +1,123 @@
+"""The Platform's spec: the image, the datastores, auth, mail, ingress and the network and
+monitoring switches every StoryBang workload of an installation shares."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from storybang_operator.specs.base import Resource, Spec
+
+
+class Redis(Spec):
+    secret_name: str
+    url_key: str = "url"
+    # KEDA's Redis scaler takes host:port and a password, not a URL.
+    address_key: str = "address"
+    password_key: str | None = None
+    database_index: int = 0
+    tls: bool = False
+
+
+class Store(Spec):
+    secret_name: str
+    url_key: str = "url"
+
+
+class Datastores(Spec):
+    redis: Redis
+    mysql: Store
+    mongo: Store
+
+
+class Auth(Spec):
+    signing_key_secret_name: str
+    signing_key_key: str = "signing-key"
+    access_token_ttl_seconds: int = Field(900, alias="accessTokenTTLSeconds")
+    refresh_token_ttl_seconds: int = Field(2592000, alias="refreshTokenTTLSeconds")
+    require_verification: bool = True
+
+
+class SmtpPasswordRef(Spec):
+    name: str
+    key: str = "password"
+
+
+class Mail(Spec):
+    backend: Literal["log", "smtp"] = "log"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password_secret_ref: SmtpPasswordRef | None = None
+    smtp_start_tls: bool = Field(True, alias="smtpStartTLS")
+    from_address: str | None = None
+
+
+class Tls(Spec):
+    enabled: bool = False
+    secret_name: str | None = None
+
+    @model_validator(mode="after")
+    def _secret_when_enabled(self) -> Tls:
+        if self.enabled and not self.secret_name:
+            raise ValueError("secretName is required when TLS is enabled")
+        return self
+
+
+class Ingress(Spec):
+    """Present means an Ingress unless `enabled` is false; absent means none (the default)."""
+
+    enabled: bool = True
+    host: str | None = None
+    class_name: str | None = None
+    annotations: dict[str, str] = Field(default_factory=dict)
+    tls: Tls = Tls()
+
+    @model_validator(mode="after")
+    def _host_when_enabled(self) -> Ingress:
+        if self.enabled and not self.host:
+            raise ValueError("host is required when the ingress is enabled")
+        return self
+
+
+class Monitoring(Spec):
+    metrics: bool = True
+    prometheus_namespace: str = "monitoring"
+
+
+class NetworkPolicies(Spec):
+    enabled: bool = True
+    ingress_controller_namespace: str = "ingress-nginx"
+    dns_namespace: str = "kube-system"
+    datastore_ports: list[int] = Field(default_factory=lambda: [6379, 3306, 27017])
+    allow_external_https: bool = Field(True, alias="allowExternalHTTPS")
+
+
+class PlatformSpec(Spec):
+    image: str = Field(min_length=1)
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    image_pull_secrets: list[str] = Field(default_factory=list)
+    environment: Literal["production", "dev"] = "production"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    cors_origins: list[str] = Field(default_factory=list)
+    datastores: Datastores
+    auth: Auth
+    mail: Mail = Mail()
+    ingress: Ingress = Ingress(enabled=False)
+    monitoring: Monitoring = Monitoring()
+    network_policies: NetworkPolicies = NetworkPolicies()
+    settings: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("settings")
+    @classmethod
+    def _storybang_keys(cls, settings: dict[str, str]) -> dict[str, str]:
+        bad = sorted(k for k in settings if not k.startswith("STORYBANG_"))
+        if bad:
+            raise ValueError(f"keys must start with STORYBANG_: {', '.join(bad)}")
+        return settings
+
+
+class Platform(Resource):
+    kind: Literal["Platform"] = "Platform"
+    spec: PlatformSpec
