@@ -12,6 +12,7 @@ import pytest
 
 from storybang.mail import LogSender
 from storybang.runtime import Runtime
+from storybang.security import passwords
 from storybang.settings import Settings
 from tests.conftest import SignUp, app_for, client_for, make_settings
 
@@ -229,3 +230,36 @@ async def test_password_guesses_with_a_token_are_limited_like_logins(
     # The owner can still log in: the guesses were counted apart from login attempts.
     r = await client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
     assert r.status_code == 200
+
+
+class CountingHasher(passwords.Hasher):
+    """The real hasher, counting its work: a timing side channel is the work done, not the clock."""
+
+    hashed = 0
+
+    async def hash(self, password: str) -> str:
+        CountingHasher.hashed += 1
+        return await super().hash(password)
+
+
+async def test_registering_a_taken_email_does_the_same_hashing_work(real_settings: Settings, tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        mysql=real_settings.mysql.model_dump(),
+        mongo=real_settings.mongo.model_dump(),
+        redis=real_settings.redis.model_dump(),
+    )
+    rt = await Runtime.open(settings)
+    rt.hasher = CountingHasher(settings.auth)
+    try:
+        async with client_for(app_for(rt)) as client:
+            body = {"email": unique_email(), "password": PASSWORD, "display_name": "A"}
+            before = CountingHasher.hashed
+            assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201
+            new_account = CountingHasher.hashed - before
+            before = CountingHasher.hashed
+            assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201
+            taken = CountingHasher.hashed - before
+        assert new_account == taken == 1
+    finally:
+        await rt.close()

@@ -121,6 +121,9 @@ async def register(
     passwords.check_policy(data.password)
     email = _normalise(data.email)
     answer: dict[str, object] = {"email": email, "verification_required": rt.settings.auth.require_verification}
+    # Hashed whether or not the address is taken: argon2 is most of the work of a registration, and
+    # skipping it for a taken address would tell by the answer's speed who has an account.
+    password_hash = await rt.hasher.hash(data.password)
     existing = await _find_by_email(session, email)
     if existing is not None:
         return answer, Message(
@@ -133,7 +136,7 @@ async def register(
     user = User(
         id=ids.new_id(),
         email=email,
-        password_hash=await rt.hasher.hash(data.password),
+        password_hash=password_hash,
         display_name=data.display_name,
         role="user",
         verified=False,
