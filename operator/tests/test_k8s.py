@@ -3,7 +3,10 @@ pass from writing. (Requests to a real API server are the cluster e2e suite's.)"
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from storybang_operator import errors, k8s
 
@@ -77,3 +80,28 @@ def test_comparison_ignores_other_managers_entries_but_not_ours() -> None:
     # A field we no longer render shows in our own entry: that apply must happen.
     preview["metadata"]["managedFields"] = [{**ours, "fieldsV1": {"f:spec": {"f:x": {}}}}]
     assert k8s.comparable(live) != k8s.comparable(preview)
+
+
+def test_kopf_connects_as_the_kubeconfig_the_settings_name(tmp_path: Path) -> None:
+    """Outside a pod, the operator's client and Kopf's connection both come from the kubeconfig
+    file the settings name at start-up (not the client library's process-wide default)."""
+    kubeconfig = tmp_path / "operator.kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": "https://10.0.0.1:6443"}}],
+                "users": [{"name": "u", "user": {"token": "operator-token"}}],
+                "contexts": [{"name": "x", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "x",
+            }
+        )
+    )
+    api = k8s.Api.connect(kubeconfig=str(kubeconfig), timeout=1, crd_cache_seconds=0)
+    found = api.credentials()
+    assert (found.server, found.scheme, found.token) == (
+        "https://10.0.0.1:6443",
+        "Bearer",
+        "operator-token",
+    )

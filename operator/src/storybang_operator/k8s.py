@@ -110,6 +110,19 @@ def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    server: str
+    ca_path: str | None
+    insecure: bool
+    username: str | None
+    password: str | None
+    scheme: str | None  # of the Authorization header, e.g. Bearer
+    token: str | None
+    certificate_path: str | None
+    private_key_path: str | None
+
+
 class Api:
     """A thin, typed layer over the official client's REST transport."""
 
@@ -121,14 +134,43 @@ class Api:
         self._lock = threading.Lock()
 
     @classmethod
-    def connect(cls, *, timeout: float, crd_cache_seconds: float) -> Api:
-        """In a pod, the service account; elsewhere (tests, a laptop), the current kubeconfig."""
+    def connect(cls, *, kubeconfig: str | None, timeout: float, crd_cache_seconds: float) -> Api:
+        """In a pod, the service account; elsewhere (tests, a laptop), the kubeconfig file(s)
+        given (`KUBECONFIG`), else ~/.kube/config. The configuration is this object's own: the
+        client library's process-wide default is neither read nor changed."""
+        config = kubernetes.client.Configuration()
         try:
-            kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+            kubernetes.config.load_incluster_config(client_configuration=config)  # type: ignore[no-untyped-call]
         except kubernetes.config.ConfigException:
-            kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
+            kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig or "~/.kube/config", client_configuration=config
+            )
         return cls(
-            kubernetes.client.ApiClient(), timeout=timeout, crd_cache_seconds=crd_cache_seconds
+            kubernetes.client.ApiClient(configuration=config),
+            timeout=timeout,
+            crd_cache_seconds=crd_cache_seconds,
+        )
+
+    def credentials(self) -> Credentials:
+        """Who this client is, for Kopf's own connection (its watches, status patches and
+        Events): the same identity as the operator's requests, read as Kopf's own
+        `login_via_client` reads the client library's configuration."""
+        config = self._client.configuration
+        # A service account's token is re-read from its file by this call when it is due.
+        header = config.get_api_key_with_prefix("BearerToken") or config.get_api_key_with_prefix(
+            "authorization"
+        )
+        scheme, _, token = (header or "").rpartition(" ")
+        return Credentials(
+            server=str(config.host),
+            ca_path=config.ssl_ca_cert,
+            insecure=not config.verify_ssl,
+            username=config.username or None,
+            password=config.password or None,
+            scheme=scheme or None,
+            token=token or None,
+            certificate_path=config.cert_file,
+            private_key_path=config.key_file,
         )
 
     # --- transport -------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The operator's settings: one object, read from `STORYBANG_OPERATOR_*` variables at start.
 
-Nothing else in the package reads the environment; the handlers module loads these once, when
-`kopf run -m storybang_operator` imports it, and checks the profile directory at start-up.
+Nothing else in the package reads the environment; the start-up handler loads these once, when
+the operator starts (not when the package is imported), and checks the profile directory.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class OperatorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STORYBANG_OPERATOR_", frozen=True)
 
+    # Outside a pod: the kubeconfig file(s) to connect with (the usual variable, read at start).
+    kubeconfig: str | None = Field(None, validation_alias="KUBECONFIG")
     # The chart mounts inference/vllm/ here; tests point it at the repository's folder.
     profiles_dir: Path = Path("/etc/storybang/vllm-profiles")
     # How often every resource is re-rendered and compared with what is live: this is what

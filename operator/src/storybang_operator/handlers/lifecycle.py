@@ -1,5 +1,6 @@
-"""Start-up and clean-up: the settings are read, Kopf is configured, the connections are opened
-and the one `state.Operator` is put into Kopf's memo, from where every handler takes it."""
+"""Start-up, login and clean-up: the settings are read, Kopf is configured, the connections are
+opened and the one `state.Operator` is put into Kopf's memo, from where every handler (and
+Kopf's login) takes it."""
 
 from __future__ import annotations
 
@@ -49,7 +50,9 @@ async def start(
     operator = state.Operator(
         context=reconcile.Context(
             api=k8s.Api.connect(
-                timeout=ours.api_timeout_seconds, crd_cache_seconds=ours.keda_check_seconds
+                kubeconfig=ours.kubeconfig,
+                timeout=ours.api_timeout_seconds,
+                crd_cache_seconds=ours.keda_check_seconds,
             ),
             queues=queue.QueueReader(timeout=ours.redis_timeout_seconds),
             settings=ours,
@@ -72,6 +75,27 @@ async def start(
     else:
         operator.queue.start()
     logger.info("storybang-operator configured (peering=%s)", ours.peering)
+
+
+@kopf.on.login()
+def login(
+    memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any
+) -> kopf.ConnectionInfo:
+    """Kopf connects as the operator's own client does (Kopf logs in after the start-up
+    handlers), rather than through the client library's process-wide configuration."""
+    found = state.of(memo).context.api.credentials()
+    return kopf.ConnectionInfo(
+        server=found.server,
+        ca_path=found.ca_path,
+        insecure=found.insecure,
+        username=found.username,
+        password=found.password,
+        scheme=found.scheme,
+        token=found.token,
+        certificate_path=found.certificate_path,
+        private_key_path=found.private_key_path,
+        trust_env=settings.networking.trust_env,
+    )
 
 
 @kopf.on.cleanup()
