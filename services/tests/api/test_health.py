@@ -28,14 +28,14 @@ async def test_readyz_is_503_when_a_store_is_down(tmp_path: Path) -> None:
         mongo={"url": "mongodb://127.0.0.1:1/?serverSelectionTimeoutMS=300"},
         redis={"url": "redis://127.0.0.1:1/0"},
     )
-    rt = await Runtime.open(settings)
+    runtime = await Runtime.open(settings)
     try:
-        async with client_for(app_for(rt)) as client:
+        async with client_for(app_for(runtime)) as client:
             r = await client.get("/readyz")
         assert r.status_code == 503
         assert all(v.startswith("error") for v in r.json()["checks"].values())
     finally:
-        await rt.close()
+        await runtime.close()
 
 
 async def test_metrics_count_requests(client: httpx.AsyncClient) -> None:

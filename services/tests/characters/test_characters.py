@@ -185,3 +185,22 @@ async def test_characters_need_a_token(client: httpx.AsyncClient) -> None:
     assert (await client.get(API)).status_code == 401
     assert (await client.post(API, json={"name": "x"})).status_code == 401
     assert (await client.get(f"{API}/{ids.new_id()}/photo")).status_code == 401
+
+
+async def test_every_write_through_the_api_is_announced_to_the_owner(
+    client: httpx.AsyncClient, signup: SignUp, runtime: Runtime
+) -> None:
+    """character.updated goes out on the event bus for an API edit, not only for a worker's."""
+    me, other = await signup(), await signup()
+    created = await make(client, me)
+    r = await client.patch(f"{API}/{created['id']}", json={"name": "Ned"}, headers=me.headers)
+    assert r.status_code == 200
+    r = await client.delete(f"{API}/{created['id']}", headers=me.headers)
+    assert r.status_code == 204
+    announced = [(e.name, dict(e.data)) for e in (await runtime.events.replay(me.id, "0-0")).events]
+    assert announced == [
+        ("character.updated", {"id": created["id"]}),
+        ("character.updated", {"id": created["id"]}),
+        ("character.updated", {"id": created["id"], "deleted": True}),
+    ]
+    assert (await runtime.events.replay(other.id, "0-0")).events == []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from storybang.generation import service
+from storybang.generation import quotas
 from storybang.runtime import Runtime
 from storybang.settings import Settings
 from tests.conftest import SignUp, app_for, client_for
@@ -67,9 +67,9 @@ async def test_cancel_a_queued_job(client: httpx.AsyncClient, signup: SignUp) ->
 
 async def test_too_many_jobs_at_once_is_429(real_settings: Settings, tmp_path: Path, signup: SignUp) -> None:
     account = await signup()
-    rt = await Runtime.open(settings_with(real_settings, tmp_path, generation={"max_active_jobs": 2}))
+    runtime = await Runtime.open(settings_with(real_settings, tmp_path, generation={"max_active_jobs": 2}))
     try:
-        async with client_for(app_for(rt)) as client:
+        async with client_for(app_for(runtime)) as client:
             body = {"task": "translate", "input": {"text": "Hello", "target_language": "es"}}
             codes = [(await client.post("/api/v1/generations", headers=account.headers, json=body)) for _ in range(3)]
             assert [r.status_code for r in codes] == [202, 202, 429]
@@ -77,15 +77,15 @@ async def test_too_many_jobs_at_once_is_429(real_settings: Settings, tmp_path: P
             usage = (await client.get("/api/v1/users/me/usage", headers=account.headers)).json()
             assert usage["active_jobs"] == 2 and usage["active_jobs_limit"] == 2
     finally:
-        await rt.close()
+        await runtime.close()
 
 
 async def test_daily_token_quota_is_429_until_midnight(real_settings: Settings, tmp_path: Path, signup: SignUp) -> None:
     account = await signup()
-    rt = await Runtime.open(settings_with(real_settings, tmp_path, generation={"daily_tokens": 100}))
+    runtime = await Runtime.open(settings_with(real_settings, tmp_path, generation={"daily_tokens": 100}))
     try:
-        await rt.counters.add(service.tokens_key(account.id), 100)
-        async with client_for(app_for(rt)) as client:
+        await runtime.counters.add(quotas.tokens_key(account.id), 100)
+        async with client_for(app_for(runtime)) as client:
             body = {"task": "story", "input": {"prompt": "a walk"}}
             r = await client.post("/api/v1/generations", headers=account.headers, json=body)
             assert r.status_code == 429
@@ -93,4 +93,4 @@ async def test_daily_token_quota_is_429_until_midnight(real_settings: Settings, 
             usage = (await client.get("/api/v1/users/me/usage", headers=account.headers)).json()
             assert usage["tokens"] == 100 and usage["tokens_limit"] == 100
     finally:
-        await rt.close()
+        await runtime.close()

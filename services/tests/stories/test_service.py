@@ -9,7 +9,7 @@ from storybang.characters.models import CharacterCreate
 from storybang.errors import InvalidInput, NotFound
 from storybang.runtime import Runtime
 from storybang.stores import ids
-from storybang.stories import service
+from storybang.stories import results, service, store, versions
 from storybang.stories.models import StoryCreate, StoryUpdate
 from tests.characters.pictures import png
 
@@ -17,7 +17,7 @@ from tests.characters.pictures import png
 async def test_save_generated_makes_a_story_then_new_versions_of_it(runtime: Runtime) -> None:
     owner = ids.new_id()
     nemo = (await characters.create(runtime, owner, CharacterCreate(name="Nemo"))).id
-    first = await service.save_generated(
+    first = await results.save_generated(
         runtime,
         owner,
         title="The Deep",
@@ -30,11 +30,11 @@ async def test_save_generated_makes_a_story_then_new_versions_of_it(runtime: Run
     )
     assert [p.text for p in first.paragraphs] == ["Once.", "Twice."]
     assert (first.version, first.character_ids, first.genre) == (1, [nemo], "adventure")
-    again = await service.save_generated(
+    again = await results.save_generated(
         runtime, owner, title="The Deeper", paragraphs=["Thrice."], audience="children", story_id=first.id
     )
     assert (again.id, again.version, again.title) == (first.id, 2, "The Deeper")
-    kept = await service.get_version(runtime, owner, first.id, 1)
+    kept = await versions.get_version(runtime, owner, first.id, 1)
     assert kept.title == "The Deep" and [p.text for p in kept.paragraphs] == ["Once.", "Twice."]
 
 
@@ -42,7 +42,7 @@ async def test_a_retried_job_saves_once(runtime: Runtime) -> None:
     owner, job_id = ids.new_id(), ids.new_id()
 
     async def save(story_id: str | None = None, job: str = job_id) -> str:
-        saved = await service.save_generated(
+        saved = await results.save_generated(
             runtime, owner, title="Once", paragraphs=["x"], audience="general", story_id=story_id, job_id=job
         )
         return saved.id
@@ -59,15 +59,15 @@ async def test_a_retried_job_saves_once(runtime: Runtime) -> None:
 async def test_save_generated_checks_its_input(runtime: Runtime) -> None:
     owner = ids.new_id()
     with pytest.raises(InvalidInput) as e:
-        await service.save_generated(runtime, owner, title="", paragraphs=["x"], audience="general")
+        await results.save_generated(runtime, owner, title="", paragraphs=["x"], audience="general")
     assert e.value.field == "title"
     with pytest.raises(InvalidInput) as e:
-        await service.save_generated(
+        await results.save_generated(
             runtime, owner, title="t", paragraphs=["x"], audience="general", character_ids=[ids.new_id()]
         )
     assert e.value.field == "character_ids"
     with pytest.raises(NotFound):
-        await service.save_generated(
+        await results.save_generated(
             runtime, owner, title="t", paragraphs=["x"], audience="general", story_id=ids.new_id()
         )
 
@@ -81,18 +81,18 @@ async def test_a_translation_is_kept_per_language_without_a_new_version(runtime:
             {"title": "Night", "audience": "young", "character_ids": [], "paragraphs": [{"text": "Dark."}]}
         ),
     )
-    await service.set_translation(runtime, owner, story.id, "es", "Noche", ["Oscuro."])
-    updated = await service.set_translation(runtime, owner, story.id, "pt-BR", "Noite", ["Escuro."])
+    await results.set_translation(runtime, owner, story.id, "es", "Noche", ["Oscuro."])
+    updated = await results.set_translation(runtime, owner, story.id, "pt-BR", "Noite", ["Escuro."])
     assert updated.version == 1
     assert updated.translations["es"].title == "Noche"
     assert [p.text for p in updated.translations["pt-BR"].paragraphs] == ["Escuro."]
-    replaced = await service.set_translation(runtime, owner, story.id, "es", "La noche", ["Muy oscuro."])
+    replaced = await results.set_translation(runtime, owner, story.id, "es", "La noche", ["Muy oscuro."])
     assert replaced.translations["es"].title == "La noche" and "pt-BR" in replaced.translations
     with pytest.raises(InvalidInput) as e:
-        await service.set_translation(runtime, owner, story.id, "e.s", "x", ["y"])
+        await results.set_translation(runtime, owner, story.id, "e.s", "x", ["y"])
     assert e.value.field == "language"
     with pytest.raises(NotFound):
-        await service.set_translation(runtime, ids.new_id(), story.id, "fr", "Nuit", ["Noir."])
+        await results.set_translation(runtime, ids.new_id(), story.id, "fr", "Nuit", ["Noir."])
 
 
 async def test_an_illustration_is_set_in_place_and_outlives_a_rewrite(runtime: Runtime) -> None:
@@ -105,15 +105,15 @@ async def test_an_illustration_is_set_in_place_and_outlives_a_rewrite(runtime: R
         ),
     )
     image_id = await runtime.blobs.put(png(), owner_id=owner, content_type="image/png")
-    illustrated = await service.set_illustration(runtime, owner, story.id, 0, image_id)
+    illustrated = await results.set_illustration(runtime, owner, story.id, 0, image_id)
     assert illustrated.paragraphs[0].image_id == image_id and illustrated.version == 1
-    assert (await service.set_illustration(runtime, owner, story.id, 0, image_id)).version == 1  # idempotent
+    assert (await results.set_illustration(runtime, owner, story.id, 0, image_id)).version == 1  # idempotent
     with pytest.raises(InvalidInput):
-        await service.set_illustration(runtime, owner, story.id, 5, image_id)
+        await results.set_illustration(runtime, owner, story.id, 5, image_id)
     # A rewrite drops the paragraph, but version 1 still shows the image: it stays readable.
     await service.update(runtime, owner, story.id, StoryUpdate.model_validate({"paragraphs": [{"text": "Moon."}]}))
     assert (await service.get_image(runtime, owner, story.id, image_id)).data == png()
-    restored = await service.restore_version(runtime, owner, story.id, 1)
+    restored = await versions.restore_version(runtime, owner, story.id, 1)
     assert restored.paragraphs[0].image_id == image_id
 
 
@@ -123,7 +123,7 @@ async def test_an_illustration_for_a_deleted_story_is_discarded(runtime: Runtime
     await service.delete(runtime, owner, story.id)
     image_id = await runtime.blobs.put(png(), owner_id=owner, content_type="image/png")
     with pytest.raises(NotFound):
-        await service.set_illustration(runtime, owner, story.id, 0, image_id)
+        await results.set_illustration(runtime, owner, story.id, 0, image_id)
     assert await runtime.blobs.get(image_id, owner_id=owner) is None
 
 
@@ -149,7 +149,7 @@ async def test_delete_owner_removes_stories_versions_and_images(runtime: Runtime
     kept = await service.create(runtime, neighbour, StoryCreate(title="n", audience="general", character_ids=[]))
     assert await service.delete_owner(runtime, owner) == 3
     assert (await service.list_stories(runtime, owner)).items == []
-    assert await runtime.documents.count(service.VERSIONS, owner_id=owner) == 0
+    assert await runtime.documents.count(store.VERSIONS, owner_id=owner) == 0
     for image_id in image_ids:
         assert await runtime.blobs.get(image_id, owner_id=owner) is None
     assert await service.delete_owner(runtime, owner) == 0
@@ -158,10 +158,10 @@ async def test_delete_owner_removes_stories_versions_and_images(runtime: Runtime
 
 async def test_stories_work_on_the_embedded_stores(embedded_runtime: Runtime) -> None:
     owner = ids.new_id()
-    story = await service.save_generated(
+    story = await results.save_generated(
         embedded_runtime, owner, title="Ñandú", paragraphs=["Corre."], audience="children", language="es"
     )
-    await service.set_translation(embedded_runtime, owner, story.id, "en", "Rhea", ["Runs."])
+    await results.set_translation(embedded_runtime, owner, story.id, "en", "Rhea", ["Runs."])
     await service.update(embedded_runtime, owner, story.id, StoryUpdate(title="Ñandú veloz"))
     assert [s.title for s in (await service.list_stories(embedded_runtime, owner, q="ñandú")).items] == ["Ñandú veloz"]
-    assert (await service.get_version(embedded_runtime, owner, story.id, 1)).translations["en"].title == "Rhea"
+    assert (await versions.get_version(embedded_runtime, owner, story.id, 1)).translations["en"].title == "Rhea"

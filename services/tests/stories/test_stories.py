@@ -214,3 +214,25 @@ async def test_unknown_ids_and_bad_cursors(client: httpx.AsyncClient, signup: Si
     r = await client.get(API, params={"cursor": "nope"}, headers=me.headers)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "cursor"
     assert (await client.get(API)).status_code == 401
+
+
+async def test_every_write_through_the_api_is_announced_to_the_owner(
+    client: httpx.AsyncClient, signup: SignUp, runtime: Runtime
+) -> None:
+    """story.updated goes out on the event bus for an API edit, not only for a worker's."""
+    me, other = await signup(), await signup()
+    created = await story(client, me, paragraphs=[{"text": "One."}])
+    r = await client.patch(f"{API}/{created['id']}", json={"title": "Renamed"}, headers=me.headers)
+    assert r.status_code == 200
+    r = await client.post(f"{API}/{created['id']}/versions/1/restore", headers=me.headers)
+    assert r.status_code == 200, r.text
+    r = await client.delete(f"{API}/{created['id']}", headers=me.headers)
+    assert r.status_code == 204
+    announced = [(e.name, dict(e.data)) for e in (await runtime.events.replay(me.id, "0-0")).events]
+    assert announced == [
+        ("story.updated", {"id": created["id"]}),
+        ("story.updated", {"id": created["id"]}),
+        ("story.updated", {"id": created["id"]}),
+        ("story.updated", {"id": created["id"], "deleted": True}),
+    ]
+    assert (await runtime.events.replay(other.id, "0-0")).events == []

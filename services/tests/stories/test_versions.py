@@ -9,7 +9,7 @@ import httpx
 
 from storybang.runtime import Runtime
 from storybang.stores import ids
-from storybang.stories import service
+from storybang.stories import service, versions
 from storybang.stories.models import StoryCreate, StoryUpdate
 from tests.conftest import SignUp
 
@@ -79,6 +79,6 @@ async def test_concurrent_changes_are_all_kept(embedded_runtime: Runtime) -> Non
     await asyncio.gather(*(service.update(runtime, owner, created.id, StoryUpdate(title=t)) for t in titles))
     final = await service.get(runtime, owner, created.id)
     assert final.version == 7
-    kept = (await service.list_versions(runtime, owner, created.id, limit=100)).items
+    kept = (await versions.list_versions(runtime, owner, created.id, limit=100)).items
     assert sorted(v.number for v in kept) == [1, 2, 3, 4, 5, 6]
     assert sorted([v.title for v in kept] + [final.title]) == sorted(["v1", *titles])

@@ -4,6 +4,10 @@ Every function takes the owner's id and treats another owner's character exactly
 one (:class:`NotFound`), so the API answers 404 and never 403. Images live in the blob store; a
 character holds their ids (``photo_id``, ``portrait_id``) and deleting it deletes them.
 
+This module is the only reader and writer of the ``characters`` collection: other domains ask it
+(:func:`likeness`, :func:`set_portrait`, ...). Every write announces itself to the owner's clients
+with a ``character.updated`` event, whoever made it (an API call or a worker).
+
 Documents keep the card's free-form parts (``extensions``, ``character_book``) as JSON text: cards
 in the wild put keys with dots or a leading ``$`` there, which MongoDB refuses as field names.
 """
@@ -51,6 +55,10 @@ def _stored_card(card: dict[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v) if k in _FREE_FORM and v is not None else v for k, v in card.items()}
 
 
+async def _announce(runtime: Runtime, owner_id: str, character_id: str, **extra: Any) -> None:
+    await runtime.events.publish(owner_id, "character.updated", {"id": character_id, **extra})
+
+
 def _public(doc: Doc) -> CharacterPublic:
     card = {k: json.loads(v) if k in _FREE_FORM and isinstance(v, str) else v for k, v in doc["card"].items()}
     return CharacterPublic.model_validate({**doc, "card": card})
@@ -82,6 +90,7 @@ async def create(
         "updated_at": now,
     }
     await runtime.documents.insert(COLLECTION, doc)
+    await _announce(runtime, owner_id, doc["id"])
     return _public(doc)
 
 
@@ -99,6 +108,25 @@ async def list_characters(
         COLLECTION, owner_id=owner_id, search=("name", q) if q else None, limit=limit, cursor=cursor
     )
     return CharactersPublic(items=[_public(d) for d in page.items], next_cursor=page.next_cursor)
+
+
+@dataclass(frozen=True)
+class Likeness:
+    """A character as a generator needs it: who they are, how they look, and the photo to describe."""
+
+    name: str
+    looks: str
+    photo_id: str | None
+
+
+async def likeness(runtime: Runtime, owner_id: str, character_id: str) -> Likeness | None:
+    """The character as a prompt's cast member or a portrait's subject; None when it is not theirs."""
+    if not ids.is_valid(character_id):
+        return None
+    doc = await runtime.documents.get(COLLECTION, character_id, owner_id=owner_id)
+    if doc is None:
+        return None
+    return Likeness(doc["name"], doc.get("description") or doc.get("photo_description") or "", doc.get("photo_id"))
 
 
 async def missing(runtime: Runtime, owner_id: str, character_ids: Iterable[str]) -> list[str]:
@@ -126,6 +154,7 @@ async def update(runtime: Runtime, owner_id: str, character_id: str, data: Chara
         doc = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id)
     if doc is None:
         raise NotFound("No such character.")
+    await _announce(runtime, owner_id, character_id)
     return _public(doc)
 
 
@@ -135,6 +164,7 @@ async def delete(runtime: Runtime, owner_id: str, character_id: str) -> None:
     if not await runtime.documents.delete(COLLECTION, character_id, owner_id=owner_id):
         raise NotFound("No such character.")
     await _delete_blobs(runtime, owner_id, [doc.get("photo_id"), doc.get("portrait_id")])
+    await _announce(runtime, owner_id, character_id, deleted=True)
 
 
 async def delete_owner(runtime: Runtime, owner_id: str) -> int:
@@ -170,22 +200,31 @@ async def _attach(
     image. When the character is gone (or the race is lost too often) the new image is deleted.
     """
     try:
-        for _ in range(_CAS_TRIES):
-            doc = await _doc(runtime, owner_id, character_id)
-            old = doc.get(field)
-            if old == blob_id:  # a retried worker message: already done
-                return _public(doc)
-            changes = {field: blob_id, "updated_at": _now(), **(extra or {})}
-            updated = await runtime.documents.update(
-                COLLECTION, character_id, changes, owner_id=owner_id, expect={field: old}
-            )
-            if updated is not None:
-                await _delete_blobs(runtime, owner_id, [old])
-                return _public(updated)
-        raise Conflict("The character changed while its image was being replaced; try again.")
+        doc = await _replace_image(runtime, owner_id, character_id, field, blob_id, extra)
     except BaseException:
         await runtime.blobs.delete(blob_id, owner_id=owner_id)
         raise
+    # A retried worker message finds the image already in place and announces it again, harmlessly.
+    await _announce(runtime, owner_id, character_id)
+    return _public(doc)
+
+
+async def _replace_image(
+    runtime: Runtime, owner_id: str, character_id: str, field: str, blob_id: str, extra: Doc | None
+) -> Doc:
+    for _ in range(_CAS_TRIES):
+        doc = await _doc(runtime, owner_id, character_id)
+        old = doc.get(field)
+        if old == blob_id:  # a retried worker message: already done
+            return doc
+        changes = {field: blob_id, "updated_at": _now(), **(extra or {})}
+        updated = await runtime.documents.update(
+            COLLECTION, character_id, changes, owner_id=owner_id, expect={field: old}
+        )
+        if updated is not None:
+            await _delete_blobs(runtime, owner_id, [old])
+            return updated
+    raise Conflict("The character changed while its image was being replaced; try again.")
 
 
 async def set_photo(runtime: Runtime, owner_id: str, character_id: str, data: bytes) -> CharacterPublic:
@@ -223,7 +262,9 @@ async def set_description(
     if ids.is_valid(character_id):
         expect = {"photo_id": photo_id} if photo_id is not None else None
         doc = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id, expect=expect)
-    return _public(doc) if doc is not None else await get(runtime, owner_id, character_id)
+    current = _public(doc) if doc is not None else await get(runtime, owner_id, character_id)
+    await _announce(runtime, owner_id, character_id)
+    return current
 
 
 async def _image(runtime: Runtime, owner_id: str, character_id: str, field: str, what: str) -> Blob:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from storybang.api.deps import CurrentUser, RuntimeDep
-from storybang.generation import service
+from storybang.generation import quotas, service
 from storybang.generation.models import GenerationCreate, GenerationPage, GenerationPublic, Status, Usage
 
 generations = APIRouter(prefix="/api/v1/generations", tags=["generations"])
@@ -16,34 +16,34 @@ routers = [generations, usage]
 
 
 @generations.post("", status_code=status.HTTP_202_ACCEPTED)
-async def create(data: GenerationCreate, user: CurrentUser, rt: RuntimeDep) -> GenerationPublic:
+async def create(data: GenerationCreate, user: CurrentUser, runtime: RuntimeDep) -> GenerationPublic:
     """Queue a story, image, describe or translate job. Follow it here or over Socket.IO."""
-    return await service.create(rt, user.id, data)
+    return await service.create(runtime, user.id, data)
 
 
 @generations.get("")
 async def list_jobs(
     user: CurrentUser,
-    rt: RuntimeDep,
+    runtime: RuntimeDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(pattern=r"^[0-9a-f]{24}$")] = None,
     status: Status | None = None,
 ) -> GenerationPage:
-    return await service.list_jobs(rt, user.id, limit, cursor, status)
+    return await service.list_jobs(runtime, user.id, limit, cursor, status)
 
 
 @generations.get("/{job_id}")
-async def get(job_id: str, user: CurrentUser, rt: RuntimeDep) -> GenerationPublic:
-    return await service.get(rt, user.id, job_id)
+async def get(job_id: str, user: CurrentUser, runtime: RuntimeDep) -> GenerationPublic:
+    return await service.get(runtime, user.id, job_id)
 
 
 @generations.delete("/{job_id}")
-async def cancel(job_id: str, user: CurrentUser, rt: RuntimeDep) -> GenerationPublic:
+async def cancel(job_id: str, user: CurrentUser, runtime: RuntimeDep) -> GenerationPublic:
     """Cancel a queued or running job; a finished job is returned unchanged."""
-    return await service.cancel(rt, user.id, job_id)
+    return await service.cancel(runtime, user.id, job_id)
 
 
 @usage.get("/me/usage")
-async def read_usage(user: CurrentUser, rt: RuntimeDep) -> Usage:
+async def read_usage(user: CurrentUser, runtime: RuntimeDep) -> Usage:
     """Today's generated tokens and images against the quotas, and jobs in progress."""
-    return await service.usage(rt, user.id)
+    return await quotas.usage(runtime, user.id)

@@ -1,10 +1,12 @@
-"""Generation jobs as the API sees them: validate, check limits, record, enqueue, announce."""
+"""Generation jobs as the API sees them: validate, check limits, record, enqueue, announce.
+
+The ids a job names (characters, a story, an image) are checked with the domains that own them;
+the limits are :mod:`storybang.generation.quotas`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import math
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dramatiq.errors import DramatiqError
@@ -13,29 +15,12 @@ from redis.exceptions import RedisError
 
 from storybang import queue
 from storybang.characters import service as characters
-from storybang.errors import InvalidInput, NotFound, TooManyRequests, Unavailable
-from storybang.generation import jobs
-from storybang.generation.models import ACTIVE, INPUTS, GenerationCreate, GenerationPage, GenerationPublic, Usage
+from storybang.errors import InvalidInput, NotFound, Unavailable
+from storybang.generation import jobs, quotas
+from storybang.generation.models import ACTIVE, INPUTS, GenerationCreate, GenerationPage, GenerationPublic
 from storybang.runtime import Runtime
 from storybang.stores.documents import Doc
-
-
-def today() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d")
-
-
-def seconds_to_midnight() -> int:
-    now = datetime.now(UTC)
-    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    return math.ceil((midnight - now).total_seconds())
-
-
-def tokens_key(owner_id: str) -> str:
-    return f"tokens:{owner_id}:{today()}"
-
-
-def images_key(owner_id: str) -> str:
-    return f"images:{owner_id}:{today()}"
+from storybang.stories import service as stories
 
 
 def public(doc: Doc) -> GenerationPublic:
@@ -62,92 +47,66 @@ def _parse(data: GenerationCreate) -> dict[str, Any]:
         raise InvalidInput(f"{field}: {first['msg']}", field=field) from e
 
 
-async def _check_references(rt: Runtime, owner_id: str, task: str, data: dict[str, Any]) -> None:
+async def _check_references(runtime: Runtime, owner_id: str, task: str, data: dict[str, Any]) -> None:
     """Every id in the input must be the caller's own: 404 semantics, said as a field error."""
     if data.get("character_ids"):
-        missing = await characters.missing(rt, owner_id, data["character_ids"])
+        missing = await characters.missing(runtime, owner_id, data["character_ids"])
         if missing:
             raise InvalidInput(f"no such character: {', '.join(missing)}", field="input.character_ids")
-    if (
-        data.get("character_id")
-        and await rt.documents.get("characters", data["character_id"], owner_id=owner_id) is None
-    ):
+    if data.get("character_id") and await characters.missing(runtime, owner_id, [data["character_id"]]):
         raise InvalidInput("no such character", field="input.character_id")
     if data.get("story_id"):
-        story = await rt.documents.get("stories", data["story_id"], owner_id=owner_id)
+        story = await stories.text(runtime, owner_id, data["story_id"])
         if story is None:
             raise InvalidInput("no such story", field="input.story_id")
         paragraph = data.get("paragraph")
-        if paragraph is not None and paragraph >= len(story.get("paragraphs", [])):
+        if paragraph is not None and paragraph >= len(story.paragraphs):
             raise InvalidInput("the story has no such paragraph", field="input.paragraph")
-    if data.get("image_id") and await rt.blobs.get(data["image_id"], owner_id=owner_id) is None:
+    if data.get("image_id") and await runtime.blobs.get(data["image_id"], owner_id=owner_id) is None:
         raise InvalidInput("no such image", field="input.image_id")
 
 
-async def usage(rt: Runtime, owner_id: str) -> Usage:
-    limits = rt.settings.generation
-    active = sum([await rt.documents.count(jobs.COLLECTION, owner_id=owner_id, where={"status": s}) for s in ACTIVE])
-    return Usage(
-        day=today(),
-        tokens=await rt.counters.get(tokens_key(owner_id)),
-        tokens_limit=limits.daily_tokens,
-        images=await rt.counters.get(images_key(owner_id)),
-        images_limit=limits.daily_images,
-        active_jobs=active,
-        active_jobs_limit=limits.max_active_jobs,
-    )
-
-
-async def _check_limits(rt: Runtime, owner_id: str, task: str) -> None:
-    used = await usage(rt, owner_id)
-    if used.active_jobs >= used.active_jobs_limit:
-        raise TooManyRequests(
-            f"You already have {used.active_jobs} generations in progress; wait for one to finish.", retry_after=5
-        )
-    if task == "image" and used.images >= used.images_limit:
-        raise TooManyRequests("Today's image quota is used up.", retry_after=seconds_to_midnight())
-    if task != "image" and used.tokens >= used.tokens_limit:
-        raise TooManyRequests("Today's text quota is used up.", retry_after=seconds_to_midnight())
-
-
-async def create(rt: Runtime, owner_id: str, request: GenerationCreate) -> GenerationPublic:
+async def create(runtime: Runtime, owner_id: str, request: GenerationCreate) -> GenerationPublic:
     data = _parse(request)
-    if request.task == "story" and len(data["prompt"]) > rt.settings.generation.max_prompt_chars:
+    if request.task == "story" and len(data["prompt"]) > runtime.settings.generation.max_prompt_chars:
         raise InvalidInput(
-            f"the prompt is longer than {rt.settings.generation.max_prompt_chars} characters", field="input.prompt"
+            f"the prompt is longer than {runtime.settings.generation.max_prompt_chars} characters", field="input.prompt"
         )
-    await _check_references(rt, owner_id, request.task, data)
-    await _check_limits(rt, owner_id, request.task)
-    job = await jobs.create(rt.documents, owner_id, request.task, data, request.backend)
+    await _check_references(runtime, owner_id, request.task, data)
+    await quotas.check(runtime, owner_id, request.task)
+    job = await jobs.create(runtime.documents, owner_id, request.task, data, request.backend)
     try:
-        await asyncio.to_thread(queue.enqueue, rt.broker, request.task, job["id"])
+        await asyncio.to_thread(queue.enqueue, runtime.broker, request.task, job["id"])
     except (RedisError, DramatiqError) as e:
-        await rt.documents.update(jobs.COLLECTION, job["id"], {"status": "failed", "error": "the queue is unavailable"})
+        failed = {"status": "failed", "error": "the queue is unavailable"}
+        await runtime.documents.update(jobs.COLLECTION, job["id"], failed)
         raise Unavailable("The job queue is unavailable; try again shortly.") from e
-    await rt.events.publish(owner_id, "generation.queued", {"id": job["id"], "task": job["task"]})
+    await runtime.events.publish(owner_id, "generation.queued", {"id": job["id"], "task": job["task"]})
     return public(job)
 
 
-async def get(rt: Runtime, owner_id: str, job_id: str) -> GenerationPublic:
-    job = await rt.documents.get(jobs.COLLECTION, job_id, owner_id=owner_id)
+async def get(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPublic:
+    job = await runtime.documents.get(jobs.COLLECTION, job_id, owner_id=owner_id)
     if job is None:
         raise NotFound("No such generation.")
     return public(job)
 
 
-async def list_jobs(rt: Runtime, owner_id: str, limit: int, cursor: str | None, status: str | None) -> GenerationPage:
-    page = await rt.documents.find(
+async def list_jobs(
+    runtime: Runtime, owner_id: str, limit: int, cursor: str | None, status: str | None
+) -> GenerationPage:
+    page = await runtime.documents.find(
         jobs.COLLECTION, owner_id=owner_id, where={"status": status} if status else None, limit=limit, cursor=cursor
     )
     return GenerationPage(items=[public(d) for d in page.items], next_cursor=page.next_cursor)
 
 
-async def cancel(rt: Runtime, owner_id: str, job_id: str) -> GenerationPublic:
-    before = await rt.documents.get(jobs.COLLECTION, job_id, owner_id=owner_id)
+async def cancel(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPublic:
+    before = await runtime.documents.get(jobs.COLLECTION, job_id, owner_id=owner_id)
     if before is None:
         raise NotFound("No such generation.")
-    job = await jobs.cancel(rt.documents, owner_id, job_id)
+    job = await jobs.cancel(runtime.documents, owner_id, job_id)
     assert job is not None
     if before["status"] in ACTIVE and job["status"] == "cancelled":
-        await rt.events.publish(owner_id, "generation.cancelled", {"id": job_id, "task": job["task"]})
+        await runtime.events.publish(owner_id, "generation.cancelled", {"id": job_id, "task": job["task"]})
     return public(job)

@@ -1,8 +1,10 @@
 """What each task does once a worker holds its job: plain async functions, called by the actors.
 
-Each runner reads what it needs (owner-scoped), asks the backend chain, stores the result where
-it belongs (a story, a portrait, a translation) and returns the job's result. Applying a result is
-idempotent, because a message may be delivered twice.
+Each runner asks the owning domain for what it needs (owner-scoped: a character's likeness, a
+story's text), asks the backend chain, hands the result to the domain that keeps it (a story, a
+portrait, a translation) and returns the job's result. The domain's write announces the change
+(``character.updated``, ``story.updated``). Applying a result is idempotent, because a message may
+be delivered twice.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from storybang.generation.backends.base import Backend, Completion
 from storybang.generation.backends.chain import Chain
 from storybang.runtime import Runtime
 from storybang.stores.documents import Doc
+from storybang.stories import results as story_results
 from storybang.stories import service as stories
 
 # How often a streaming story checks whether it was cancelled, and reports progress.
@@ -49,11 +52,10 @@ Runner = Callable[[Context, Doc], Awaitable[Outcome]]
 async def _cast(runtime: Runtime, owner_id: str, character_ids: list[str]) -> list[prompts.Cast]:
     cast = []
     for character_id in character_ids:
-        doc = await runtime.documents.get("characters", character_id, owner_id=owner_id)
-        if doc is None:
+        character = await characters.likeness(runtime, owner_id, character_id)
+        if character is None:
             raise InvalidInput("a chosen character no longer exists", field="input.character_ids")
-        description = doc.get("description") or doc.get("photo_description") or ""
-        cast.append(prompts.Cast(doc["name"], description))
+        cast.append(prompts.Cast(character.name, character.looks))
     return cast
 
 
@@ -92,7 +94,7 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
         raise InvalidInput("the model wrote no story; try another prompt", field="input.prompt")
     result: dict[str, Any] = {"title": title, "paragraphs": paragraphs}
     if data.get("save"):
-        story = await stories.save_generated(
+        story = await story_results.save_generated(
             ctx.runtime,
             owner,
             title=title,
@@ -106,7 +108,6 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
             job_id=job["id"],
         )
         result["story_id"] = story.id
-        await ctx.runtime.events.publish(owner, "story.updated", {"id": story.id})
     return Outcome(result, backend, tokens=completion.prompt_tokens + completion.completion_tokens)
 
 
@@ -119,12 +120,12 @@ async def run_translate(ctx: Context, job: Doc) -> Outcome:
             lambda b: b.translate(data["text"], source=source, target=target), prefer=job.get("backend")
         )
         return Outcome({"text": translated}, backend, tokens=len(data["text"].split()))
-    story = await ctx.runtime.documents.get("stories", data["story_id"], owner_id=owner)
+    story = await stories.text(ctx.runtime, owner, data["story_id"])
     if story is None:
         raise NotFound("the story no longer exists")
-    source = data.get("source_language") or story.get("language") or "en"
+    source = data.get("source_language") or story.language or "en"
     # One request per paragraph keeps paragraphs apart whatever the backend does with blank lines.
-    texts = [story["title"], *(p["text"] for p in story.get("paragraphs", []))]
+    texts = [story.title, *story.paragraphs]
     translated_texts: list[str] = []
     backend = ""
 
@@ -137,8 +138,7 @@ async def run_translate(ctx: Context, job: Doc) -> Outcome:
         if not await jobs.progress(ctx.runtime.documents, job, (i + 1) / len(texts) * 0.95):
             raise Cancelled
     title, paragraphs = translated_texts[0], translated_texts[1:]
-    await stories.set_translation(ctx.runtime, owner, data["story_id"], target, title, paragraphs)
-    await ctx.runtime.events.publish(owner, "story.updated", {"id": data["story_id"]})
+    await story_results.set_translation(ctx.runtime, owner, data["story_id"], target, title, paragraphs)
     translation = {"language": target, "title": title, "paragraphs": paragraphs}
     return Outcome(
         {"translation": translation, "story_id": data["story_id"]}, backend, tokens=sum(len(t.split()) for t in texts)
@@ -149,17 +149,16 @@ async def run_describe(ctx: Context, job: Doc) -> Outcome:
     data, owner = job["input"], job["owner_id"]
     photo_id = data.get("image_id")
     if data.get("character_id"):
-        character = await ctx.runtime.documents.get("characters", data["character_id"], owner_id=owner)
-        if character is None or not character.get("photo_id"):
+        character = await characters.likeness(ctx.runtime, owner, data["character_id"])
+        if character is None or not character.photo_id:
             raise InvalidInput("the character has no photo to describe", field="input.character_id")
-        photo_id = character["photo_id"]
+        photo_id = character.photo_id
     blob = await ctx.runtime.blobs.get(photo_id, owner_id=owner) if photo_id else None
     if blob is None:
         raise InvalidInput("no such image", field="input.image_id")
     text, backend = await ctx.chain.run(lambda b: b.describe(blob.data, blob.content_type), prefer=job.get("backend"))
     if data.get("character_id") and data.get("save", True):
         await characters.set_description(ctx.runtime, owner, data["character_id"], text, photo_id=photo_id)
-        await ctx.runtime.events.publish(owner, "character.updated", {"id": data["character_id"]})
     return Outcome({"description": text}, backend, tokens=len(text.split()))
 
 
@@ -167,17 +166,16 @@ async def run_image(ctx: Context, job: Doc) -> Outcome:
     data, owner = job["input"], job["owner_id"]
     subject = data.get("prompt") or ""
     if data.get("character_id"):
-        character = await ctx.runtime.documents.get("characters", data["character_id"], owner_id=owner)
+        character = await characters.likeness(ctx.runtime, owner, data["character_id"])
         if character is None:
             raise InvalidInput("the character no longer exists", field="input.character_id")
-        looks = character.get("description") or character.get("photo_description") or ""
-        subject = subject or f"Portrait of {character['name']}. {looks}"
+        subject = subject or f"Portrait of {character.name}. {character.looks}"
     if data.get("story_id") is not None:
-        story = await ctx.runtime.documents.get("stories", data["story_id"], owner_id=owner)
-        paragraphs = story.get("paragraphs", []) if story else []
+        story = await stories.text(ctx.runtime, owner, data["story_id"])
+        paragraphs = story.paragraphs if story else []
         if not 0 <= data["paragraph"] < len(paragraphs):
             raise InvalidInput("the story or its paragraph no longer exists", field="input.paragraph")
-        subject = subject or paragraphs[data["paragraph"]]["text"]
+        subject = subject or paragraphs[data["paragraph"]]
     png, backend = await ctx.chain.run(
         lambda b: b.draw(prompts.image_prompt(subject), size=data["size"]), prefer=job.get("backend")
     )
@@ -187,10 +185,8 @@ async def run_image(ctx: Context, job: Doc) -> Outcome:
     image_id = await ctx.runtime.blobs.put(image.data, owner_id=owner, content_type=image.content_type)
     if data.get("character_id"):
         await characters.set_portrait(ctx.runtime, owner, data["character_id"], image_id)
-        await ctx.runtime.events.publish(owner, "character.updated", {"id": data["character_id"]})
     if data.get("story_id") is not None:
-        await stories.set_illustration(ctx.runtime, owner, data["story_id"], data["paragraph"], image_id)
-        await ctx.runtime.events.publish(owner, "story.updated", {"id": data["story_id"]})
+        await story_results.set_illustration(ctx.runtime, owner, data["story_id"], data["paragraph"], image_id)
     return Outcome({"image_id": image_id}, backend, images=1)
 
 

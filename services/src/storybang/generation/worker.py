@@ -23,7 +23,7 @@ from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from storybang import errors, logs, queue
 from storybang.events import EventBus
-from storybang.generation import jobs, metrics, service
+from storybang.generation import jobs, metrics, quotas
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import Chain, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
@@ -75,9 +75,7 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         return "cancelled" if not await jobs.is_running(runtime.documents, job) else "lost"
     if outcome.tokens:
         metrics.TOKENS.labels(task).inc(outcome.tokens)
-        await runtime.counters.add(service.tokens_key(owner), outcome.tokens)
-    if outcome.images:
-        await runtime.counters.add(service.images_key(owner), outcome.images)
+    await quotas.record(runtime, owner, tokens=outcome.tokens, images=outcome.images)
     completed = event | {"result": outcome.result, "backend": outcome.backend}
     await runtime.events.publish(owner, "generation.completed", completed)
     return "succeeded"

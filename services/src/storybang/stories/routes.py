@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from storybang import images
 from storybang.api.deps import CurrentUser, RuntimeDep
-from storybang.stories import service
+from storybang.stories import service, versions
 from storybang.stories.models import (
     StoriesPublic,
     StoryCreate,
@@ -58,18 +58,18 @@ async def delete_story(story_id: str, runtime: RuntimeDep, user: CurrentUser) ->
 async def list_versions(
     story_id: str, runtime: RuntimeDep, user: CurrentUser, limit: Limit = 20, cursor: str | None = None
 ) -> StoryVersionsPublic:
-    return await service.list_versions(runtime, user.id, story_id, limit=limit, cursor=cursor)
+    return await versions.list_versions(runtime, user.id, story_id, limit=limit, cursor=cursor)
 
 
 @router.get("/{story_id}/versions/{number}")
 async def get_version(story_id: str, number: Number, runtime: RuntimeDep, user: CurrentUser) -> StoryVersion:
-    return await service.get_version(runtime, user.id, story_id, number)
+    return await versions.get_version(runtime, user.id, story_id, number)
 
 
 @router.post("/{story_id}/versions/{number}/restore")
 async def restore_version(story_id: str, number: Number, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
     """Make an earlier version current again; this is itself a new version."""
-    return await service.restore_version(runtime, user.id, story_id, number)
+    return await versions.restore_version(runtime, user.id, story_id, number)
 
 
 @router.get("/{story_id}/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}})
