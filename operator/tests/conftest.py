@@ -4,7 +4,6 @@ shaped as the API server returns them (defaults applied, uid, namespace, generat
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,32 +11,14 @@ from typing import Any
 import pytest
 import yaml
 
+from storybang_operator import profiles
+from tests import schema
+
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "crds"
 MANIFESTS = REPO / "manifests"
 PROFILES = REPO / "inference" / "vllm"
 NAMESPACE = "stories"
-# The operator reads its settings once, when `storybang_operator` is first imported (its entry
-# point). These pin them for the whole test process, the in-process operator of the cluster
-# tests included: the repository's profiles, a quick resync, no metrics port.
-for _key, _value in {
-    "STORYBANG_OPERATOR_PROFILES_DIR": str(PROFILES),
-    "STORYBANG_OPERATOR_RESYNC_SECONDS": "2",
-    "STORYBANG_OPERATOR_RESYNC_INITIAL_DELAY_SECONDS": "1",
-    "STORYBANG_OPERATOR_METRICS_PORT": "0",
-}.items():
-    os.environ.setdefault(_key, _value)
-# The Kubernetes client reads KUBECONFIG when it is imported: the identity the in-process operator
-# of the cluster tests runs as. STORYBANG_E2E_OPERATOR_KUBECONFIG can name one bound to
-# operator/rbac.yaml, to check that the written-down RBAC is enough; the tests themselves set up
-# namespaces and CRDs through STORYBANG_E2E_KUBECONFIG (an administrator).
-if os.environ.get("STORYBANG_E2E_KUBECONFIG"):
-    os.environ["KUBECONFIG"] = os.environ.get(
-        "STORYBANG_E2E_OPERATOR_KUBECONFIG", os.environ["STORYBANG_E2E_KUBECONFIG"]
-    )
-
-from storybang_operator import profiles  # noqa: E402 - after the settings above
-from tests import schema  # noqa: E402
 
 # The cluster tests need a running cluster and fail without one; `pytest` of the unit tests leaves
 # them out, and scripts/e2e.sh runs them by path (`pytest operator/tests/cluster`), with a cluster.

@@ -20,12 +20,23 @@ import pytest
 import yaml
 from kopf.testing import KopfRunner
 
-from tests.conftest import CRDS, MANIFESTS
+from tests.conftest import CRDS, MANIFESTS, PROFILES
 
 KUBECONFIG = os.environ.get("STORYBANG_E2E_KUBECONFIG")
 
 GROUP, VERSION = "storybang.io", "v1alpha1"
-RESYNC = float(os.environ["STORYBANG_OPERATOR_RESYNC_SECONDS"])
+RESYNC = 2.0
+# The in-process operator's settings, read when it starts: the repository's profiles, a quick
+# resync, no metrics port; and its identity. STORYBANG_E2E_OPERATOR_KUBECONFIG can name one bound
+# to operator/rbac.yaml, to check that the written-down RBAC is enough; the tests themselves set
+# up namespaces and CRDs as the administrator of STORYBANG_E2E_KUBECONFIG.
+OPERATOR_ENV = {
+    "STORYBANG_OPERATOR_PROFILES_DIR": str(PROFILES),
+    "STORYBANG_OPERATOR_RESYNC_SECONDS": str(RESYNC),
+    "STORYBANG_OPERATOR_RESYNC_INITIAL_DELAY_SECONDS": "1",
+    "STORYBANG_OPERATOR_METRICS_PORT": "0",
+    "KUBECONFIG": os.environ.get("STORYBANG_E2E_OPERATOR_KUBECONFIG", KUBECONFIG or ""),
+}
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -107,10 +118,8 @@ def namespace(api: kubernetes.client.ApiClient) -> Iterator[str]:
 
 @pytest.fixture
 def operator(namespace: str) -> Iterator[None]:
-    # The operator's settings and KUBECONFIG are pinned in tests/conftest.py, before the first
-    # import of the operator and of the Kubernetes client.
     args = ["run", "--standalone", "--namespace", namespace, "-m", "storybang_operator"]
-    with KopfRunner(args, timeout=120) as runner:
+    with KopfRunner(args, timeout=120, env=OPERATOR_ENV) as runner:
         yield
     assert runner.exception is None, runner.output
 
