@@ -6,15 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from storybang_operator import errors, profiles, specs
-from storybang_operator.builders import common, modelplan, platform
+from storybang_operator.builders import common, modelplan, modelscaling, platform
 from storybang_operator.builders.modelplan import Plan
-from storybang_operator.specs.modelserver import Autoscaling as ModelServerAutoscaling
 
 COMPONENT = "model-server"
 CACHE_DIR = "/models/cache"
-# vLLM exposes this gauge; metrics adapters usually rename it without the colon.
-VLLM_WAITING_METRIC = "vllm:num_requests_waiting"
-VLLM_WAITING_CUSTOM_METRIC = "vllm_num_requests_waiting"
 # Cold starts download weights and compile kernels: up to 30 minutes before liveness counts.
 STARTUP_PERIOD_SECONDS = 10
 STARTUP_FAILURES = 180
@@ -102,7 +98,7 @@ def build(
     if cache.enabled:
         children.append(_cache_pvc(ms, extra))
     if autoscaling is not None:
-        children.extend(_autoscaler(ms, p, autoscaling, keda=keda, extra=extra))
+        children.extend(modelscaling.build(ms, p, autoscaling, component=COMPONENT, keda=keda, extra=extra))
     return children
 
 
@@ -257,74 +253,3 @@ def _cache_pvc(ms: specs.ModelServer, extra: Mapping[str, str]) -> common.Manife
         "metadata": common.metadata(ms, f"{ms.name}-cache", COMPONENT, extra_labels=extra),
         "spec": spec,
     }
-
-
-def _autoscaler(
-    ms: specs.ModelServer,
-    p: Plan,
-    autoscaling: ModelServerAutoscaling,
-    *,
-    keda: bool,
-    extra: Mapping[str, str],
-) -> list[common.Manifest]:
-    name = ms.name
-    low, high = autoscaling.min_replicas, autoscaling.max_replicas
-    if p.engine == "transformers":
-        return [
-            common.cpu_hpa(
-                ms,
-                name,
-                COMPONENT,
-                min_replicas=low,
-                max_replicas=high,
-                cpu_percent=autoscaling.target_cpu_utilization_percentage,
-                extra_labels=extra,
-            )
-        ]
-    target = autoscaling.target_waiting_requests
-    if keda and autoscaling.prometheus_address:
-        query = (
-            f'sum({VLLM_WAITING_METRIC}{{namespace="{ms.namespace}",'
-            f'model_name="{p.served_name}"}})'
-        )
-        return [
-            {
-                "apiVersion": "keda.sh/v1alpha1",
-                "kind": "ScaledObject",
-                "metadata": common.metadata(ms, name, COMPONENT, extra_labels=extra),
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                    "minReplicaCount": low,
-                    "maxReplicaCount": high,
-                    "triggers": [
-                        {
-                            "type": "prometheus",
-                            "metadata": {
-                                "serverAddress": autoscaling.prometheus_address,
-                                "query": query,
-                                "threshold": str(target),
-                            },
-                        }
-                    ],
-                },
-            }
-        ]
-    return [
-        common.hpa(
-            ms,
-            name,
-            COMPONENT,
-            min_replicas=low,
-            max_replicas=high,
-            metrics=[
-                {
-                    "type": "Pods",
-                    "pods": {
-                        "metric": {"name": VLLM_WAITING_CUSTOM_METRIC},
-                        "target": {"type": "AverageValue", "averageValue": str(target)},
-                    },
-                }
-            ],
-            extra_labels=extra,
-        )
-    ]

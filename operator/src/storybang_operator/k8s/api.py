@@ -1,14 +1,4 @@
-"""The only module of ours that talks to the Kubernetes API (Kopf itself watches the custom
-resources, patches their status and posts their Events).
-
-Children are written with server-side apply under one field manager, `storybang-operator`, with
-force=True: the operator owns the fields it renders and takes them back from anyone who edited
-them by hand. Before writing, it asks the API server what an apply would produce (a dry run) and
-compares that with what is live, so a pass over a converged resource only reads.
-
-Failures become the operator's errors: 400/422 (the server rejects what the spec rendered) are
-`InvalidSpec`; 401/403 are `Forbidden`; anything else, including a lost connection, is `ApiError`.
-"""
+"""The Kubernetes API client: requests, server-side apply, pruning, status and Events."""
 
 from __future__ import annotations
 
@@ -20,7 +10,6 @@ import json
 import logging
 import threading
 import time
-import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -28,69 +17,11 @@ import kubernetes
 import urllib3
 
 from storybang_operator import errors
+from storybang_operator.k8s.paths import kind_of
 
 FIELD_MANAGER = "storybang-operator"
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 logger = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass(frozen=True)
-class Kind:
-    group: str
-    version: str
-    plural: str
-    namespaced: bool = True
-
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
-    def path(self, namespace: str | None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced:
-            base += f"/namespaces/{_q(namespace or '')}"
-        base += f"/{self.plural}"
-        return f"{base}/{_q(name)}" if name else base
-
-
-# Everything the operator reads or writes; rbac.yaml lists the same resources.
-KINDS: Mapping[tuple[str, str], Kind] = {
-    ("v1", "ConfigMap"): Kind("", "v1", "configmaps"),
-    ("v1", "Secret"): Kind("", "v1", "secrets"),
-    ("v1", "Service"): Kind("", "v1", "services"),
-    ("v1", "ServiceAccount"): Kind("", "v1", "serviceaccounts"),
-    ("v1", "PersistentVolumeClaim"): Kind("", "v1", "persistentvolumeclaims"),
-    ("v1", "Event"): Kind("", "v1", "events"),
-    ("apps/v1", "Deployment"): Kind("apps", "v1", "deployments"),
-    ("networking.k8s.io/v1", "Ingress"): Kind("networking.k8s.io", "v1", "ingresses"),
-    ("networking.k8s.io/v1", "NetworkPolicy"): Kind("networking.k8s.io", "v1", "networkpolicies"),
-    ("policy/v1", "PodDisruptionBudget"): Kind("policy", "v1", "poddisruptionbudgets"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): Kind(
-        "autoscaling", "v2", "horizontalpodautoscalers"
-    ),
-    ("keda.sh/v1alpha1", "ScaledObject"): Kind("keda.sh", "v1alpha1", "scaledobjects"),
-    ("keda.sh/v1alpha1", "TriggerAuthentication"): Kind(
-        "keda.sh", "v1alpha1", "triggerauthentications"
-    ),
-    ("storybang.io/v1alpha1", "Platform"): Kind("storybang.io", "v1alpha1", "platforms"),
-    ("storybang.io/v1alpha1", "DomainService"): Kind("storybang.io", "v1alpha1", "domainservices"),
-    ("storybang.io/v1alpha1", "Generator"): Kind("storybang.io", "v1alpha1", "generators"),
-    ("storybang.io/v1alpha1", "ModelServer"): Kind("storybang.io", "v1alpha1", "modelservers"),
-    ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): Kind(
-        "apiextensions.k8s.io", "v1", "customresourcedefinitions", namespaced=False
-    ),
-}
-
-
-def kind_of(api_version: str, kind: str) -> Kind:
-    try:
-        return KINDS[(api_version, kind)]
-    except KeyError:
-        raise errors.InvalidSpec(f"the operator does not manage {api_version} {kind}") from None
-
-
-def _q(part: str) -> str:
-    return urllib.parse.quote(part, safe="")
 
 
 def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
