@@ -490,7 +490,7 @@ export interface paths {
         post?: never;
         /**
          * Delete Me
-         * @description Delete the account with its characters, stories, images and jobs.
+         * @description Delete the account with its characters, stories, images and jobs; the body repeats the password.
          */
         delete: operations["delete_me_api_v1_users_me_delete"];
         options?: never;
@@ -560,6 +560,14 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AccountDeletion
+         * @description The password again: a stolen access token alone must not erase an account and its work.
+         */
+        AccountDeletion: {
+            /** Password */
+            password: string;
+        };
         /** AdminUserUpdate */
         AdminUserUpdate: {
             /** Disabled */
@@ -2285,7 +2293,11 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
         responses: {
             /** @description Successful Response */
             204: {
@@ -2293,6 +2305,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
             };
         };
     };

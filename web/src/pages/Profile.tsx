@@ -1,7 +1,7 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
 import { useState } from 'react';
-import { api, ApiError, ok, session } from '../api/client';
+import { api, ok, session } from '../api/client';
 import { useT } from '../i18n';
 import { useMe } from '../Layout';
 import { fieldError, FormError, Input } from '../ui/forms';
@@ -25,15 +25,8 @@ export default function Profile() {
     onSuccess: (user) => queryClient.setQueryData(['me'], user),
   });
   const remove = useMutation({
-    mutationFn: async (password: string) => {
-      if (!me) return;
-      // The API deletes on a valid token alone; asking for the password again guards against
-      // a device left unlocked. A login proves it, and its new session is closed at once.
-      const check = await api.POST('/api/v1/auth/login', { body: { email: me.email, password } });
-      if (!check.data) throw new ApiError({ title: t('Wrong password'), status: 401, detail: t('That is not your password.'), errors: [{ field: 'confirm_password', message: t('That is not your password.') }] });
-      await api.POST('/api/v1/auth/logout', { body: { refresh_token: check.data.refresh_token } });
-      ok(await api.DELETE('/api/v1/users/me'));
-    },
+    // The API asks for the password again: a device left unlocked cannot erase an account.
+    mutationFn: async (password: string) => ok(await api.DELETE('/api/v1/users/me', { body: { password } })),
     onSuccess: () => {
       session.clear();
       void navigate({ to: '/' });
@@ -92,8 +85,8 @@ export default function Profile() {
             remove.mutate(String(new FormData(e.currentTarget).get('confirm_password')));
           }}
         >
-          <Input label={t('Your password, to confirm')} name="confirm_password" type="password" required autoComplete="current-password" error={fieldError(remove.error, 'confirm_password')} />
-          <FormError error={remove.error} shown={['confirm_password']} />
+          <Input label={t('Your password, to confirm')} name="confirm_password" type="password" required autoComplete="current-password" error={fieldError(remove.error, 'password')} />
+          <FormError error={remove.error} shown={['password']} />
           <button type="submit" className="danger" disabled={remove.isPending}>
             {t('Delete my account for good')}
           </button>

@@ -1,0 +1,108 @@
+/**
+ * The whole journey of a new person, in a real browser against `storybang dev` with the bundled
+ * model: sign up, verify, log in, a character with a photo, a story that streams in, a Spanish
+ * translation, an edit and its undoing, log out. Run at 1280×800 and at 360×740 (touch).
+ */
+import { expect, test } from '@playwright/test';
+import { codeFor, expectAccessible, PASSWORD, PHOTO, shooter, uniqueEmail } from './helpers';
+
+test('a new person writes, translates and edits a story', async ({ page }, info) => {
+  const shot = shooter(page, info);
+  const email = uniqueEmail(info.project.name);
+
+  // Sign up
+  await page.goto('/');
+  await page.getByRole('link', { name: 'Sign up' }).first().click();
+  await page.getByLabel('Name').fill('Ada');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await shot('sign-up');
+  await page.getByRole('button', { name: 'Create account' }).click();
+
+  // Verify with the code from the outbox
+  await expect(page.getByRole('heading', { name: 'Verify your email' })).toBeVisible();
+  await expect(page.getByLabel('Email')).toHaveValue(email);
+  await page.getByLabel('Code').fill(await codeFor(email));
+  await shot('verify');
+  await page.getByRole('button', { name: 'Verify', exact: true }).click();
+  await expect(page.getByRole('heading', { name: 'Email verified' })).toBeVisible();
+
+  // Log in: a wrong password is answered on the form
+  await page.getByRole('link', { name: 'Log in' }).last().click();
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('alert')).toBeVisible();
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByRole('heading', { name: 'Stories' })).toBeVisible();
+  await shot('logged-in');
+
+  // A character with a photo
+  await page.getByRole('link', { name: 'Characters' }).click();
+  await page.getByLabel('Name').fill('Luna');
+  await page.getByRole('button', { name: 'Create character' }).click();
+  await expect(page.getByRole('heading', { name: 'Luna', level: 1 })).toBeVisible();
+  await page.locator('input[type=file]').first().setInputFiles({ name: 'luna.png', mimeType: 'image/png', buffer: PHOTO });
+  await expect(page.getByRole('img', { name: 'Photo of Luna' })).toBeVisible();
+  await expect(page.locator('img[alt="Photo of Luna"]')).toHaveJSProperty('complete', true);
+  await page.getByLabel('Description').fill('A curious girl with a red scarf who loves the moon.');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByText('Saved.')).toBeVisible();
+  await shot('character');
+
+  // A story that appears paragraph by paragraph
+  await page.getByRole('link', { name: 'Stories' }).click();
+  await page.getByRole('link', { name: 'Write a new story' }).click();
+  await page.getByLabel('What is the story about?').fill('Luna visits the moon and makes a friend.');
+  await page.getByLabel('Luna').check();
+  await page.getByLabel('Genre').fill('adventure');
+  await page.getByLabel('Values (comma separated)').fill('friendship, courage');
+  await page.getByRole('button', { name: 'Generate' }).click();
+  const firstParagraph = page.locator('article.story .paragraph').first();
+  await expect(firstParagraph).toBeVisible({ timeout: 180_000 });
+  // Streamed: the paragraph is on screen while the job is still running.
+  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
+  await expect(page.locator('.job')).toContainText('running');
+  await shot('streaming');
+  const open = page.getByRole('link', { name: 'Open the story' });
+  await expect(open).toBeVisible({ timeout: 240_000 });
+  await shot('story-written');
+  await open.click();
+  await expect(page.locator('article.story h1')).toBeVisible();
+  const firstText = (await page.locator('article.story .paragraph').first().textContent())!;
+  await shot('reader');
+
+  // Translate to Spanish on demand
+  await page.getByLabel('Read in').selectOption('es');
+  await expect(page.locator('article.story[lang=es] .paragraph').first()).toBeVisible({ timeout: 120_000 });
+  await expect(page.locator('article.story[lang=es] .paragraph').first()).not.toHaveText(firstText);
+  await shot('spanish');
+
+  // Edit a paragraph in place, then restore the version before the edit
+  await page.getByLabel('Read in').selectOption('en');
+  await page.getByRole('button', { name: 'Edit paragraph 1' }).click();
+  await page.getByLabel('Paragraph 1').fill('Luna packed her red scarf and a jar of stars.');
+  await shot('editing');
+  await page.getByRole('button', { name: 'Save paragraph' }).click();
+  await expect(page.locator('article.story .paragraph').first()).toHaveText('Luna packed her red scarf and a jar of stars.');
+  await page.getByRole('button', { name: 'Version history' }).click();
+  await shot('versions');
+  await page.getByRole('button', { name: /^Restore version/ }).first().click();
+  await expect(page.locator('article.story .paragraph').first()).toHaveText(firstText);
+  await expectAccessible(page, 'the reader');
+  await shot('restored');
+
+  // My jobs shows the finished story and translation
+  await page.getByRole('link', { name: 'Jobs' }).click();
+  await expect(page.getByRole('cell', { name: 'story' }).first()).toBeVisible();
+  await shot('jobs');
+
+  // Log out
+  await page.getByRole('link', { name: 'Profile' }).click();
+  await page.getByRole('button', { name: 'Log out' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await page.goto('/stories');
+  await expect(page).toHaveURL(/\/login/);
+  await shot('logged-out');
+});
