@@ -12,7 +12,7 @@ import pytest
 
 import storybang_operator  # registers the handlers, as `kopf run -m storybang_operator` does
 from storybang_operator import errors, handlers, metrics, reconcile, resync, status
-from storybang_operator.handlers import nudges, passes, state
+from storybang_operator.handlers import kinds, nudges, passes, state
 from storybang_operator.settings import OperatorSettings
 from tests.conftest import PROFILES
 
@@ -100,6 +100,14 @@ def test_every_kind_has_change_handlers_and_an_index_and_nothing_needs_a_finaliz
     # being deleted while the operator is down.
     assert not list(registry._spawning.get_all_handlers())
     assert not any(h.requires_finalizer for h in registry._changing.get_all_handlers())
+
+
+def test_with_peering_each_kind_is_resynced_by_a_kopf_timer() -> None:
+    registry = kopf.OperatorRegistry()
+    kinds.register_timers(OperatorSettings(profiles_dir=PROFILES, replicas=2, resync_seconds=7), registry)
+    timers = registry._spawning.get_all_handlers()
+    assert {h.selector.any_name for h in timers} == PLURALS
+    assert {h.interval for h in timers} == {7}  # type: ignore[union-attr]
 
 
 def test_invalid_spec_sets_ready_false_posts_an_event_and_stops(

@@ -60,7 +60,7 @@ def _register(kind: str) -> Callable[..., None]:
 _RESYNCED = {kind: _register(kind) for kind in PLURALS}
 
 
-def register_timers(settings: OperatorSettings) -> None:
+def register_timers(settings: OperatorSettings, registry: kopf.OperatorRegistry | None = None) -> None:
     """With peering, the periodic pass is a Kopf timer per kind: only Kopf's own handlers know
     when this replica is paused. Registering twice (a second operator in one process) is
     harmless: Kopf runs a function registered twice under one id once."""
@@ -72,6 +72,7 @@ def register_timers(settings: OperatorSettings) -> None:
             id=f"{snake(kind)}_resync",
             interval=settings.resync_seconds,
             initial_delay=settings.resync_initial_delay_seconds,
+            registry=registry,
         )(resynced)
 
 
