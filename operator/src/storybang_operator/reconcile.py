@@ -249,9 +249,7 @@ def _redis_url(ctx: Context, plat: specs.Platform) -> str:
 
 def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     ms = specs.parse(body, specs.ModelServer)
-    profile = (
-        profiles.load(ctx.settings.profiles_dir, ms.spec.profile) if ms.spec.profile else None
-    )
+    profile = profiles.load(ctx.settings.profiles_dir, ms.spec.profile) if ms.spec.profile else None
     plat = _platform_of(ctx, ms, ms.spec.platform_ref) if ms.spec.platform_ref else None
     keda = ctx.api.crd_exists(KEDA_CRD)
     manifests = modelserver.build(

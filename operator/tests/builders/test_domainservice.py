@@ -101,14 +101,12 @@ def test_pdb_defaults_to_one_unavailable_and_follows_the_spec(
     example: Example, plat: dict[str, Any]
 ) -> None:
     assert (
-        one(_build(example("DomainService", "identity"), plat), "PodDisruptionBudget")[
-            "spec"
-        ]["maxUnavailable"]
+        one(_build(example("DomainService", "identity"), plat), "PodDisruptionBudget")["spec"][
+            "maxUnavailable"
+        ]
         == 1
     )
-    web = one(_build(example("DomainService", "web"), plat), "PodDisruptionBudget")[
-        "spec"
-    ]
+    web = one(_build(example("DomainService", "web"), plat), "PodDisruptionBudget")["spec"]
     assert web["minAvailable"] == 1 and "maxUnavailable" not in web
 
 

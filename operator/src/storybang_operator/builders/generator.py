@@ -51,7 +51,12 @@ def backends(
         elif entry.external is not None:
             external = entry.external
             listed.append(
-                {"name": name, "kind": "openai", "base_url": external.base_url, "model": external.model}
+                {
+                    "name": name,
+                    "kind": "openai",
+                    "base_url": external.base_url,
+                    "model": external.model,
+                }
             )
             secret = external.api_key_secret_ref
             if secret is not None:

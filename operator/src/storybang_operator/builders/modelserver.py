@@ -98,7 +98,9 @@ def build(
     if cache.enabled:
         children.append(_cache_pvc(ms, extra))
     if autoscaling is not None:
-        children.extend(modelscaling.build(ms, p, autoscaling, component=COMPONENT, keda=keda, extra=extra))
+        children.extend(
+            modelscaling.build(ms, p, autoscaling, component=COMPONENT, keda=keda, extra=extra)
+        )
     return children
 
 
@@ -213,9 +215,7 @@ def _transformers_container(
     return container
 
 
-def _volumes(
-    ms: specs.ModelServer, p: Plan
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _volumes(ms: specs.ModelServer, p: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     tmp_volume, tmp_mount = common.tmp_volume()
     cache_source: dict[str, Any] = (
         {"persistentVolumeClaim": {"claimName": f"{ms.name}-cache"}}

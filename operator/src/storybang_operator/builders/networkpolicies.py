@@ -72,9 +72,7 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
                 "policyTypes": ["Ingress"],
                 "ingress": [
                     {
-                        "from": [
-                            _namespace(policy.ingress_controller_namespace)
-                        ],
+                        "from": [_namespace(policy.ingress_controller_namespace)],
                         "ports": _tcp(common.HTTP_PORT),
                     }
                 ],
@@ -160,9 +158,7 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
                     "policyTypes": ["Ingress"],
                     "ingress": [
                         {
-                            "from": [
-                                _namespace(monitoring.prometheus_namespace)
-                            ],
+                            "from": [_namespace(monitoring.prometheus_namespace)],
                             "ports": _tcp(common.HTTP_PORT, common.WORKER_METRICS_PORT),
                         }
                     ],

@@ -84,7 +84,11 @@ def secret_env(plat: specs.Platform) -> list[dict[str, Any]]:
     stores, auth = plat.spec.datastores, plat.spec.auth
     env = [
         common.secret_env(f"STORYBANG_{store.upper()}__URL", ref.secret_name, ref.url_key)
-        for store, ref in (("redis", stores.redis), ("mysql", stores.mysql), ("mongo", stores.mongo))
+        for store, ref in (
+            ("redis", stores.redis),
+            ("mysql", stores.mysql),
+            ("mongo", stores.mongo),
+        )
     ]
     env.append(
         common.secret_env(

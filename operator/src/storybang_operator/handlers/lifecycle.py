@@ -78,9 +78,7 @@ async def start(
 
 
 @kopf.on.login()
-def login(
-    memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any
-) -> kopf.ConnectionInfo:
+def login(memo: kopf.Memo, settings: kopf.OperatorSettings, **_: Any) -> kopf.ConnectionInfo:
     """Kopf connects as the operator's own client does (Kopf logs in after the start-up
     handlers), rather than through the client library's process-wide configuration."""
     found = state.of(memo).context.api.credentials()

@@ -56,7 +56,9 @@ def changed(operator: Operator, kind: str, body: kopf.Body, patch: kopf.Patch) -
         # queue comes back to it (at once when that Platform or ModelServer is reconciled).
         logger.info("%s %s waits: %s", kind, body.metadata.name, error.message)
         return
-    delay = operator.settings.retry_delay_seconds * (4 if isinstance(error, errors.Forbidden) else 1)
+    delay = operator.settings.retry_delay_seconds * (
+        4 if isinstance(error, errors.Forbidden) else 1
+    )
     raise kopf.TemporaryError(error.message, delay=delay) from error
 
 

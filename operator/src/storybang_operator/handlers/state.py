@@ -45,7 +45,9 @@ class Operator:
         return self.context.settings
 
     def known_keys(self) -> list[resync.Key]:
-        return [(kind, ns, name) for kind, index in self.indices.items() for ns, name in list(index)]
+        return [
+            (kind, ns, name) for kind, index in self.indices.items() for ns, name in list(index)
+        ]
 
     def lookup(self, key: resync.Key) -> dict[str, Any] | None:
         """The resource as Kopf's index last saw it."""
