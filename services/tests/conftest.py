@@ -101,9 +101,9 @@ def real_settings(
 @pytest.fixture(scope="session")
 async def runtime(real_settings: Settings) -> AsyncIterator[Runtime]:
     """The runtime on the real stores, shared by the API tests."""
-    rt = await Runtime.open(real_settings)
-    yield rt
-    await rt.close()
+    runtime = await Runtime.open(real_settings)
+    yield runtime
+    await runtime.close()
 
 
 async def open_embedded(tmp: Path, **overrides: Any) -> Runtime:
@@ -114,9 +114,9 @@ async def open_embedded(tmp: Path, **overrides: Any) -> Runtime:
 
 @pytest.fixture
 async def embedded_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    rt = await open_embedded(tmp_path)
-    yield rt
-    await rt.close()
+    runtime = await open_embedded(tmp_path)
+    yield runtime
+    await runtime.close()
 
 
 def app_for(runtime: Runtime) -> FastAPI:

@@ -134,7 +134,7 @@ def migrate() -> None:
 def create_admin(email: str, display_name: str, password: str) -> None:
     """Create an administrator, or promote an existing account."""
     from storybang.errors import StoryBangError
-    from storybang.identity import service
+    from storybang.identity import administration
     from storybang.runtime import Runtime
 
     settings = load_settings()
@@ -145,7 +145,7 @@ def create_admin(email: str, display_name: str, password: str) -> None:
         runtime = await Runtime.open(settings)
         try:
             async with runtime.sessions() as session:
-                user = await service.create_admin(runtime, session, email, password, display_name)
+                user = await administration.create_admin(runtime, session, email, password, display_name)
                 return user.id
         finally:
             await runtime.close()

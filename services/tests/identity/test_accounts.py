@@ -29,11 +29,11 @@ async def strict(real_settings: Settings, tmp_path: Path) -> AsyncIterator[tuple
         redis=real_settings.redis.model_dump(),
         auth={"require_verification": True},
     )
-    rt = await Runtime.open(settings)
-    assert isinstance(rt.sender, LogSender)
-    async with client_for(app_for(rt)) as c:
-        yield c, rt.sender
-    await rt.close()
+    runtime = await Runtime.open(settings)
+    assert isinstance(runtime.sender, LogSender)
+    async with client_for(app_for(runtime)) as c:
+        yield c, runtime.sender
+    await runtime.close()
 
 
 def last_code(sender: LogSender, email: str) -> str:
@@ -249,10 +249,10 @@ async def test_registering_a_taken_email_does_the_same_hashing_work(real_setting
         mongo=real_settings.mongo.model_dump(),
         redis=real_settings.redis.model_dump(),
     )
-    rt = await Runtime.open(settings)
-    rt.hasher = CountingHasher(settings.auth)
+    runtime = await Runtime.open(settings)
+    runtime.hasher = CountingHasher(settings.auth)
     try:
-        async with client_for(app_for(rt)) as client:
+        async with client_for(app_for(runtime)) as client:
             body = {"email": unique_email(), "password": PASSWORD, "display_name": "A"}
             before = CountingHasher.hashed
             assert (await client.post("/api/v1/auth/register", json=body)).status_code == 201
@@ -262,4 +262,4 @@ async def test_registering_a_taken_email_does_the_same_hashing_work(real_setting
             taken = CountingHasher.hashed - before
         assert new_account == taken == 1
     finally:
-        await rt.close()
+        await runtime.close()

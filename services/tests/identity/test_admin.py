@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from storybang.identity import service
+from storybang.identity import administration
 from storybang.runtime import Runtime
 from tests.conftest import SignUp
 
@@ -12,7 +12,7 @@ from tests.conftest import SignUp
 async def make_admin(runtime: Runtime, client: httpx.AsyncClient, signup: SignUp) -> dict[str, str]:
     account = await signup()
     async with runtime.sessions() as session:
-        await service.create_admin(runtime, session, account.email, account.password, "Admin")
+        await administration.create_admin(runtime, session, account.email, account.password, "Admin")
     login = await client.post("/api/v1/auth/login", json={"email": account.email, "password": account.password})
     return {"Authorization": f"Bearer {login.json()['access_token']}"}
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
 from storybang.api.deps import AdminUser, ClientAddress, CurrentUser, RuntimeDep, SessionDep
-from storybang.identity import service
+from storybang.identity import administration, service
 from storybang.identity.models import (
     AccountDeletion,
     AdminUserUpdate,
@@ -32,31 +32,31 @@ well_known = APIRouter(tags=["auth"])
 routers = [auth, users, admin, well_known]
 
 
-def _send_later(tasks: BackgroundTasks, rt: Runtime, message: Message | None) -> None:
+def _send_later(tasks: BackgroundTasks, runtime: Runtime, message: Message | None) -> None:
     if message is not None:
-        tasks.add_task(rt.sender.send, message)
+        tasks.add_task(runtime.sender.send, message)
 
 
 @auth.post("/register", status_code=status.HTTP_201_CREATED)
 async def register(
-    data: Register, rt: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
+    data: Register, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
 ) -> dict[str, Any]:
     """Create an account. A verification code is mailed; it is never part of the answer."""
-    answer, message = await service.register(rt, session, data, address)
-    _send_later(tasks, rt, message)
+    answer, message = await service.register(runtime, session, data, address)
+    _send_later(tasks, runtime, message)
     return answer
 
 
 @auth.post("/verify", status_code=status.HTTP_204_NO_CONTENT)
-async def verify(data: Verify, rt: RuntimeDep, session: SessionDep, address: ClientAddress) -> None:
-    await service.verify(rt, session, data, address)
+async def verify(data: Verify, runtime: RuntimeDep, session: SessionDep, address: ClientAddress) -> None:
+    await service.verify(runtime, session, data, address)
 
 
 @auth.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED)
 async def resend_verification(
-    data: ForgotPassword, rt: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
+    data: ForgotPassword, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
 ) -> dict[str, str]:
-    _send_later(tasks, rt, await service.resend_verification(rt, session, data.email, address))
+    _send_later(tasks, runtime, await service.resend_verification(runtime, session, data.email, address))
     return {"status": "accepted"}
 
 
@@ -68,17 +68,17 @@ def _no_store(response: Response) -> None:
 
 @auth.post("/login")
 async def login(
-    data: Login, rt: RuntimeDep, session: SessionDep, address: ClientAddress, response: Response
+    data: Login, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, response: Response
 ) -> TokenPair:
     _no_store(response)
-    return await service.login(rt, session, data, address)
+    return await service.login(runtime, session, data, address)
 
 
 @auth.post("/refresh")
-async def refresh(data: RefreshRequest, rt: RuntimeDep, session: SessionDep, response: Response) -> TokenPair:
+async def refresh(data: RefreshRequest, runtime: RuntimeDep, session: SessionDep, response: Response) -> TokenPair:
     """Exchange a refresh token for a new pair; the old refresh token stops working."""
     _no_store(response)
-    return await service.refresh(rt, session, data.refresh_token)
+    return await service.refresh(runtime, session, data.refresh_token)
 
 
 @auth.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -88,23 +88,23 @@ async def logout(data: RefreshRequest, session: SessionDep) -> None:
 
 @auth.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
 async def forgot_password(
-    data: ForgotPassword, rt: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
+    data: ForgotPassword, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
 ) -> dict[str, str]:
     """Always 202: whether the address has an account is not for the caller to learn."""
-    _send_later(tasks, rt, await service.forgot_password(rt, session, data.email, address))
+    _send_later(tasks, runtime, await service.forgot_password(runtime, session, data.email, address))
     return {"status": "accepted"}
 
 
 @auth.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
-async def reset_password(data: ResetPassword, rt: RuntimeDep, session: SessionDep) -> None:
+async def reset_password(data: ResetPassword, runtime: RuntimeDep, session: SessionDep) -> None:
     """Set a new password with the token from the reset link; every session is logged out."""
-    await service.reset_password(rt, session, data)
+    await service.reset_password(runtime, session, data)
 
 
 @well_known.get("/.well-known/jwks.json")
-async def jwks(rt: RuntimeDep, response: Response) -> dict[str, Any]:
+async def jwks(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     response.headers["Cache-Control"] = "public, max-age=300"
-    return rt.keys.jwks()
+    return runtime.keys.jwks()
 
 
 @users.get("/me")
@@ -113,14 +113,14 @@ async def read_me(user: CurrentUser) -> UserPublic:
 
 
 @users.patch("/me")
-async def update_me(data: UserUpdate, user: CurrentUser, rt: RuntimeDep, session: SessionDep) -> UserPublic:
-    return UserPublic.model_validate(await service.update_me(rt, session, user, data))
+async def update_me(data: UserUpdate, user: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> UserPublic:
+    return UserPublic.model_validate(await service.update_me(runtime, session, user, data))
 
 
 @users.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_me(data: AccountDeletion, user: CurrentUser, rt: RuntimeDep, session: SessionDep) -> None:
+async def delete_me(data: AccountDeletion, user: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> None:
     """Delete the account with its characters, stories, images and jobs; the body repeats the password."""
-    await service.delete_account(rt, session, user, data.password)
+    await service.delete_account(runtime, session, user, data.password)
 
 
 @admin.get("/users")
@@ -131,10 +131,10 @@ async def list_users(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
 ) -> UserPage:
-    return await service.list_users(session, limit, cursor, q)
+    return await administration.list_users(session, limit, cursor, q)
 
 
 @admin.patch("/users/{user_id}")
 async def update_user(user_id: str, data: AdminUserUpdate, admin_user: AdminUser, session: SessionDep) -> UserPublic:
     """Disable or enable an account, or change its role. A disabled user's tokens stop working."""
-    return UserPublic.model_validate(await service.admin_update(session, admin_user, user_id, data))
+    return UserPublic.model_validate(await administration.admin_update(session, admin_user, user_id, data))

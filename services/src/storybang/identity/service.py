@@ -1,5 +1,8 @@
 """Identity logic: plain async functions over a SQL session and the runtime's helpers.
 
+One-time codes (verification codes, reset tokens) are :mod:`storybang.identity.codes`; what
+administrators do to accounts is :mod:`storybang.identity.admin`.
+
 Routes call these and do nothing else. Messages to send (codes, links) are returned to the caller,
 which sends them after the response, so that the time an answer takes never depends on whether an
 account exists.
@@ -7,7 +10,6 @@ account exists.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -15,18 +17,15 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storybang import logs
-from storybang.errors import BadRequest, Forbidden, InvalidInput, NotFound, Unauthorized
+from storybang.errors import BadRequest, Forbidden, InvalidInput, Unauthorized
+from storybang.identity import codes
 from storybang.identity.models import (
-    AdminUserUpdate,
     Login,
-    OneTimeCode,
     RefreshToken,
     Register,
     ResetPassword,
     TokenPair,
     User,
-    UserPage,
-    UserPublic,
     UserUpdate,
     Verify,
 )
@@ -39,13 +38,8 @@ from storybang.stores.sql import utcnow
 
 log = logs.get(__name__)
 
-VERIFY, RESET = "verify", "reset"
 _BAD_LOGIN = "Invalid email or password."
 _BAD_CODE = "The code is invalid or has expired."
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _per_client(email: str, address: str) -> str:
@@ -54,77 +48,33 @@ def _per_client(email: str, address: str) -> str:
     return f"{email}|{address}"
 
 
-def _normalise(email: str) -> str:
+def normalise(email: str) -> str:
     return email.strip().lower()
 
 
-async def _find_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.execute(sa.select(User).where(User.email == _normalise(email)))
+async def find_by_email(session: AsyncSession, email: str) -> User | None:
+    result = await session.execute(sa.select(User).where(User.email == normalise(email)))
     return result.scalar_one_or_none()
-
-
-async def _new_code(rt: Runtime, session: AsyncSession, user: User, purpose: str) -> str:
-    if purpose == VERIFY:
-        secret, ttl = f"{secrets.randbelow(1_000_000):06d}", rt.settings.auth.verification_code_ttl_seconds
-    else:
-        secret, ttl = secrets.token_urlsafe(32), rt.settings.auth.reset_token_ttl_seconds
-    now = utcnow()
-    # A new code replaces any earlier one of the same purpose.
-    await session.execute(
-        sa.update(OneTimeCode)
-        .where(OneTimeCode.user_id == user.id, OneTimeCode.purpose == purpose, OneTimeCode.used_at.is_(None))
-        .values(used_at=now)
-    )
-    session.add(
-        OneTimeCode(
-            id=ids.new_id(),
-            user_id=user.id,
-            purpose=purpose,
-            code_hash=_digest(secret),
-            created_at=now,
-            expires_at=now + timedelta(seconds=ttl),
-        )
-    )
-    return secret
-
-
-async def _use_code(session: AsyncSession, user: User | None, purpose: str, secret: str) -> OneTimeCode | None:
-    """Consume a valid code exactly once (a conditional UPDATE, so two racing uses cannot both win)."""
-    query = sa.update(OneTimeCode).where(
-        OneTimeCode.purpose == purpose,
-        OneTimeCode.code_hash == _digest(secret),
-        OneTimeCode.used_at.is_(None),
-        OneTimeCode.expires_at > utcnow(),
-    )
-    if user is not None:
-        query = query.where(OneTimeCode.user_id == user.id)
-    result = await session.execute(query.values(used_at=utcnow()))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return None
-    row = await session.execute(
-        sa.select(OneTimeCode).where(OneTimeCode.purpose == purpose, OneTimeCode.code_hash == _digest(secret))
-    )
-    return row.scalars().first()
 
 
 # --- registration and verification ------------------------------------------------------------
 
 
 async def register(
-    rt: Runtime, session: AsyncSession, data: Register, address: str
+    runtime: Runtime, session: AsyncSession, data: Register, address: str
 ) -> tuple[dict[str, object], Message]:
     """Create an account, or — for an email already registered — tell its owner by mail instead.
 
     Both cases get the same answer, so registration cannot be used to find out who has an account.
     """
-    await rt.limiter.hit(rt.settings.limits.register_per_address, "register", address)
+    await runtime.limiter.hit(runtime.settings.limits.register_per_address, "register", address)
     passwords.check_policy(data.password)
-    email = _normalise(data.email)
-    answer: dict[str, object] = {"email": email, "verification_required": rt.settings.auth.require_verification}
+    email = normalise(data.email)
+    answer: dict[str, object] = {"email": email, "verification_required": runtime.settings.auth.require_verification}
     # Hashed whether or not the address is taken: argon2 is most of the work of a registration, and
     # skipping it for a taken address would tell by the answer's speed who has an account.
-    password_hash = await rt.hasher.hash(data.password)
-    existing = await _find_by_email(session, email)
+    password_hash = await runtime.hasher.hash(data.password)
+    existing = await find_by_email(session, email)
     if existing is not None:
         return answer, Message(
             email,
@@ -145,7 +95,7 @@ async def register(
         updated_at=now,
     )
     session.add(user)
-    code = await _new_code(rt, session, user, VERIFY)
+    code = await codes.new_code(runtime, session, user, codes.VERIFY)
     try:
         await session.commit()
     except sa.exc.IntegrityError:  # registered concurrently: same answer as above
@@ -155,22 +105,22 @@ async def register(
     return answer, Message(email, "Your StoryBang verification code", f"Your verification code is {code}.")
 
 
-async def resend_verification(rt: Runtime, session: AsyncSession, email: str, address: str) -> Message | None:
-    await rt.limiter.hit(rt.settings.limits.codes_per_account, "code", _per_client(_normalise(email), address))
-    user = await _find_by_email(session, email)
+async def resend_verification(runtime: Runtime, session: AsyncSession, email: str, address: str) -> Message | None:
+    await runtime.limiter.hit(runtime.settings.limits.codes_per_account, "code", _per_client(normalise(email), address))
+    user = await find_by_email(session, email)
     if user is None or user.verified:
         return None
-    code = await _new_code(rt, session, user, VERIFY)
+    code = await codes.new_code(runtime, session, user, codes.VERIFY)
     await session.commit()
     return Message(user.email, "Your StoryBang verification code", f"Your verification code is {code}.")
 
 
-async def verify(rt: Runtime, session: AsyncSession, data: Verify, address: str) -> None:
-    email = _normalise(data.email)
-    await rt.limiter.hit(rt.settings.limits.codes_per_account, "code", _per_client(email, address))
-    await rt.limiter.hit(rt.settings.limits.login_per_address, "code-address", address)
-    user = await _find_by_email(session, email)
-    if user is None or await _use_code(session, user, VERIFY, data.code.strip()) is None:
+async def verify(runtime: Runtime, session: AsyncSession, data: Verify, address: str) -> None:
+    email = normalise(data.email)
+    await runtime.limiter.hit(runtime.settings.limits.codes_per_account, "code", _per_client(email, address))
+    await runtime.limiter.hit(runtime.settings.limits.login_per_address, "code-address", address)
+    user = await find_by_email(session, email)
+    if user is None or await codes.use_code(session, user, codes.VERIFY, data.code.strip()) is None:
         await session.rollback()
         raise BadRequest(_BAD_CODE, field="code")
     user.verified = True
@@ -181,7 +131,7 @@ async def verify(rt: Runtime, session: AsyncSession, data: Verify, address: str)
 # --- tokens -----------------------------------------------------------------------------------
 
 
-async def _issue(rt: Runtime, session: AsyncSession, user: User, family_id: str | None = None) -> TokenPair:
+async def _issue(runtime: Runtime, session: AsyncSession, user: User, family_id: str | None = None) -> TokenPair:
     refresh = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(
@@ -189,33 +139,33 @@ async def _issue(rt: Runtime, session: AsyncSession, user: User, family_id: str 
             id=ids.new_id(),
             family_id=family_id or ids.new_id(),
             user_id=user.id,
-            token_hash=_digest(refresh),
+            token_hash=codes.digest(refresh),
             created_at=now,
-            expires_at=now + timedelta(seconds=rt.settings.auth.refresh_token_ttl_seconds),
+            expires_at=now + timedelta(seconds=runtime.settings.auth.refresh_token_ttl_seconds),
         )
     )
     await session.commit()
-    access, ttl = rt.keys.issue(user.id, user.role)
+    access, ttl = runtime.keys.issue(user.id, user.role)
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
 
 
-async def login(rt: Runtime, session: AsyncSession, data: Login, address: str) -> TokenPair:
-    email = _normalise(data.email)
-    await rt.limiter.hit(rt.settings.limits.login_per_address, "login-address", address)
-    await rt.limiter.hit(rt.settings.limits.login_per_account, "login", _per_client(email, address))
-    user = await _find_by_email(session, email)
+async def login(runtime: Runtime, session: AsyncSession, data: Login, address: str) -> TokenPair:
+    email = normalise(data.email)
+    await runtime.limiter.hit(runtime.settings.limits.login_per_address, "login-address", address)
+    await runtime.limiter.hit(runtime.settings.limits.login_per_account, "login", _per_client(email, address))
+    user = await find_by_email(session, email)
     # Always one argon2 verification, against a dummy hash for unknown emails: same time, same answer.
-    ok = await rt.hasher.verify(user.password_hash if user else None, data.password)
+    ok = await runtime.hasher.verify(user.password_hash if user else None, data.password)
     if user is None or not ok:
         raise Unauthorized(_BAD_LOGIN)
     if user.disabled:
         raise Forbidden("This account is disabled.")
-    if rt.settings.auth.require_verification and not user.verified:
+    if runtime.settings.auth.require_verification and not user.verified:
         raise Forbidden("Verify your email address before logging in.")
-    if rt.hasher.needs_rehash(user.password_hash):
-        user.password_hash = await rt.hasher.hash(data.password)
+    if runtime.hasher.needs_rehash(user.password_hash):
+        user.password_hash = await runtime.hasher.hash(data.password)
     log.info("user logged in", user_id=user.id)
-    return await _issue(rt, session, user)
+    return await _issue(runtime, session, user)
 
 
 async def _revoke_family(session: AsyncSession, family_id: str) -> None:
@@ -234,11 +184,11 @@ async def revoke_all(session: AsyncSession, user_id: str) -> None:
     )
 
 
-async def refresh(rt: Runtime, session: AsyncSession, token: str) -> TokenPair:
+async def refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenPair:
     """Rotate a refresh token. Presenting one that was already rotated revokes its whole family
     (RFC 9700 §4.14.2): either the client or a thief has a stale copy, and we cannot tell which.
     """
-    digest = _digest(token)
+    digest = codes.digest(token)
     now = utcnow()
     claimed = await session.execute(
         sa.update(RefreshToken)
@@ -261,12 +211,12 @@ async def refresh(rt: Runtime, session: AsyncSession, token: str) -> TokenPair:
     if user is None or user.disabled:
         await session.rollback()
         raise Unauthorized("The refresh token is invalid, expired or revoked.")
-    return await _issue(rt, session, user, family_id=row.family_id)
+    return await _issue(runtime, session, user, family_id=row.family_id)
 
 
 async def logout(session: AsyncSession, token: str) -> None:
     row = (
-        await session.execute(sa.select(RefreshToken).where(RefreshToken.token_hash == _digest(token)))
+        await session.execute(sa.select(RefreshToken).where(RefreshToken.token_hash == codes.digest(token)))
     ).scalar_one_or_none()
     if row is not None:
         await _revoke_family(session, row.family_id)
@@ -276,27 +226,27 @@ async def logout(session: AsyncSession, token: str) -> None:
 # --- password reset ---------------------------------------------------------------------------
 
 
-async def forgot_password(rt: Runtime, session: AsyncSession, email: str, address: str) -> Message | None:
-    email = _normalise(email)
-    await rt.limiter.hit(rt.settings.limits.codes_per_account, "reset", _per_client(email, address))
-    await rt.limiter.hit(rt.settings.limits.login_per_address, "reset-address", address)
-    user = await _find_by_email(session, email)
+async def forgot_password(runtime: Runtime, session: AsyncSession, email: str, address: str) -> Message | None:
+    email = normalise(email)
+    await runtime.limiter.hit(runtime.settings.limits.codes_per_account, "reset", _per_client(email, address))
+    await runtime.limiter.hit(runtime.settings.limits.login_per_address, "reset-address", address)
+    user = await find_by_email(session, email)
     if user is None or user.disabled:
         return None
-    token = await _new_code(rt, session, user, RESET)
+    token = await codes.new_code(runtime, session, user, codes.RESET)
     await session.commit()
-    link = f"{rt.settings.public_url.rstrip('/')}/reset-password?token={token}"
+    link = f"{runtime.settings.public_url.rstrip('/')}/reset-password?token={token}"
     return Message(user.email, "Reset your StoryBang password", f"Reset your password: {link}")
 
 
-async def reset_password(rt: Runtime, session: AsyncSession, data: ResetPassword) -> None:
+async def reset_password(runtime: Runtime, session: AsyncSession, data: ResetPassword) -> None:
     passwords.check_policy(data.new_password, field="new_password")
-    code = await _use_code(session, None, RESET, data.token)
+    code = await codes.use_code(session, None, codes.RESET, data.token)
     user = await session.get(User, code.user_id) if code else None
     if user is None:
         await session.rollback()
         raise BadRequest(_BAD_CODE, field="token")
-    user.password_hash = await rt.hasher.hash(data.new_password)
+    user.password_hash = await runtime.hasher.hash(data.new_password)
     user.updated_at = utcnow()
     await revoke_all(session, user.id)
     await session.commit()
@@ -306,103 +256,38 @@ async def reset_password(rt: Runtime, session: AsyncSession, data: ResetPassword
 # --- the account ------------------------------------------------------------------------------
 
 
-async def _reauthenticating(rt: Runtime, user: User) -> None:
+async def _reauthenticating(runtime: Runtime, user: User) -> None:
     # Whoever holds a token may guess the password here: as few guesses as at the login form, in a
     # bucket of its own so that they cannot lock the owner out of logging in.
-    await rt.limiter.hit(rt.settings.limits.login_per_account, "reauth", user.id)
+    await runtime.limiter.hit(runtime.settings.limits.login_per_account, "reauth", user.id)
 
 
-async def update_me(rt: Runtime, session: AsyncSession, user: User, data: UserUpdate) -> User:
+async def update_me(runtime: Runtime, session: AsyncSession, user: User, data: UserUpdate) -> User:
     if data.display_name is not None:
         user.display_name = data.display_name
     if data.password is not None:
-        await _reauthenticating(rt, user)
-        if not data.current_password or not await rt.hasher.verify(user.password_hash, data.current_password):
+        await _reauthenticating(runtime, user)
+        if not data.current_password or not await runtime.hasher.verify(user.password_hash, data.current_password):
             raise InvalidInput("The current password is wrong.", field="current_password")
         passwords.check_policy(data.password)
-        user.password_hash = await rt.hasher.hash(data.password)
+        user.password_hash = await runtime.hasher.hash(data.password)
         await revoke_all(session, user.id)
     user.updated_at = utcnow()
     await session.commit()
     return user
 
 
-async def delete_account(rt: Runtime, session: AsyncSession, user: User, password: str) -> None:
+async def delete_account(runtime: Runtime, session: AsyncSession, user: User, password: str) -> None:
     """Remove the account and everything it owns: documents of every domain, images, jobs.
 
     Only with the account's password: an access token may be stolen, the password is not in it.
     """
-    await _reauthenticating(rt, user)
-    if not await rt.hasher.verify(user.password_hash, password):
+    await _reauthenticating(runtime, user)
+    if not await runtime.hasher.verify(user.password_hash, password):
         raise InvalidInput("The password is wrong.", field="password")
     for collection in USER_COLLECTIONS:
-        await rt.documents.delete_many(collection, owner_id=user.id)
-    await rt.blobs.delete_owner(user.id)
+        await runtime.documents.delete_many(collection, owner_id=user.id)
+    await runtime.blobs.delete_owner(user.id)
     await session.delete(user)
     await session.commit()
     log.info("account deleted", user_id=user.id)
-
-
-# --- administration ---------------------------------------------------------------------------
-
-
-async def list_users(session: AsyncSession, limit: int, cursor: str | None, q: str | None) -> UserPage:
-    query = sa.select(User).order_by(User.id.desc()).limit(limit + 1)
-    if cursor:
-        query = query.where(User.id < cursor)
-    if q:
-        like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        query = query.where(
-            sa.or_(User.email.like(like, escape="\\"), sa.func.lower(User.display_name).like(like, escape="\\"))
-        )
-    rows = list((await session.execute(query)).scalars())
-    items = rows[:limit]
-    return UserPage(
-        items=[UserPublic.model_validate(u) for u in items],
-        next_cursor=items[-1].id if len(rows) > limit and items else None,
-    )
-
-
-async def admin_update(session: AsyncSession, admin: User, user_id: str, data: AdminUserUpdate) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound("No such user.")
-    if user.id == admin.id and (data.disabled or data.role == "user"):
-        raise InvalidInput(
-            "Administrators cannot disable or demote themselves.", field="role" if data.role else "disabled"
-        )
-    if data.role is not None:
-        user.role = data.role
-    if data.disabled is not None:
-        user.disabled = data.disabled
-        if data.disabled:
-            await revoke_all(session, user.id)
-    user.updated_at = utcnow()
-    await session.commit()
-    log.info("user changed by an administrator", user_id=user.id, admin_id=admin.id)
-    return user
-
-
-async def create_admin(rt: Runtime, session: AsyncSession, email: str, password: str, display_name: str) -> User:
-    """Make (or promote) an administrator: for `storybang create-admin`."""
-    passwords.check_policy(password)
-    user = await _find_by_email(session, email)
-    now = utcnow()
-    if user is None:
-        user = User(
-            id=ids.new_id(),
-            email=_normalise(email),
-            display_name=display_name,
-            role="admin",
-            verified=True,
-            disabled=False,
-            created_at=now,
-            updated_at=now,
-            password_hash=await rt.hasher.hash(password),
-        )
-        session.add(user)
-    else:
-        user.role, user.verified, user.disabled, user.updated_at = "admin", True, False, now
-        user.password_hash = await rt.hasher.hash(password)
-    await session.commit()
-    return user
