@@ -9,6 +9,7 @@ import logging
 from typing import Any
 
 import kopf
+import pydantic
 
 from storybang_operator import k8s, metrics, queue, reconcile, resync
 from storybang_operator.handlers import kinds, nudges, state
@@ -41,9 +42,14 @@ async def start(
     **kwargs: Any,
 ) -> None:
     """Read the settings, configure Kopf, open the connections and start the resync queue over
-    the resources Kopf's indexes know (filled as they are seen). Fails the start when the
-    profile directory is missing, since every vLLM ModelServer would then fail."""
-    ours = OperatorSettings()
+    the resources Kopf's indexes know (filled as they are seen). Fails the start when a setting
+    is invalid or the profile directory is missing, since every vLLM ModelServer would then
+    fail."""
+    try:
+        ours = OperatorSettings()
+    except pydantic.ValidationError as e:
+        # Permanent: Kopf stops, as the process used to when it read them at import.
+        raise kopf.PermanentError(f"invalid STORYBANG_OPERATOR_* settings: {e}") from e
     if not ours.profiles_dir.is_dir():
         raise kopf.PermanentError(f"profiles_dir {ours.profiles_dir} is not a directory")
     configure_kopf(settings, ours)
