@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from storybang.characters import service
+from storybang.characters import exchange, service
 from storybang.characters.models import CharacterCreate
 from storybang.errors import NotFound
 from storybang.runtime import Runtime
@@ -100,8 +100,8 @@ async def test_characters_work_on_the_embedded_stores(embedded_runtime: Runtime)
     character_id = await new_character(embedded_runtime, owner, "Émile")
     with_photo = await service.set_photo(embedded_runtime, owner, character_id, png())
     assert (await service.get_photo(embedded_runtime, owner, character_id)).data == png()
-    exported = await service.export_card(embedded_runtime, owner, character_id, fmt="png", version="3")
-    copy = await service.import_card(embedded_runtime, owner, png=exported.data)
+    exported = await exchange.export_card(embedded_runtime, owner, character_id, fmt="png", version="3")
+    copy = await exchange.import_card(embedded_runtime, owner, png=exported.data)
     assert (copy.name, copy.card) == (with_photo.name, with_photo.card)
     found = await service.list_characters(embedded_runtime, owner, q="mile")
     assert {c.id for c in found.items} == {character_id, copy.id}

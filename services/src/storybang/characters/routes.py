@@ -10,7 +10,7 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from storybang import images, validation
 from storybang.api.deps import CurrentUser, RuntimeDep
-from storybang.characters import service
+from storybang.characters import exchange, service
 from storybang.characters.models import (
     CardFormat,
     CardVersion,
@@ -79,12 +79,12 @@ async def import_character(request: Request, runtime: RuntimeDep, user: CurrentU
             raise InvalidInput("Upload the card as the multipart field `file`.", field="file")
         data = await upload.read()
         if data.startswith(images.PNG_SIGNATURE):
-            return await service.import_card(runtime, user.id, png=data)
-        return await service.import_card(runtime, user.id, card=_json(data))
+            return await exchange.import_card(runtime, user.id, png=data)
+        return await exchange.import_card(runtime, user.id, card=_json(data))
     if content_type == "application/json" or content_type.endswith("+json"):
-        return await service.import_card(runtime, user.id, card=_json(await request.body()))
+        return await exchange.import_card(runtime, user.id, card=_json(await request.body()))
     if content_type == "image/png":
-        return await service.import_card(runtime, user.id, png=await request.body())
+        return await exchange.import_card(runtime, user.id, png=await request.body())
     raise UnsupportedMediaType("Send the card as JSON, as image/png, or as multipart/form-data.")
 
 
@@ -146,7 +146,7 @@ async def export_card(
     version: CardVersion = "3",
 ) -> Response:
     """Export as a Character Card: JSON, or a PNG with the card in its `ccv3`/`chara` text chunks."""
-    card = await service.export_card(runtime, user.id, character_id, fmt=fmt, version=version)
+    card = await exchange.export_card(runtime, user.id, character_id, fmt=fmt, version=version)
     return Response(
         card.data,
         media_type=card.media_type,
