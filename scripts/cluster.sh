@@ -261,7 +261,8 @@ start_control_plane() {
     --log-level=warn
   wait_for etcd etcd 30 curl -fsS --max-time 2 "http://127.0.0.1:$etcd_port/health"
 
-  # PodSecurity is on by default; it is listed so that the contract (DESIGN.md) stays visible.
+  # PodSecurity is on by default; it is listed so that the contract (every pod runs under the
+  # "restricted" Pod Security Standard, docs/architecture.md) stays visible.
   start kube-apiserver "$bin/kube" kube-apiserver \
     --etcd-servers="http://127.0.0.1:$etcd_port" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$apiserver_port" \

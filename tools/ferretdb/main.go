@@ -1,5 +1,5 @@
 // Command ferretdb runs FerretDB v1 with its SQLite backend: the MongoDB wire protocol server that
-// StoryBang's tests use in place of MongoDB (see the "Test infrastructure" section of DESIGN.md).
+// StoryBang's tests use in place of MongoDB (see the "Test infrastructure" section of docs/architecture.md).
 //
 // It exists because a plain `go install github.com/FerretDB/FerretDB/cmd/ferretdb` panics: FerretDB's
 // own main package reads build/version/version.txt, which is generated at release time and absent from
