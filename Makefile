@@ -4,15 +4,14 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 ARGS  ?=
 
-.PHONY: help dev web install test lint bench tools crds e2e test-vllm clean
+.PHONY: help dev web install test lint bench tools crds chart e2e test-vllm clean
 
 help:  ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: services/pyproject.toml operator/pyproject.toml
-	python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e 'services[test]' -e 'operator[test]'
+# Exactly what uv.lock says: services, operator and the shared test support with their test extras.
+$(VENV)/.installed: uv.lock pyproject.toml services/pyproject.toml operator/pyproject.toml testing/pyproject.toml
+	UV_PROJECT_ENVIRONMENT=$(VENV) scripts/uv.sh sync -q --locked --all-packages --extra test
 	touch $@
 
 install: $(VENV)/.installed  ## make the virtual environment (.venv)
@@ -25,7 +24,7 @@ dev:  ## run all of StoryBang on http://127.0.0.1:8000, embedded stores and mode
 web:  ## build the web client into web/dist (npm ci, type-check, vite); `storybang dev` serves it at /
 	scripts/web.sh build
 
-lint: install  ## ruff, mypy --strict, import rules, generated files up to date
+lint: install  ## ruff, mypy --strict, import rules, the chart's generated files up to date
 	scripts/lint.sh
 
 test: install  ## install and start the real servers, run every check and test, stop the servers
@@ -42,6 +41,9 @@ tools:  ## build the local Kubernetes control plane, kwok and helm into bin/
 
 crds:  ## copy crds/ into the Helm chart
 	scripts/crds.sh sync
+
+chart: install  ## regenerate the chart's generated files: CRDs, operator RBAC, values.schema.json, README tables
+	scripts/chart.sh sync
 
 e2e: install tools  ## the whole system on a real Kubernetes API server
 	scripts/e2e.sh

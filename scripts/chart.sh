@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# The Helm chart charts/storybang: generated files and checks.
+# The Helm chart charts/storybang: its generated files, and its tests.
 #
-#   scripts/chart.sh schema   regenerate values.schema.json and README.md's parameter tables from
-#                             the `## @param` comments of values.yaml
-#   scripts/chart.sh check    those files are up to date, the CRD copy is exact, `helm lint`
-#                             passes, and the chart tests (charts/tests: renders with default,
-#                             external and invalid values; Pod Security "restricted"; RBAC equal to
-#                             operator/rbac.yaml; custom resources valid against the CRDs)
+#   scripts/chart.sh sync    (make chart) regenerate what the chart copies or derives:
+#                              crds/*.yaml         -> charts/storybang/crds/ (scripts/crds.sh)
+#                              operator/rbac.yaml  -> charts/storybang/files/operator-rbac.yaml
+#                              values.yaml's `## @param` comments -> values.schema.json, README.md
+#   scripts/chart.sh check   (make lint) fail, saying what differs, when any of them is out of date
+#   scripts/chart.sh test    `helm lint --strict` and the chart tests (charts/tests: renders with
+#                            default, external and invalid values; Pod Security "restricted"; RBAC
+#                            equal to operator/rbac.yaml; custom resources valid against the CRDs)
 #
-# Needs the virtual environment (.venv) and helm: $HELM, else bin/helm (`make tools`), else helm on
-# the PATH.
+# Needs the virtual environment (.venv); `test` needs helm too: $HELM, else bin/helm (`make tools`),
+# else helm on the PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="$ROOT/${VENV:-.venv}/bin/python"
 CHART=charts/storybang
+# The operator's RBAC, read by templates/operator/rbac.yaml: one list of rules, kept in operator/
+# where the code that needs them is, and copied because Helm reads files inside the chart only.
+RBAC_SRC=operator/rbac.yaml
+RBAC_DST=$CHART/files/operator-rbac.yaml
 
 helm_bin() {
   if [[ -n ${HELM:-} ]]; then echo "$HELM"
@@ -27,19 +33,32 @@ helm_bin() {
 }
 
 case "${1:-}" in
-  schema)
+  sync)
+    scripts/crds.sh sync
+    cp "$RBAC_SRC" "$RBAC_DST"
+    echo "chart: copied $RBAC_SRC into $RBAC_DST"
     "$PY" charts/tools/values_doc.py "$CHART"
     ;;
   check)
-    "$PY" charts/tools/values_doc.py "$CHART" --check
-    scripts/crds.sh check
+    status=0
+    scripts/crds.sh check || status=1
+    if diff -u "$RBAC_SRC" "$RBAC_DST"; then
+      echo "chart: $RBAC_DST up to date"
+    else
+      echo "chart: $RBAC_DST differs from $RBAC_SRC" >&2
+      status=1
+    fi
+    "$PY" charts/tools/values_doc.py "$CHART" --check || status=1
+    ((status == 0)) || { echo "chart: generated files out of date; run 'make chart'" >&2; exit 1; }
+    ;;
+  test)
     HELM="$(helm_bin)"
     export HELM
     "$HELM" lint --strict "$CHART"
     "$ROOT/${VENV:-.venv}/bin/pytest" -q -p no:cacheprovider charts/tests
     ;;
   *)
-    echo "usage: $0 schema|check" >&2
+    echo "usage: $0 sync|check|test" >&2
     exit 2
     ;;
 esac

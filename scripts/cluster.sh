@@ -4,7 +4,6 @@
 #   scripts/cluster.sh build   build bin/kube (etcd, kube-apiserver, kube-controller-manager,
 #                              kube-scheduler, kubectl), bin/kwok and bin/helm when missing or stale
 #   scripts/cluster.sh up      start a fresh cluster on 127.0.0.1, all state under .cluster/
-#   scripts/cluster.sh check   check the running cluster does what the e2e tests rely on
 #   scripts/cluster.sh down    stop it (safe to run on a half-started or absent cluster)
 #
 # Pods are scheduled to fake nodes that kwok keeps Ready and whose pods it marks Running: no
@@ -16,6 +15,9 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$root/bin
 state=$root/.cluster
 pki=$state/pki
+# shellcheck source=scripts/lib.sh
+. "$root/scripts/lib.sh"
+LOG_PREFIX=cluster PROC_DIR=$state/pids LOG_DIR=$state/logs
 
 # Reproducible builds with the Go that is installed: never download another toolchain.
 export GOTOOLCHAIN=local
@@ -34,9 +36,6 @@ service_cidr=10.96.0.0/16
 
 # Stopped in this order: the reverse of start-up.
 components=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
-
-log() { printf '[cluster] %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -206,41 +205,6 @@ make_pki() {
 # ---------------------------------------------------------------------------------------------
 # processes
 
-# start NAME COMMAND...: runs COMMAND in its own session (so that it outlives this script and a
-# Ctrl-C in the caller's terminal), logging to .cluster/logs/NAME.log.
-start() {
-  local name=$1
-  shift
-  log "starting $name"
-  # shellcheck disable=SC2016 # expanded by the inner shell: its own pid, then the command
-  setsid bash -c 'echo $$ >"$0"; exec "$@"' "$state/pids/$name.pid" "$@" \
-    </dev/null >"$state/logs/$name.log" 2>&1 &
-  local tries
-  for ((tries = 0; tries < 100; tries++)); do [[ -s $state/pids/$name.pid ]] && return 0; sleep 0.05; done
-  die "could not start $name"
-}
-
-# running NAME: true when NAME's pidfile names a live process of ours (not a reused pid).
-running() {
-  local pidfile=$state/pids/$1.pid pid
-  [[ -s $pidfile ]] || return 1
-  pid=$(<"$pidfile")
-  [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$bin/"
-}
-
-# wait_for WHAT NAME SECONDS COMMAND...: polls COMMAND until it succeeds; fails early when the
-# process NAME has died, pointing at its log.
-wait_for() {
-  local what=$1 name=$2 deadline=$((SECONDS + $3))
-  shift 3
-  until "$@" >/dev/null 2>&1; do
-    running "$name" || { tail -n 20 "$state/logs/$name.log" >&2; die "$name exited; log: $state/logs/$name.log"; }
-    ((SECONDS < deadline)) || die "timed out waiting for $what; log: $state/logs/$name.log"
-    sleep 0.5
-  done
-  log "ready: $what"
-}
-
 https_ok() { # URL: 200 with body "ok" from a component, trusting our CA and showing the admin cert
   [[ $(curl -fsS --max-time 5 --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" "$1") == ok ]]
 }
@@ -252,18 +216,18 @@ insecure_ok() { # URL: the controller manager and scheduler serve /healthz on se
 kubectl() { "$bin/kube" kubectl --kubeconfig "$state/kubeconfig" "$@"; }
 
 start_control_plane() {
-  start etcd "$bin/kube" etcd \
+  proc_start etcd "$bin/kube" etcd \
     --name=storybang --data-dir="$state/etcd" \
     --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
     --listen-peer-urls="http://127.0.0.1:$etcd_peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer_port" \
     --initial-cluster="storybang=http://127.0.0.1:$etcd_peer_port" \
     --unsafe-no-fsync=true `# throwaway test data: durability only costs time` \
     --log-level=warn
-  wait_for etcd etcd 30 curl -fsS --max-time 2 "http://127.0.0.1:$etcd_port/health"
+  proc_wait etcd 30 curl -fsS --max-time 2 "http://127.0.0.1:$etcd_port/health"
 
   # PodSecurity is on by default; it is listed so that the contract (every pod runs under the
   # "restricted" Pod Security Standard, docs/architecture.md) stays visible.
-  start kube-apiserver "$bin/kube" kube-apiserver \
+  proc_start kube-apiserver "$bin/kube" kube-apiserver \
     --etcd-servers="http://127.0.0.1:$etcd_port" \
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$apiserver_port" \
     --cert-dir="$state/apiserver" \
@@ -283,11 +247,11 @@ start_control_plane() {
     --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
     --endpoint-reconciler-type=none `# no pod ever dials the "kubernetes" Service, and 127.0.0.1 is no valid endpoint` \
     --profiling=false
-  wait_for kube-apiserver kube-apiserver 120 https_ok "https://127.0.0.1:$apiserver_port/readyz"
+  proc_wait kube-apiserver 120 https_ok "https://127.0.0.1:$apiserver_port/readyz"
 
   # Cloud controllers are no-ops without a cloud; everything else runs, among them the garbage
   # collector (ownerReference cascades) and the service-account token controller.
-  start kube-controller-manager "$bin/kube" kube-controller-manager \
+  proc_start kube-controller-manager "$bin/kube" kube-controller-manager \
     --kubeconfig="$state/controller-manager.kubeconfig" \
     --authentication-kubeconfig="$state/controller-manager.kubeconfig" \
     --authorization-kubeconfig="$state/controller-manager.kubeconfig" \
@@ -299,51 +263,14 @@ start_control_plane() {
     --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
     --service-cluster-ip-range="$service_cidr" \
     --leader-elect=false --profiling=false
-  start kube-scheduler "$bin/kube" kube-scheduler \
+  proc_start kube-scheduler "$bin/kube" kube-scheduler \
     --kubeconfig="$state/scheduler.kubeconfig" \
     --authentication-kubeconfig="$state/scheduler.kubeconfig" \
     --authorization-kubeconfig="$state/scheduler.kubeconfig" \
     --bind-address=127.0.0.1 --secure-port="$scheduler_port" --cert-dir="$state/scheduler" \
     --leader-elect=false --profiling=false
-  wait_for kube-controller-manager kube-controller-manager 60 insecure_ok "https://127.0.0.1:$controller_manager_port/healthz"
-  wait_for kube-scheduler kube-scheduler 60 insecure_ok "https://127.0.0.1:$scheduler_port/healthz"
-}
-
-# Fake nodes: kwok manages only nodes carrying its annotation, keeps them Ready through leases and
-# moves their pods to Running. No taints, so that pods need no toleration to land here.
-fake_nodes() {
-  local name labels resources
-  for name in kwok-node-0 kwok-gpu-0; do
-    labels='' resources='cpu: "16", memory: 64Gi, ephemeral-storage: 100Gi, pods: "110"'
-    if [[ $name == *gpu* ]]; then
-      labels='nvidia.com/gpu.present: "true"'
-      resources+=', nvidia.com/gpu: "2"'
-    fi
-    cat <<EOF
----
-apiVersion: v1
-kind: Node
-metadata:
-  name: $name
-  annotations:
-    kwok.x-k8s.io/node: fake
-    node.alpha.kubernetes.io/ttl: "0"
-  labels:
-    type: kwok
-    kubernetes.io/arch: amd64
-    kubernetes.io/os: linux
-    kubernetes.io/hostname: $name
-    node-role.kubernetes.io/agent: ""
-    $labels
-status:
-  allocatable: {$resources}
-  capacity: {$resources}
-  nodeInfo:
-    architecture: amd64
-    operatingSystem: linux
-    kubeletVersion: fake
-EOF
-  done
+  proc_wait kube-controller-manager 60 insecure_ok "https://127.0.0.1:$controller_manager_port/healthz"
+  proc_wait kube-scheduler 60 insecure_ok "https://127.0.0.1:$scheduler_port/healthz"
 }
 
 service_account_ready() { kubectl -n default get serviceaccount default; }
@@ -353,6 +280,7 @@ cmd_up() {
   for tool in kube kwok; do
     [[ -x $bin/$tool ]] || die "bin/$tool is missing: run scripts/cluster.sh build"
   done
+  [[ -x $root/${VENV:-.venv}/bin/python ]] || die "${VENV:-.venv} is missing: run make install"
   cmd_down
   rm -rf "$state"
   mkdir -p "$state/pids" "$state/logs"
@@ -364,47 +292,32 @@ cmd_up() {
   # Heartbeats through node leases: without them kwok patches node status about once a minute,
   # later than the node lifecycle controller's grace period on a loaded machine, so nodes flap to
   # NotReady and every pod on them loses its Ready condition.
-  start kwok "$bin/kwok" --kubeconfig="$state/kubeconfig" \
+  proc_start kwok "$bin/kwok" --kubeconfig="$state/kubeconfig" \
     --manage-all-nodes=false --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
     --cidr=10.244.0.1/16 --node-ip=127.0.0.1 --node-lease-duration-seconds=40
-  fake_nodes | kubectl apply -f - >/dev/null
-  wait_for "fake nodes" kwok 60 kubectl wait --for=condition=Ready node --all --timeout=5s
+  # Fake nodes (storybang_testing.kube, the same as the kind set-up's of tests/e2e): kwok manages
+  # only the nodes carrying its annotation, keeps them Ready and moves their pods to Running.
+  "$root/${VENV:-.venv}/bin/python" -m storybang_testing.kube fake-nodes | kubectl apply -f - >/dev/null
+  proc_wait kwok 60 kubectl wait --for=condition=Ready node --all --timeout=5s
   # Pods are refused until the service-account controller has made the namespace's default account.
-  wait_for "default service account" kube-controller-manager 60 service_account_ready
+  proc_wait kube-controller-manager 60 service_account_ready
   trap - EXIT
   log "cluster up in $((SECONDS - start_time))s; logs in $state/logs"
   echo "export KUBECONFIG=$state/kubeconfig"
 }
 
-# stop NAME: TERM, then KILL after a grace period; silent when NAME is not running.
-stop() {
-  local name=$1 pid tries
-  if running "$name"; then
-    pid=$(<"$state/pids/$name.pid")
-    log "stopping $name ($pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((tries = 0; tries < 100; tries++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$state/pids/$name.pid"
-}
-
 cmd_down() {
   [[ -d $state/pids ]] || return 0
   local name
-  for name in "${components[@]}"; do stop "$name"; done
+  for name in "${components[@]}"; do proc_stop "$name" 10; done
 }
 
 case ${1:-} in
 build) cmd_build ;;
 up) cmd_up ;;
 down) cmd_down ;;
-check) exec "$root/tools/cluster/check.sh" ;;
 *)
-  echo "usage: $0 build|up|check|down" >&2
+  echo "usage: $0 build|up|down" >&2
   exit 2
   ;;
 esac

@@ -56,21 +56,8 @@ sed "0,/^  name: storybang-operator\$/s//  name: $rbac_name/" operator/rbac.yaml
 applied kubectl create clusterrolebinding "$rbac_name" --clusterrole="$rbac_name" \
   --serviceaccount="$rbac_ns:storybang-operator"
 operator_kubeconfig="$(dirname "$kubeconfig")/operator-tests.kubeconfig"
-token=$(kubectl -n "$rbac_ns" create token storybang-operator --duration=2h)
-"$PY" - "$kubeconfig" "$operator_kubeconfig" "$token" <<'EOF'
-import sys, yaml
-admin_path, path, token = sys.argv[1:]
-admin = yaml.safe_load(open(admin_path))
-context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
-server = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
-user = {"name": "storybang-operator", "user": {"token": token}}
-ctx = {"name": "operator", "context": {"cluster": server["name"], "user": user["name"]}}
-config = {"apiVersion": "v1", "kind": "Config", "clusters": [server], "users": [user],
-          "contexts": [ctx], "current-context": "operator"}
-with open(path, "w") as f:
-    yaml.safe_dump(config, f)
-EOF
-chmod 600 "$operator_kubeconfig"
+kubectl -n "$rbac_ns" create token storybang-operator --duration=2h |
+  "$PY" -m storybang_testing.kube kubeconfig "$kubeconfig" "$operator_kubeconfig"
 (cd operator && STORYBANG_E2E_OPERATOR_KUBECONFIG="$operator_kubeconfig" \
   "$PY" -m pytest -p no:cacheprovider tests/cluster "$@") || status=$?
 kubectl delete clusterrolebinding "$rbac_name" --ignore-not-found >/dev/null

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Static checks: ruff, mypy --strict and the written-down import rules, for the services and the
-# operator; the CRDs in the chart are the ones in crds/.
+# Static checks: ruff over every Python file of the repository (one configuration: the root
+# pyproject.toml), mypy --strict and the written-down import rules of the services and the operator,
+# mypy --strict of the shared test support, and the chart's generated files up to date.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BIN="$ROOT/${VENV:-.venv}/bin"
+cd "$ROOT"
+echo "lint: ruff"
+"$BIN/ruff" check .
 for part in services operator; do
   echo "lint: $part"
-  (cd "$ROOT/$part" && "$BIN/ruff" check src tests && "$BIN/mypy" src && "$BIN/lint-imports" --config .importlinter)
+  (cd "$ROOT/$part" && "$BIN/mypy" src && "$BIN/lint-imports" --config .importlinter)
 done
-echo "lint: tests/e2e"
-"$BIN/ruff" check --config "$ROOT/tests/e2e/ruff.toml" "$ROOT/tests/e2e"
-"$ROOT/scripts/crds.sh" check
+echo "lint: testing"
+(cd "$ROOT/testing" && "$BIN/mypy")
+echo "lint: chart"
+"$ROOT/scripts/chart.sh" check

@@ -5,7 +5,6 @@
 #   scripts/servers.sh install        apt-get what is missing, build bin/ferretdb when missing or stale
 #   scripts/servers.sh start          wipe .servers/, start all three, wait for them, write .servers/env
 #   scripts/servers.sh stop           stop all three (those already stopped are skipped)
-#   scripts/servers.sh restart-redis  stop and start Redis alone, keeping its append-only file
 #   scripts/servers.sh status         say which of the three are running
 #
 # After `start`, `. .servers/env` exports STORYBANG_TEST_{REDIS,MYSQL,MONGO}_URL for the tests.
@@ -15,6 +14,9 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="$ROOT/.servers"
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+LOG_PREFIX=servers PROC_DIR=$STATE LOG_DIR=$STATE
 FERRETDB_BIN="$ROOT/bin/ferretdb"
 FERRETDB_SRC="$ROOT/tools/ferretdb"
 
@@ -27,8 +29,6 @@ MONGO_PORT=${SERVERS_MONGO_PORT:-27018}
 READY_TIMEOUT_S=60
 STOP_TIMEOUT_S=30
 
-log() { printf 'servers: %s\n' "$*" >&2; }
-fail() { log "error: $*"; exit 1; }
 
 # ---------------------------------------------------------------------------------------------- install
 
@@ -56,7 +56,7 @@ ferretdb_is_stale() {
 }
 
 build_ferretdb() {
-	command -v go >/dev/null || fail "Go is needed to build bin/ferretdb (FerretDB v1 requires Go >= 1.24)"
+	command -v go >/dev/null || die "Go is needed to build bin/ferretdb (FerretDB v1 requires Go >= 1.24)"
 	log "building bin/ferretdb (cold: a few minutes, most of it fetching ~600 MB of Go modules)"
 	mkdir -p "$(dirname "$FERRETDB_BIN")"
 	# Build beside the target and rename, so an interrupted build never leaves a broken binary that
@@ -76,7 +76,7 @@ cmd_install() {
 		installed "$pkg" || missing+=("$pkg")
 	done
 	if ((${#missing[@]})); then
-		[[ $EUID -eq 0 ]] || fail "installing ${missing[*]} needs root"
+		[[ $EUID -eq 0 ]] || die "installing ${missing[*]} needs root"
 		log "installing ${missing[*]}"
 		apt_install "${missing[@]}"
 	fi
@@ -88,84 +88,8 @@ cmd_install() {
 
 # ---------------------------------------------------------------------------------------------- processes
 
-# pid_of NAME: the pid in .servers/NAME.pid if that process is still ours, else nothing.
-pid_of() {
-	local pidfile="$STATE/$1.pid" pid
-	[[ -s "$pidfile" ]] || return 0
-	pid="$(<"$pidfile")"
-	# A stale pidfile may name a pid reused by an unrelated process: only trust it while the process
-	# still runs from the command we started.
-	if [[ "$pid" =~ ^[0-9]+$ ]] && [[ -r "/proc/$pid/cmdline" ]] &&
-		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2"; then
-		echo "$pid"
-	fi
-}
-
-# launch NAME COMMAND...: run COMMAND in its own session (a Ctrl-C in the terminal that started it
-# does not reach it), detached from our stdio and from the lock, with its pid in .servers/NAME.pid and its output in
-# .servers/NAME.log. The pid is written by the process itself just before exec, so it is exact.
-launch() {
-	local name="$1"
-	shift
-	# shellcheck disable=SC2016 # $$ and $@ belong to the inner bash
-	setsid bash -c 'echo $$ >"$0"; exec "$@"' "$STATE/$name.pid" "$@" \
-		</dev/null >>"$STATE/$name.log" 2>&1 9<&- &
-	# Wait for the pidfile so that a `stop` right after `start` finds it.
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[[ -s "$STATE/$name.pid" ]] && return 0
-		sleep 0.1
-	done
-	fail "$name did not start (see $STATE/$name.log)"
-}
-
-# stop_one NAME PATTERN: SIGTERM (every server here shuts down cleanly on it), then SIGKILL.
-stop_one() {
-	local name="$1" pattern="$2" pid i
-	pid="$(pid_of "$name" "$pattern")"
-	if [[ -n "$pid" ]]; then
-		kill -TERM "$pid" 2>/dev/null || true
-		for ((i = 0; i < STOP_TIMEOUT_S * 10; i++)); do
-			[[ -d "/proc/$pid" ]] || break
-			sleep 0.1
-		done
-		if [[ -d "/proc/$pid" ]]; then
-			log "$name did not stop in ${STOP_TIMEOUT_S}s, killing it"
-			kill -KILL "$pid" 2>/dev/null || true
-			while [[ -d "/proc/$pid" ]]; do sleep 0.1; done
-		fi
-		log "stopped $name"
-	fi
-	rm -f "$STATE/$name.pid"
-}
-
-port_is_open() {
-	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 require_free_port() {
-	! port_is_open "$2" || fail "port $2 for $1 is taken by another process"
-}
-
-# wait_ready NAME PATTERN PROBE...: until PROBE succeeds; fail early if the process dies.
-wait_ready() {
-	local name="$1" pattern="$2" i
-	shift 2
-	for ((i = 0; i < READY_TIMEOUT_S * 5; i++)); do
-		if [[ -z "$(pid_of "$name" "$pattern")" ]]; then
-			log "$name exited during start; last lines of $STATE/$name.log:"
-			tail -n 30 "$STATE/$name.log" >&2 || true
-			fail "$name did not start"
-		fi
-		if "$@" >/dev/null 2>&1; then
-			log "$name is ready"
-			return 0
-		fi
-		sleep 0.2
-	done
-	log "$name did not accept connections in ${READY_TIMEOUT_S}s; last lines of $STATE/$name.log:"
-	tail -n 30 "$STATE/$name.log" >&2 || true
-	fail "$name did not become ready"
+	! port_open "$2" || die "port $2 for $1 is taken by another process"
 }
 
 # ---------------------------------------------------------------------------------------------- redis
@@ -173,7 +97,7 @@ wait_ready() {
 write_redis_conf() {
 	mkdir -p "$STATE/redis"
 	# Only the append-only file persists data: no RDB snapshots that appear in (or load from) some
-	# working directory, and the AOF survives `restart-redis`.
+	# working directory.
 	cat >"$STATE/redis/redis.conf" <<-EOF
 		bind 127.0.0.1
 		port $REDIS_PORT
@@ -189,9 +113,9 @@ write_redis_conf() {
 
 start_redis() {
 	require_free_port redis "$REDIS_PORT"
-	launch redis redis-server "$STATE/redis/redis.conf"
+	proc_start redis redis-server "$STATE/redis/redis.conf"
 	# PING answers LOADING while the AOF is replayed, which is not ready.
-	wait_ready redis redis-server redis_ping
+	proc_wait redis "$READY_TIMEOUT_S" redis_ping
 }
 
 redis_ping() {
@@ -211,21 +135,21 @@ mysql_admin() {
 start_mariadb() {
 	local dir="$STATE/mysql" sock
 	sock="$(mysql_socket)"
-	# sun_path holds 108 bytes; a deeper checkout would fail later with a far less clear error.
-	((${#sock} < 100)) || fail "MariaDB socket path too long (${#sock} bytes): $sock"
+	# sun_path holds 108 bytes; a deeper checkout would die later with a far less clear error.
+	((${#sock} < 100)) || die "MariaDB socket path too long (${#sock} bytes): $sock"
 	require_free_port mariadb "$MYSQL_PORT"
 	mkdir -p "$dir/data" "$dir/tmp"
 	# --no-defaults everywhere: the system's /etc/mysql config must not move sockets, ports or data.
 	mariadb-install-db --no-defaults --user="$(id -un)" --datadir="$dir/data" \
 		--skip-test-db --auth-root-authentication-method=socket >>"$STATE/mariadb.log" 2>&1 ||
-		{ tail -n 30 "$STATE/mariadb.log" >&2; fail "mariadb-install-db failed"; }
+		{ tail -n 30 "$STATE/mariadb.log" >&2; die "mariadb-install-db failed"; }
 	# Tests need speed, not durability across a power cut: commit to the OS cache, not the disk.
-	launch mariadb mariadbd --no-defaults --user="$(id -un)" \
+	proc_start mariadb mariadbd --no-defaults --user="$(id -un)" \
 		--datadir="$dir/data" --tmpdir="$dir/tmp" --socket="$sock" --pid-file="$dir/mariadbd.pid" \
 		--bind-address=127.0.0.1 --port="$MYSQL_PORT" --skip-name-resolve \
 		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci --default-time-zone=+00:00 \
 		--innodb-flush-log-at-trx-commit=2 --performance-schema=OFF
-	wait_ready mariadb mariadbd mysql_admin -e 'select 1'
+	proc_wait mariadb "$READY_TIMEOUT_S" mysql_admin -e 'select 1'
 	# `storybang\_%` (the underscore escaped, else it is a wildcard) lets tests create and drop their
 	# own databases, e.g. storybang_t1234, beside the shared `storybang`.
 	mysql_admin --batch <<-'SQL'
@@ -242,19 +166,19 @@ start_mariadb() {
 # ---------------------------------------------------------------------------------------------- ferretdb
 
 start_ferretdb() {
-	[[ -x "$FERRETDB_BIN" ]] || fail "bin/ferretdb is missing: run scripts/servers.sh install"
+	[[ -x "$FERRETDB_BIN" ]] || die "bin/ferretdb is missing: run scripts/servers.sh install"
 	require_free_port ferretdb "$MONGO_PORT"
-	launch ferretdb "$FERRETDB_BIN" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-dir "$STATE/ferretdb"
-	wait_ready ferretdb "$FERRETDB_BIN" port_is_open "$MONGO_PORT"
+	proc_start ferretdb "$FERRETDB_BIN" --listen-addr "127.0.0.1:$MONGO_PORT" --sqlite-dir "$STATE/ferretdb"
+	proc_wait ferretdb "$READY_TIMEOUT_S" port_open "$MONGO_PORT"
 }
 
 # ---------------------------------------------------------------------------------------------- commands
 
 cmd_stop() {
 	[[ -d "$STATE" ]] || return 0
-	stop_one ferretdb "$FERRETDB_BIN"
-	stop_one mariadb mariadbd
-	stop_one redis redis-server
+	proc_stop ferretdb "$STOP_TIMEOUT_S"
+	proc_stop mariadb "$STOP_TIMEOUT_S"
+	proc_stop redis "$STOP_TIMEOUT_S"
 }
 
 cmd_start() {
@@ -276,21 +200,10 @@ cmd_start() {
 	log "all servers ready; environment in $STATE/env"
 }
 
-cmd_restart_redis() {
-	[[ -f "$STATE/redis/redis.conf" ]] || fail "no Redis was started here: run scripts/servers.sh start"
-	stop_one redis redis-server
-	start_redis
-}
-
 cmd_status() {
-	local name pattern pid rc=0
+	local name pid rc=0
 	for name in redis mariadb ferretdb; do
-		case "$name" in
-		redis) pattern=redis-server ;;
-		mariadb) pattern=mariadbd ;;
-		ferretdb) pattern="$FERRETDB_BIN" ;;
-		esac
-		pid="$(pid_of "$name" "$pattern")"
+		pid="$(proc_pid "$name")"
 		if [[ -n "$pid" ]]; then
 			echo "$name: running (pid $pid)"
 		else
@@ -312,10 +225,9 @@ case "${1:-}" in
 install) take_lock && cmd_install ;;
 start) take_lock && cmd_start ;;
 stop) take_lock && cmd_stop ;;
-restart-redis) take_lock && cmd_restart_redis ;;
 status) cmd_status ;;
 *)
-	echo "usage: $0 install|start|stop|restart-redis|status" >&2
+	echo "usage: $0 install|start|stop|status" >&2
 	exit 2
 	;;
 esac

@@ -21,7 +21,9 @@ READY_TIMEOUT_S=${VLLM_READY_TIMEOUT_S:-900}
 SPEED=0
 [[ ${1:-} == --speed ]] && SPEED=1
 step() { printf '\n== %s\n' "$*"; }
-fail() { printf 'test-vllm: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+LOG_PREFIX=test-vllm PROC_DIR=$(mktemp -d -t storybang-vllm.XXXXXX) LOG_DIR=$PROC_DIR
 
 step "environments: .venv-inference, .venv-vllm"
 scripts/inference-env.sh
@@ -41,11 +43,10 @@ from storybang.inference import weights
 from storybang.inference.settings import BUNDLED, InferenceSettings
 print(weights.resolve(BUNDLED, InferenceSettings().cache_dir))
 ')
-port=$("$INFERENCE_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$("$INFERENCE_PY" -c 'from storybang_testing.waiting import free_port; print(free_port())')
 url="http://127.0.0.1:$port/v1"
-log=$(mktemp -t storybang-vllm.XXXXXX.log)
 
-step "vllm serve $model on 127.0.0.1:$port (log: $log)"
+step "vllm serve $model on 127.0.0.1:$port (log: $LOG_DIR/vllm.log)"
 # The CPU platform, a KV cache small enough for a shared machine (GiB; 2048 tokens x 11 at once),
 # no hub (the model is a local folder, and only package registries are reachable here) and no usage
 # reports sent out.
@@ -56,31 +57,16 @@ export HF_HUB_OFFLINE=1 VLLM_NO_USAGE_STATS=1 DO_NOT_TRACK=1
 # model at start, about 100 s here instead of 30, for a few per cent more tokens/s (within the noise
 # of a shared machine). VLLM_ARGS replaces these flags.
 # shellcheck disable=SC2086  # VLLM_ARGS is a list of flags
-setsid nice "$VLLM_BIN" serve "$model" --served-model-name smollm2 --host 127.0.0.1 --port "$port" \
-  ${VLLM_ARGS:---dtype float32 --max-model-len 2048 --enforce-eager} >"$log" 2>&1 &
-vllm_pid=$!
-stop_vllm() {
-  # setsid made vLLM's API server the leader of its own process group: its engine and worker
-  # processes go with it, and nothing else does.
-  kill -TERM -- "-$vllm_pid" 2>/dev/null || return 0
-  for _ in $(seq 1 30); do kill -0 "$vllm_pid" 2>/dev/null || return 0; sleep 1; done
-  kill -KILL -- "-$vllm_pid" 2>/dev/null || true
-}
-trap stop_vllm EXIT
+proc_start vllm "$VLLM_BIN" serve "$model" --served-model-name smollm2 --host 127.0.0.1 --port "$port" \
+  ${VLLM_ARGS:---dtype float32 --max-model-len 2048 --enforce-eager}
+# Its engine and worker processes, forked later, inherit the lower priority.
+renice -n 10 -p "$(proc_pid vllm)" >/dev/null
+# vLLM's API server leads its own process group: its engine and worker processes stop with it.
+trap 'proc_stop vllm 30' EXIT
 
-start=$(date +%s)
-until curl -sf -o /dev/null "$url/models"; do
-  if ! kill -0 "$vllm_pid" 2>/dev/null; then
-    tail -n 40 "$log" >&2
-    fail "vllm serve exited before it answered $url/models (whole log: $log)"
-  fi
-  if (($(date +%s) - start > READY_TIMEOUT_S)); then
-    tail -n 40 "$log" >&2
-    fail "vllm serve did not answer $url/models within $READY_TIMEOUT_S s (whole log: $log)"
-  fi
-  sleep 2
-done
-echo "vllm: ready in $(($(date +%s) - start)) s"
+start=$SECONDS
+proc_wait vllm "$READY_TIMEOUT_S" curl -sf -o /dev/null "$url/models"
+echo "vllm: ready in $((SECONDS - start)) s"
 
 step "tests: services/tests/vllm"
 (cd services && STORYBANG_TEST_VLLM_URL="$url" nice "$ROOT/.venv-inference/bin/pytest" -q -p no:cacheprovider tests/vllm)

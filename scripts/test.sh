@@ -34,7 +34,7 @@ step "operator"
 (cd operator && "$ROOT/$VENV/bin/pytest" "${PYTEST[@]}" --ignore=tests/cluster)
 
 step "chart"
-scripts/chart.sh check
+scripts/chart.sh test
 
 step "the system on a real Kubernetes API server"
 scripts/e2e.sh

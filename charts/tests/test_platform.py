@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-import crd_schema
 from conftest import FULLNAME, Manifest, Render, by_kind, crds, one
+from storybang_testing import crd_schema
 
 CR_KINDS = ("Platform", "DomainService", "Generator", "ModelServer")
 

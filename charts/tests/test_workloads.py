@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from conftest import FULLNAME, Manifest, Render, by_kind, one, pod_specs
-from pod_security import containers, violations
+from storybang_testing.pod_security import containers, violations
 
 # The renders that between them produce every workload template of the chart.
 VARIANTS: dict[str, dict[str, Any]] = {

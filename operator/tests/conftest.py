@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from storybang_operator import profiles
-from tests import schema
+from storybang_testing import crd_schema as schema
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "crds"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests import schema
+from storybang_testing import crd_schema as schema
 from tests.conftest import examples_by_name, load_crds, load_examples
 
 KINDS = {"Platform", "DomainService", "Generator", "ModelServer"}

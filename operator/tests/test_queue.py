@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,37 +9,14 @@ import redis
 
 from storybang_operator import errors, queue
 from storybang_operator.builders import generator
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from storybang_testing.redis import redis_server
+from storybang_testing.waiting import free_port
 
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    server = shutil.which("redis-server")
-    if server is None:
-        pytest.fail("redis-server is missing: make test installs it (scripts/servers.sh)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    try:
-        client = redis.Redis.from_url(url)
-        for _ in range(100):
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                time.sleep(0.05)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with redis_server() as server:
+        yield f"{server.url}/0"
 
 
 def test_depth_is_the_length_of_the_dramatiq_list(redis_url: str) -> None:
@@ -62,5 +35,5 @@ def test_depth_is_the_length_of_the_dramatiq_list(redis_url: str) -> None:
 def test_unreachable_redis_is_a_transient_error() -> None:
     reader = queue.QueueReader(timeout=0.5)
     with pytest.raises(errors.ApiError) as caught:
-        reader.depth(f"redis://127.0.0.1:{_free_port()}/0", "dramatiq:story")
+        reader.depth(f"redis://127.0.0.1:{free_port()}/0", "dramatiq:story")
     assert caught.value.reason == "RedisUnavailable"

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import httpx
 import torch
-from tests.processes import free_port
 
 from storybang.inference import weights
 from storybang.inference.settings import DEFAULT_CACHE_DIR
+from storybang_testing.waiting import free_port
 
 PROMPT = [{"role": "user", "content": "Write a short story about a brave little fox who finds a map."}]
 SERVE = "from storybang.inference.cli import command; command()"

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +15,6 @@ from pathlib import Path
 import httpx
 
 from storybang.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -103,57 +95,3 @@ def storybang(
         yield role.base
     finally:
         stop_role(role)
-
-
-@contextmanager
-def redis_server(folder: Path) -> Iterator[tuple[str, Callable[[], None]]]:
-    """A Redis of this test alone (append-only file on), and a function that restarts it keeping
-    its data: for fault tests that must not disturb the shared server."""
-    port = free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    args = [
-        "redis-server",
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(folder),
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--save",
-        "",
-    ]
-    proc: list[subprocess.Popen[bytes]] = []
-
-    def start() -> None:
-        proc.append(subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))  # noqa: S603
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
-
-    def stop() -> None:
-        current = proc.pop()
-        current.terminate()
-        current.wait(timeout=10)
-
-    def restart() -> None:
-        stop()
-        start()
-
-    start()
-    try:
-        yield f"redis://127.0.0.1:{port}/0", restart
-    finally:
-        stop()

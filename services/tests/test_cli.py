@@ -9,7 +9,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import free_port, storybang
+from storybang_testing.waiting import free_port
+from tests.processes import storybang
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

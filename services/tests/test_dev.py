@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import socketio  # type: ignore[import-untyped]
 
-from tests.processes import free_port, storybang
+from storybang_testing.waiting import free_port
+from tests.processes import storybang
 
 
 async def test_a_translation_runs_in_process_and_its_events_arrive_over_socketio(tmp_path: Path) -> None:

@@ -31,13 +31,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from storybang_operator.builders import generator as generator_builder
-from storybang_operator.builders import platform as platform_builder
 
-from cluster import fake_node, local_cluster, redis_server
+from cluster import local_cluster
 from conftest import platform_secrets
 from kube import REPO, Cluster, eventually, eventually_gone, example
 from operator_process import OperatorProcess
+from storybang_operator.builders import generator as generator_builder
+from storybang_operator.builders import platform as platform_builder
+from storybang_testing.kube import fake_node
+from storybang_testing.redis import redis_server
 
 BENCH_NODES = 2  # extra fake nodes, 1,000 pods each: the default two hold 110 each
 RESYNC_SECONDS = 10
@@ -269,7 +271,8 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",")]
     log_dir = Path(tempfile.mkdtemp(prefix="bench-operator-"))
     rows = []
-    with local_cluster() as cluster, redis_server() as redis_url, bench_nodes(cluster):
+    with local_cluster() as cluster, redis_server() as redis, bench_nodes(cluster):
+        redis_url = redis.url
         cluster.kubectl(
             "apply", "--server-side", "-f", str(REPO / "crds"), "-f",
             str(REPO / "charts" / "storybang" / "crds" / "kopf.dev_peerings.yaml"),

@@ -20,10 +20,8 @@ import json
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,17 +30,11 @@ from typing import Any
 import kubernetes
 import yaml
 
-from kube import REPO, Cluster, eventually, tool
+from kube import REPO, Cluster, tool
+from storybang_testing.kube import FAKE_NODE, fake_nodes
 
 log = logging.getLogger("e2e")
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
-FAKE_NODE = "kwok.x-k8s.io/node"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextlib.contextmanager
@@ -60,35 +52,6 @@ def local_cluster() -> Iterator[Cluster]:
         yield Cluster(REPO / ".cluster" / "kubeconfig")
     finally:
         subprocess.run([str(script), "down"], check=False, timeout=120)
-
-
-def fake_node(name: str, *, gpus: int = 0, pods: int = 110) -> dict[str, Any]:
-    """A node that kwok keeps Ready and whose pods it marks Running (as scripts/cluster.sh's)."""
-    resources = {
-        "cpu": "16",
-        "memory": "64Gi",
-        "ephemeral-storage": "100Gi",
-        "pods": str(pods),
-    }
-    labels = {
-        "type": "kwok",
-        "kubernetes.io/arch": "amd64",
-        "kubernetes.io/os": "linux",
-        "kubernetes.io/hostname": name,
-    }
-    if gpus:
-        resources["nvidia.com/gpu"] = str(gpus)
-        labels["nvidia.com/gpu.present"] = "true"
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": name,
-            "annotations": {FAKE_NODE: "fake", "node.alpha.kubernetes.io/ttl": "0"},
-            "labels": labels,
-        },
-        "status": {"allocatable": resources, "capacity": resources},
-    }
 
 
 def kind_kubeconfig() -> Path:
@@ -145,8 +108,7 @@ class KindPreparation:
             cluster.kubectl("cordon", name)
         for name in state["default_classes"]:
             cluster.kubectl("annotate", "storageclass", name, f"{DEFAULT_CLASS}-")
-        nodes = [fake_node("kwok-node-0"), fake_node("kwok-gpu-0", gpus=2)]
-        cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(nodes))
+        cluster.kubectl("apply", "-f", "-", stdin=yaml.safe_dump_all(fake_nodes()))
         cluster.kubectl("wait", "--for=condition=Ready", "node", "-l", "type=kwok", "--timeout=60s")
 
     def down(self) -> None:
@@ -255,45 +217,6 @@ class VolumeProvisioner:
             }
         )
         self.provisioned += 1
-
-
-@contextlib.contextmanager
-def redis_server() -> Iterator[str]:
-    """A throwaway redis-server on a free port; its URL without a database number."""
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="e2e-redis-") as workdir:
-        proc = subprocess.Popen(
-            [
-                tool("redis-server"),
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                workdir,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-
-            def answers() -> bool:
-                with (
-                    contextlib.suppress(OSError),
-                    socket.create_connection(("127.0.0.1", port), 1),
-                ):
-                    return True
-                return False
-
-            eventually(answers, timeout=20, interval=0.1)
-            yield f"redis://127.0.0.1:{port}"
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

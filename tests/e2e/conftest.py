@@ -20,9 +20,11 @@ from typing import Any
 
 import pytest
 
-from cluster import VolumeProvisioner, cluster_for_tests, redis_server
-from kube import CHART, RESTRICTED, Cluster, eventually, eventually_gone
-from operator_process import OperatorProcess, service_account_kubeconfig
+from cluster import VolumeProvisioner, cluster_for_tests
+from kube import CHART, RESTRICTED, Cluster, eventually_gone
+from operator_process import OperatorProcess
+from storybang_testing.kube import eventually, service_account_kubeconfig
+from storybang_testing.redis import redis_server
 
 RELEASE = "storybang"
 GPU_POOL = {"storybang.io/pool": "gpu"}  # what manifests/modelserver-gpu-vllm-story.yaml asks for
@@ -64,8 +66,8 @@ def volumes(cluster: Cluster) -> Iterator[VolumeProvisioner]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    with redis_server() as url:
-        yield url
+    with redis_server() as server:
+        yield server.url
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,12 +104,13 @@ def release(cluster: Cluster, volumes: VolumeProvisioner) -> Iterator[Release]:
 def operator_kubeconfig(
     cluster: Cluster, release: Release, tmp_path_factory: pytest.TempPathFactory
 ) -> Path:
-    return service_account_kubeconfig(
-        cluster,
-        release.namespace,
-        release.service_account,
-        tmp_path_factory.mktemp("operator") / "kubeconfig",
-    )
+    """A kubeconfig that authenticates as the release's operator ServiceAccount, with a token of
+    the TokenRequest API: what the pod would get mounted."""
+    token = cluster.kubectl(
+        "-n", release.namespace, "create", "token", release.service_account, "--duration=4h"
+    ).stdout.strip()
+    path = tmp_path_factory.mktemp("operator") / "kubeconfig"
+    return service_account_kubeconfig(cluster.kubeconfig, token, path, release.service_account)
 
 
 # --- namespaces and operators --------------------------------------------------------------

@@ -11,14 +11,15 @@ import dataclasses
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import kubernetes
 import yaml
+
+from storybang_testing.kube import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / "bin"
@@ -38,28 +39,6 @@ RESTRICTED = {
     f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
 }
 OWNER_UID_LABEL = "storybang.io/owner-uid"
-T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T], timeout: float = 60.0, interval: float = 0.5) -> T:
-    """The first truthy result of `check` within `timeout` seconds. A 404 counts as "not yet";
-    the last answer or error is in the failure message."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = check()
-            if last:
-                return last
-        except kubernetes.client.ApiException as e:
-            if e.status != 404:
-                raise
-            last = f"404 {e.reason}"
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"not true after {timeout:.0f}s: {check.__qualname__}; last: {last!r}"
-            )
-        time.sleep(interval)
 
 
 def eventually_gone(read: Callable[[], Any], timeout: float = 60.0) -> None:

@@ -16,10 +16,9 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-import yaml
-
-from cluster import free_port
-from kube import REPO, Cluster, eventually
+from kube import REPO
+from storybang_testing.kube import eventually
+from storybang_testing.waiting import free_port
 
 # Quick passes, so that drift is repaired and readiness is seen within seconds.
 SETTINGS = {
@@ -31,43 +30,6 @@ SETTINGS = {
     "STORYBANG_OPERATOR_KEDA_CHECK_SECONDS": "1",
 }
 FORBIDDEN = re.compile(r"forbidden", re.IGNORECASE)
-
-
-def service_account_kubeconfig(
-    cluster: Cluster,
-    namespace: str,
-    service_account: str,
-    path: Path,
-    *,
-    hours: int = 4,
-) -> Path:
-    """A kubeconfig that authenticates as a ServiceAccount, with a token from the TokenRequest
-    API (`kubectl create token`): what the pod would get mounted."""
-    token = cluster.kubectl(
-        "-n", namespace, "create", "token", service_account, f"--duration={hours}h"
-    ).stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])
-    server = next(c for c in admin["clusters"] if c["name"] == context["context"]["cluster"])
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "clusters": [server],
-                "users": [{"name": service_account, "user": {"token": token}}],
-                "contexts": [
-                    {
-                        "name": service_account,
-                        "context": {"cluster": server["name"], "user": service_account},
-                    }
-                ],
-                "current-context": service_account,
-            }
-        )
-    )
-    path.chmod(0o600)
-    return path
 
 
 @dataclasses.dataclass

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from storybang_testing.pod_security import violations
+
 
 def by_kind(manifests: Sequence[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [m for m in manifests if m["kind"] == kind]
@@ -23,8 +25,10 @@ def pod_specs(manifests: Sequence[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def assert_restricted(pod: dict[str, Any]) -> None:
-    """Pod Security Standard "restricted", a read-only root with a writable /tmp, probes and
-    resources on every container."""
+    """Pod Security Standard "restricted" (the checks of storybang_testing.pod_security, which the
+    chart's tests apply too), and StoryBang's own rules on top: exactly these security contexts, a
+    read-only root with a writable /tmp, probes and resources on every container."""
+    assert violations(pod) == []
     security = pod["securityContext"]
     assert security["runAsNonRoot"] is True
     assert security["seccompProfile"] == {"type": "RuntimeDefault"}

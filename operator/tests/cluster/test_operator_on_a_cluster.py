@@ -12,7 +12,7 @@ import base64
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import kubernetes
@@ -20,6 +20,7 @@ import pytest
 import yaml
 from kopf.testing import KopfRunner
 
+from storybang_testing.kube import eventually
 from tests.conftest import CRDS, MANIFESTS, PROFILES
 
 KUBECONFIG = os.environ.get("STORYBANG_E2E_KUBECONFIG")
@@ -37,21 +38,6 @@ OPERATOR_ENV = {
     "STORYBANG_OPERATOR_METRICS_PORT": "0",
     "KUBECONFIG": os.environ.get("STORYBANG_E2E_OPERATOR_KUBECONFIG", KUBECONFIG or ""),
 }
-
-
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except kubernetes.client.ApiException as e:
-            if e.status != 404 or time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true after {timeout}s: {check}")
-        time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")

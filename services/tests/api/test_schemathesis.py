@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from storybang.settings import Settings
-from tests.processes import free_port, settings_env, storybang
+from storybang_testing.waiting import free_port
+from tests.processes import settings_env, storybang
 
 
 @pytest.fixture(scope="session")

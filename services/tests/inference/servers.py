@@ -14,7 +14,7 @@ import uvicorn
 
 from storybang.inference.app import create_app
 from storybang.inference.settings import InferenceSettings
-from tests.processes import free_port
+from storybang_testing.waiting import free_port
 
 
 @contextmanager

@@ -17,10 +17,11 @@ from collections.abc import Iterator
 import pytest
 
 from storybang.settings import Settings
+from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
 from tests.inference import tiny
 from tests.models.journey import make_an_illustrated_story
-from tests.processes import free_port, settings_env, storybang
+from tests.processes import settings_env, storybang
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,9 @@ import socketio  # type: ignore[import-untyped]
 from storybang import events
 from storybang.security import tokens
 from storybang.settings import Settings
+from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
-from tests.processes import free_port, settings_env
+from tests.processes import settings_env
 
 UNUSED_MYSQL = "mysql+asyncmy://nobody:nothing@127.0.0.1:9/none"
 UNUSED_MONGO = "mongodb://127.0.0.1:9/none"

@@ -16,9 +16,9 @@ from starlette.routing import Route
 from storybang import events
 from storybang.notifier import app as notifier_app
 from storybang.security import tokens
+from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
 from tests.notifier.conftest import Client, connected, new_user
-from tests.processes import free_port
 
 
 async def hello(_: object) -> PlainTextResponse:

@@ -18,8 +18,10 @@ import httpx
 import pytest
 
 from storybang.settings import Settings
+from storybang_testing.redis import redis_server
+from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
-from tests.processes import Role, free_port, redis_server, settings_env, start_role, stop_role, storybang
+from tests.processes import Role, settings_env, start_role, stop_role, storybang
 
 APERTIUM = {"name": "apertium", "kind": "apertium"}
 PARAGRAPH = "The little fox walked along the river and looked at the water, which was cold and clear."
@@ -38,12 +40,12 @@ def wait_job(api: httpx.Client, job_id: str, until: tuple[str, ...], timeout: fl
 
 @pytest.fixture
 def system(real_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, Any, httpx.Client, Path]]:
-    with redis_server(tmp_path / "redis") as (redis_url, restart_redis):
+    with redis_server(tmp_path / "redis", append_only=True) as redis:
         settings = make_settings(
             tmp_path,
             mysql=real_settings.mysql.model_dump(),
             mongo=real_settings.mongo.model_dump(),
-            redis={"url": redis_url},
+            redis={"url": f"{redis.url}/0"},
             generation={"backends": [APERTIUM], "max_active_jobs": 20},
             # A dead worker's job comes back within seconds, not the production minute.
             worker={"heartbeat_timeout_seconds": 2, "maintenance_chance": 1_000_000, "concurrency": 1},
@@ -57,7 +59,7 @@ def system(real_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, 
             login = {"email": account["email"], "password": account["password"]}
             token = api.post("/api/v1/auth/login", json=login).json()
             api.headers["Authorization"] = f"Bearer {token['access_token']}"
-            yield settings, restart_redis, api, tmp_path
+            yield settings, redis.restart, api, tmp_path
 
 
 def start_worker(settings: Settings, tmp_path: Path, name: str) -> Role:

@@ -29,7 +29,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import free_port, storybang
+from storybang_testing.waiting import free_port
+from tests.processes import storybang
 
 PROMPT = "Write a children's story of five paragraphs about Pip the fox, who finds a lost kite."
 MAX_TOKENS = 256

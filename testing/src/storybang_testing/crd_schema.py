@@ -1,6 +1,6 @@
 """What the API server does with a custom resource, without an API server: structural defaults,
-the OpenAPI schema (jsonschema), pruning of unknown fields (reported here as errors: a field the
-server would silently drop is a bug in the chart) and the CEL rules (cel-python)."""
+the OpenAPI schema (jsonschema), pruning of unknown fields and the CEL `x-kubernetes-validations`
+rules (cel-python)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import celpy
 import jsonschema
+from celpy.adapter import json_to_cel
+from celpy.evaluation import CELEvalError
 
 
 def openapi(crd: dict[str, Any]) -> dict[str, Any]:
@@ -17,25 +19,35 @@ def openapi(crd: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def with_defaults(schema: dict[str, Any], value: Any) -> Any:
-    value = copy.deepcopy(value)
-    _default(schema, value)
-    return value
-
-
-def _default(schema: dict[str, Any], value: Any) -> None:
+def apply_defaults(schema: dict[str, Any], value: Any) -> None:
+    """Fill in `default`s the way the API server does: for absent properties, then recursively,
+    also inside the defaults just added."""
     if isinstance(value, dict):
         for key, sub in schema.get("properties", {}).items():
             if key not in value and "default" in sub:
                 value[key] = copy.deepcopy(sub["default"])
             if key in value:
-                _default(sub, value[key])
-        if isinstance(schema.get("additionalProperties"), dict):
+                apply_defaults(sub, value[key])
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
             for item in value.values():
-                _default(schema["additionalProperties"], item)
+                apply_defaults(extra, item)
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for item in value:
-            _default(schema["items"], item)
+            apply_defaults(schema["items"], item)
+
+
+def with_defaults(schema: dict[str, Any], value: Any) -> Any:
+    """A defaulted copy of `value`."""
+    value = copy.deepcopy(value)
+    apply_defaults(schema, value)
+    return value
+
+
+def validate(schema: dict[str, Any], value: Any) -> list[str]:
+    """JSON-schema errors of `value`; OpenAPI's x-kubernetes-* keywords are ignored."""
+    validator = jsonschema.Draft7Validator(schema)
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(value)]
 
 
 def pruned(schema: dict[str, Any], value: Any, path: str = "") -> Iterator[str]:
@@ -66,28 +78,41 @@ def _rules(schema: dict[str, Any], value: Any, path: str) -> Iterator[tuple[str,
         for key, sub in schema.get("properties", {}).items():
             if key in value:
                 yield from _rules(sub, value[key], f"{path}.{key}")
-        if isinstance(schema.get("additionalProperties"), dict):
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
             for key, item in value.items():
-                yield from _rules(schema["additionalProperties"], item, f"{path}.{key}")
+                yield from _rules(extra, item, f"{path}.{key}")
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         for i, item in enumerate(value):
             yield from _rules(schema["items"], item, f"{path}[{i}]")
 
 
+def cel_errors(schema: dict[str, Any], value: Any, old: Any = None) -> list[str]:
+    """Messages of the CEL rules `value` breaks. Transition rules (those reading oldSelf) run only
+    when `old` is given, as on an update."""
+    env = celpy.Environment()
+    broken = []
+    old_rules = {path: v for path, _, _, v in _rules(schema, old, "")} if old is not None else {}
+    for path, rule, message, node in _rules(schema, value, ""):
+        activation = {"self": json_to_cel(node)}
+        if "oldSelf" in rule:
+            if path not in old_rules:
+                continue
+            activation["oldSelf"] = json_to_cel(old_rules[path])
+        try:
+            result = env.program(env.compile(rule)).evaluate(activation)
+        except CELEvalError as e:  # e.g. a missing field: the API server refuses too
+            broken.append(f"{path or '.'}: {message} ({e.args[0]})")
+            continue
+        if not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
+            broken.append(f"{path or '.'}: {message}")
+    return broken
+
+
 def errors(crd: dict[str, Any], resource: dict[str, Any]) -> list[str]:
-    """Everything the API server would refuse, or silently change, about `resource` on create."""
+    """Everything the API server would refuse, or silently change, about `resource` on create
+    (an unknown field it would silently drop is reported as an error: it is a bug where it is)."""
     schema = openapi(crd)
     value = with_defaults(schema, resource)
-    out = [
-        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-        for e in jsonschema.Draft7Validator(schema).iter_errors(value)
-    ]
-    out += [f"{field}: unknown field, pruned by the API server" for field in pruned(schema, resource)]
-    env = celpy.Environment()
-    for path, rule, message, node in _rules(schema, value, ""):
-        if "oldSelf" in rule:
-            continue  # transition rules run on updates only
-        result = env.program(env.compile(rule)).evaluate({"self": celpy.json_to_cel(node)})
-        if not (isinstance(result, celpy.celtypes.BoolType) and bool(result)):
-            out.append(f"{path or '.'}: {message}")
-    return out
+    pruning = [f"{field}: unknown field, pruned by the API server" for field in pruned(schema, resource)]
+    return validate(schema, value) + pruning + cel_errors(schema, value)
