@@ -28,12 +28,12 @@ import socketio  # type: ignore[import-untyped]
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
-from storybang.generation import jobs, queue, worker
-from storybang.identity import tokens
+from storybang import queue
+from storybang.generation import jobs, worker
 from storybang.runtime import Runtime
+from storybang.security import tokens
 from storybang.settings import Settings
-from storybang_testing.waiting import free_port
-from tests.processes import settings_env, storybang
+from tests.processes import free_port, settings_env, storybang
 
 JOBS = int(os.environ.get("BENCH_JOBS", "1000"))
 THREADS = 8
@@ -81,22 +81,21 @@ def raw_dramatiq(redis_url: str, tag: str) -> float:
 
 
 async def ours(settings: Settings) -> float:
-    rt = await Runtime.open(settings)
+    runtime = await Runtime.open(settings)
     owner = secrets.token_hex(12)
     ids = []
     for _ in range(JOBS):
-        job = await jobs.create(rt.documents, owner, "translate", {"text": "The fox is happy.", "target_language": "es",
-                                                                  "source_language": "en", "story_id": None}, None)
-        queue.enqueue(rt.broker, "translate", job["id"])
+        data = {"text": "The fox is happy.", "target_language": "es", "source_language": "en", "story_id": None}
+        job = await jobs.create(runtime.documents, owner, "translate", data, None)
+        queue.enqueue(runtime.broker, "translate", job["id"])
         ids.append(job["id"])
     started = time.perf_counter()
     w = worker.start(settings, ["translate"])
-    # Polling the store is what is measured: the time until the jobs are stored as succeeded.
-    while await rt.documents.count(jobs.COLLECTION, owner_id=owner, where={"status": "succeeded"}) < JOBS:  # noqa: ASYNC110
+    while await runtime.documents.count(jobs.COLLECTION, owner_id=owner, where={"status": "succeeded"}) < JOBS:
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
     await asyncio.to_thread(w.stop)
-    await rt.close()
+    await runtime.close()
     return JOBS / elapsed
 
 
@@ -155,7 +154,7 @@ def main() -> None:
                 time.sleep(0.1)
         settings = settings_for(tag, data, f"http://127.0.0.1:{port}/v1")
         subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings),
-                       check=True, capture_output=True)
+                       check=True, capture_output=True)  # noqa: S603
         raw = raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], tag)
         our = asyncio.run(ours(settings))
         latencies = asyncio.run(overhead(settings, data))
