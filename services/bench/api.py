@@ -24,7 +24,8 @@ import httpx
 
 from storybang.security import tokens
 from storybang.settings import Settings
-from tests.processes import free_port, settings_env, storybang
+from storybang_testing.waiting import free_port
+from tests.processes import settings_env, storybang
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
@@ -90,17 +91,18 @@ def main() -> None:
         auth={"signing_key": tokens.generate_pem(), "require_verification": False},
         limits={"login_per_address": "100000/minute", "register_per_address": "100000/minute"},
     )
-    subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings), check=True)  # noqa: S603
+    subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings), check=True)
     port, bare_port = free_port(), free_port()
     with storybang(["serve", "--domain", "identity", "--domain", "characters", "--port", str(port)],
                    settings_env(settings), port, data / "api.log") as base:
         email, password = f"reader-{tag}@example.com", "benchmark passphrase"
         httpx.post(base + "/api/v1/auth/register", json={"email": email, "password": password, "display_name": "R"})
-        token = httpx.post(base + "/api/v1/auth/login", json={"email": email, "password": password}).json()["access_token"]
+        login_body = {"email": email, "password": password}
+        token = httpx.post(base + "/api/v1/auth/login", json=login_body).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
         for i in range(20):
-            httpx.post(base + "/api/v1/characters", headers=auth,
-                       json={"name": f"Character {i}", "description": "A brave little fox who loves maps."}).raise_for_status()
+            character = {"name": f"Character {i}", "description": "A brave little fox who loves maps."}
+            httpx.post(base + "/api/v1/characters", headers=auth, json=character).raise_for_status()
         assert len(httpx.get(base + "/api/v1/characters?limit=20", headers=auth).json()["items"]) == 20
         ours = wrk(base + "/api/v1/characters?limit=20", auth)
         login = asyncio.run(logins(base))
@@ -121,12 +123,14 @@ def main() -> None:
         bare.wait()
 
     q = statistics.quantiles(login, n=100)
-    print(f"\nAPI benchmark (wrk, {CONNECTIONS} connections, {DURATION}, one uvicorn worker, real MariaDB/FerretDB/Redis)")
+    print(f"\nAPI benchmark (wrk, {CONNECTIONS} connections, {DURATION}, one uvicorn worker,", end=" ")
+    print("real MariaDB/FerretDB/Redis)")
     print(f"{'endpoint':44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
     print(f"{'GET /api/v1/characters (auth, 20 items)':44} {ours['rps']:9.0f} {ours['p50']:8.2f} {ours['p99']:8.2f}")
     print(f"{'bare FastAPI, 20 items':44} {baseline['rps']:9.0f} {baseline['p50']:8.2f} {baseline['p99']:8.2f}")
     print(f"ratio storybang/bare: {ours['rps'] / baseline['rps']:.2f}x throughput")
-    print(f"login at {LOGIN_RATE}/s for {LOGIN_SECONDS}s ({len(login)} logins, argon2id): p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
+    print(f"login at {LOGIN_RATE}/s for {LOGIN_SECONDS}s ({len(login)} logins, argon2id):", end=" ")
+    print(f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ from storybang.generation import jobs, worker
 from storybang.runtime import Runtime
 from storybang.security import tokens
 from storybang.settings import Settings
-from tests.processes import free_port, settings_env, storybang
+from storybang_testing.waiting import free_port
+from tests.processes import settings_env, storybang
 
 JOBS = int(os.environ.get("BENCH_JOBS", "1000"))
 THREADS = 8
@@ -91,7 +92,8 @@ async def ours(settings: Settings) -> float:
         ids.append(job["id"])
     started = time.perf_counter()
     w = worker.start(settings, ["translate"])
-    while await runtime.documents.count(jobs.COLLECTION, owner_id=owner, where={"status": "succeeded"}) < JOBS:
+    # Polling the store is what is measured: the time until the jobs are stored as succeeded.
+    while await runtime.documents.count(jobs.COLLECTION, owner_id=owner, where={"status": "succeeded"}) < JOBS:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
     await asyncio.to_thread(w.stop)
@@ -154,7 +156,7 @@ def main() -> None:
                 time.sleep(0.1)
         settings = settings_for(tag, data, f"http://127.0.0.1:{port}/v1")
         subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings),
-                       check=True, capture_output=True)  # noqa: S603
+                       check=True, capture_output=True)
         raw = raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], tag)
         our = asyncio.run(ours(settings))
         latencies = asyncio.run(overhead(settings, data))

@@ -33,11 +33,11 @@ from typing import Any, cast
 import socketio  # type: ignore[import-untyped]
 import uvloop
 import websockets.asyncio.client
-from tests.conftest import make_settings
-from tests.notifier.conftest import UNUSED_MONGO, UNUSED_MYSQL, notifier_process
 
 from storybang import events
 from storybang.security import tokens
+from tests.conftest import make_settings
+from tests.notifier.conftest import UNUSED_MONGO, UNUSED_MYSQL, notifier_process
 
 CLIENTS = int(os.environ.get("BENCH_CLIENTS", "1000"))
 USERS = int(os.environ.get("BENCH_USERS", "100"))
