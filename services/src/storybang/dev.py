@@ -22,7 +22,9 @@ from storybang.generation import worker
 from storybang.generation.models import TASKS
 from storybang.notifier import app as notifier
 from storybang.runtime import Runtime
+from storybang.security import tokens
 from storybang.settings import Settings
+from storybang.stores.revocations import MemoryRevocations
 
 
 class LoopBridge:
@@ -50,10 +52,11 @@ class LoopBridge:
 
 def build(settings: Settings) -> ASGIApp:
     bus = InProcessEventBus(max_len=settings.notifier.stream_max_len)
+    revocations = MemoryRevocations(ttl_seconds=tokens.lifetime(settings.auth))
     broker = queue.make_broker(settings)
 
     async def open_runtime(s: Settings) -> Runtime:
-        return await Runtime.open(s, broker=broker, bus=bus)
+        return await Runtime.open(s, broker=broker, bus=bus, revocations=revocations)
 
     @asynccontextmanager
     async def workers(_: Runtime) -> AsyncIterator[None]:
@@ -65,4 +68,4 @@ def build(settings: Settings) -> ASGIApp:
             await asyncio.to_thread(running.stop)
 
     api = create_app(settings, DOMAINS, open_runtime=open_runtime, background=workers)
-    return notifier.embed(api, settings, bus)
+    return notifier.embed(api, settings, bus, revocations)

@@ -40,7 +40,10 @@ from storybang.stores.redis import client as redis_client
 GENERATION_EVENTS = frozenset(
     f"generation.{state}" for state in ("queued", "started", "progress", "completed", "failed", "cancelled")
 )
-EVENT_NAMES = GENERATION_EVENTS | {"character.updated", "story.updated"}
+# The user's sessions ended (logout, password change, account disabled...): the notifier closes
+# the user's sockets on it, and clients refresh their tokens or log in again.
+SESSION_ENDED = "session.ended"
+EVENT_NAMES = GENERATION_EVENTS | {"character.updated", "story.updated", SESSION_ENDED}
 
 # The Pub/Sub channel shared by the buses and every notifier's AsyncRedisManager.
 CHANNEL = "storybang:socketio"

@@ -23,6 +23,7 @@ from storybang.stores.documents import DocumentStore
 from storybang.stores.documents_mongo import MongoDocumentStore
 from storybang.stores.documents_sqlite import SQLiteDocumentStore
 from storybang.stores.ratelimit import RateLimiter
+from storybang.stores.revocations import MemoryRevocations, RedisRevocations, Revocations
 
 
 @dataclass
@@ -39,12 +40,19 @@ class Runtime:
     counters: Counters
     events: EventBus
     broker: dramatiq.Broker
+    revocations: Revocations
 
     @classmethod
     async def open(
-        cls, settings: Settings, *, broker: dramatiq.Broker | None = None, bus: EventBus | None = None
+        cls,
+        settings: Settings,
+        *,
+        broker: dramatiq.Broker | None = None,
+        bus: EventBus | None = None,
+        revocations: Revocations | None = None,
     ) -> Runtime:
-        """Connect to every store. ``broker`` and ``bus`` are shared in-process (embedded default)."""
+        """Connect to every store. ``broker``, ``bus`` and ``revocations`` are shared in-process
+        (embedded default)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = sql.create_engine(settings.sql_url)
         documents: DocumentStore
@@ -59,13 +67,16 @@ class Runtime:
             blobs = DirectoryBlobStore(settings.data_dir / "images")
         redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
         notifier = settings.notifier
+        token_lifetime = tokens.lifetime(settings.auth)
         if redis_url:
             counters: Counters = RedisCounters(redis.client(redis_url))
+            revocations = revocations or RedisRevocations(redis.client(redis_url), ttl_seconds=token_lifetime)
             bus = bus or RedisEventBus.open(
                 redis_url, max_len=notifier.stream_max_len, ttl_seconds=notifier.stream_ttl_seconds
             )
         else:
             counters = MemoryCounters()
+            revocations = revocations or MemoryRevocations(ttl_seconds=token_lifetime)
             bus = bus or InProcessEventBus(max_len=notifier.stream_max_len)
         return cls(
             settings=settings,
@@ -80,6 +91,7 @@ class Runtime:
             counters=counters,
             events=bus,
             broker=broker or queue.make_broker(settings),
+            revocations=revocations,
         )
 
     async def check(self) -> dict[str, str]:
@@ -106,4 +118,5 @@ class Runtime:
         await self.documents.close()
         await self.events.close()
         await self.counters.close()
+        await self.revocations.close()
         await self.engine.dispose()

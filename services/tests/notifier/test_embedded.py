@@ -16,6 +16,7 @@ from starlette.routing import Route
 from storybang import events
 from storybang.notifier import app as notifier_app
 from storybang.security import tokens
+from storybang.stores.revocations import MemoryRevocations
 from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
 from tests.notifier.conftest import Client, connected, new_user
@@ -29,7 +30,7 @@ async def hello(_: object) -> PlainTextResponse:
 async def embedded(tmp_path: Path) -> AsyncIterator[tuple[str, tokens.KeySet, events.InProcessEventBus]]:
     settings = make_settings(tmp_path, env="dev")
     bus = events.InProcessEventBus(max_len=100)
-    app = notifier_app.embed(Starlette(routes=[Route("/", hello)]), settings, bus)
+    app = notifier_app.embed(Starlette(routes=[Route("/", hello)]), settings, bus, MemoryRevocations(ttl_seconds=60))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
     task = asyncio.create_task(server.serve())
@@ -66,7 +67,7 @@ async def test_in_process_events_are_delivered_and_replayed(
     assert live.ids == [first]
 
 
-async def test_in_dev_with_no_allow_list_any_origin_connects(
+async def test_in_dev_with_no_allow_list_a_loopback_origin_connects_and_a_foreign_one_does_not(
     embedded: tuple[str, tokens.KeySet, events.InProcessEventBus], clients: list[Client]
 ) -> None:
     base, keys, _ = embedded
@@ -75,3 +76,20 @@ async def test_in_dev_with_no_allow_list_any_origin_connects(
     token, _ = keys.issue(new_user(), "user")
     await client.connect(base, {"token": token}, origin="http://localhost:5173")
     assert client.sio.connected
+    refused = Client()
+    clients.append(refused)
+    await refused.connect(base, {"token": token}, origin="https://evil.example", raise_refusal=False)
+    assert not refused.sio.connected
+
+
+async def test_cors_is_answered_on_socketio_only(embedded: tuple[str, tokens.KeySet, events.InProcessEventBus]) -> None:
+    base, _, _ = embedded
+    preflight = {"Access-Control-Request-Method": "GET"}
+    async with httpx.AsyncClient() as http:
+        r = await http.options(base + "/socket.io/", headers={**preflight, "Origin": "http://localhost:5173"})
+        assert r.headers.get("access-control-allow-origin") == "http://localhost:5173"
+        r = await http.options(base + "/socket.io/", headers={**preflight, "Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in r.headers
+        r = await http.get(base + "/", headers={"Origin": "http://localhost:5173"})
+        assert r.text == "the dev app"
+        assert "access-control-allow-origin" not in r.headers

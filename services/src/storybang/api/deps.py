@@ -40,8 +40,8 @@ async def get_current_user(
 ) -> User:
     """The user behind a valid access token who still exists and is not disabled.
 
-    The row is read on every request so that disabling or deleting an account takes effect at
-    once, not when its access tokens expire.
+    The row is read on every request so that disabling or deleting an account, a logout or a
+    password change take effect at once, not when the access tokens expire.
     """
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("An access token is required.")
@@ -52,6 +52,8 @@ async def get_current_user(
     user = await session.get(User, claims.user_id)
     if user is None or user.disabled:
         raise Unauthorized("The access token is invalid or expired.")
+    if claims.session_version < user.session_version:
+        raise Unauthorized("The session has ended: refresh the token or log in again.")
     return user
 
 

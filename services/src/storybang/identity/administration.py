@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storybang import logs
 from storybang.errors import InvalidInput, NotFound
-from storybang.identity import service
+from storybang.identity import service, sessions
 from storybang.identity.models import AdminUserUpdate, User, UserPage, UserPublic
 from storybang.runtime import Runtime
 from storybang.security import passwords
@@ -35,7 +35,9 @@ async def list_users(session: AsyncSession, limit: int, cursor: str | None, q: s
     )
 
 
-async def admin_update(session: AsyncSession, admin: User, user_id: str, data: AdminUserUpdate) -> User:
+async def admin_update(
+    runtime: Runtime, session: AsyncSession, admin: User, user_id: str, data: AdminUserUpdate
+) -> User:
     user = await session.get(User, user_id)
     if user is None:
         raise NotFound("No such user.")
@@ -52,6 +54,8 @@ async def admin_update(session: AsyncSession, admin: User, user_id: str, data: A
     user.updated_at = utcnow()
     await session.commit()
     log.info("user changed by an administrator", user_id=user.id, admin_id=admin.id)
+    if data.disabled:
+        await sessions.end(runtime, session, user.id, "account_disabled")
     return user
 
 

@@ -30,6 +30,8 @@ class User(Base):
     disabled: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Access tokens of an older session version are refused (see storybang.identity.sessions).
+    session_version: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
 
 class RefreshToken(Base):

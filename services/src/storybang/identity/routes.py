@@ -82,8 +82,9 @@ async def refresh(data: RefreshRequest, runtime: RuntimeDep, session: SessionDep
 
 
 @auth.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(data: RefreshRequest, session: SessionDep) -> None:
-    await service.logout(session, data.refresh_token)
+async def logout(data: RefreshRequest, runtime: RuntimeDep, session: SessionDep) -> None:
+    """End this device's session; the access tokens of every device stop working (they refresh)."""
+    await service.logout(runtime, session, data.refresh_token)
 
 
 @auth.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
@@ -135,6 +136,8 @@ async def list_users(
 
 
 @admin.patch("/users/{user_id}")
-async def update_user(user_id: str, data: AdminUserUpdate, admin_user: AdminUser, session: SessionDep) -> UserPublic:
+async def update_user(
+    user_id: str, data: AdminUserUpdate, admin_user: AdminUser, runtime: RuntimeDep, session: SessionDep
+) -> UserPublic:
     """Disable or enable an account, or change its role. A disabled user's tokens stop working."""
-    return UserPublic.model_validate(await administration.admin_update(session, admin_user, user_id, data))
+    return UserPublic.model_validate(await administration.admin_update(runtime, session, admin_user, user_id, data))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storybang import logs
 from storybang.errors import BadRequest, Forbidden, InvalidInput, Unauthorized
-from storybang.identity import codes
+from storybang.identity import codes, sessions
 from storybang.identity.models import (
     Login,
     RefreshToken,
@@ -145,7 +145,7 @@ async def _issue(runtime: Runtime, session: AsyncSession, user: User, family_id:
         )
     )
     await session.commit()
-    access, ttl = runtime.keys.issue(user.id, user.role)
+    access, ttl = runtime.keys.issue(user.id, user.role, user.session_version)
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
 
 
@@ -206,6 +206,8 @@ async def refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenP
             await _revoke_family(session, row.family_id)
             await session.commit()
             log.warning("refresh token reuse: family revoked", user_id=row.user_id, family_id=row.family_id)
+            # Whoever holds the stale copy may hold an access token from it too.
+            await sessions.end(runtime, session, row.user_id, "refresh_token_reused")
         raise Unauthorized("The refresh token is invalid, expired or revoked.")
     user = await session.get(User, row.user_id)
     if user is None or user.disabled:
@@ -214,13 +216,15 @@ async def refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenP
     return await _issue(runtime, session, user, family_id=row.family_id)
 
 
-async def logout(session: AsyncSession, token: str) -> None:
+async def logout(runtime: Runtime, session: AsyncSession, token: str) -> None:
     row = (
         await session.execute(sa.select(RefreshToken).where(RefreshToken.token_hash == codes.digest(token)))
     ).scalar_one_or_none()
     if row is not None:
         await _revoke_family(session, row.family_id)
         await session.commit()
+        # The user's other devices keep their refresh tokens: they get new access tokens quietly.
+        await sessions.end(runtime, session, row.user_id, "logout")
 
 
 # --- password reset ---------------------------------------------------------------------------
@@ -251,6 +255,7 @@ async def reset_password(runtime: Runtime, session: AsyncSession, data: ResetPas
     await revoke_all(session, user.id)
     await session.commit()
     log.info("password reset", user_id=user.id)
+    await sessions.end(runtime, session, user.id, "password_reset")
 
 
 # --- the account ------------------------------------------------------------------------------
@@ -274,6 +279,8 @@ async def update_me(runtime: Runtime, session: AsyncSession, user: User, data: U
         await revoke_all(session, user.id)
     user.updated_at = utcnow()
     await session.commit()
+    if data.password is not None:
+        await sessions.end(runtime, session, user.id, "password_changed")
     return user
 
 
@@ -288,6 +295,8 @@ async def delete_account(runtime: Runtime, session: AsyncSession, user: User, pa
     for collection in USER_COLLECTIONS:
         await runtime.documents.delete_many(collection, owner_id=user.id)
     await runtime.blobs.delete_owner(user.id)
+    user_id = user.id
     await session.delete(user)
     await session.commit()
-    log.info("account deleted", user_id=user.id)
+    log.info("account deleted", user_id=user_id)
+    await sessions.end(runtime, session, user_id, "account_deleted")

@@ -25,6 +25,8 @@ from storybang import events
 from storybang.notifier import delivery, handshake, server
 from storybang.security import tokens
 from storybang.settings import Settings
+from storybang.stores import redis
+from storybang.stores.revocations import RedisRevocations, Revocations
 
 SOCKETIO_PATH = "socket.io"
 
@@ -42,11 +44,13 @@ def create_app(settings: Settings) -> ASGIApp:
     options = settings.notifier
     bus = events.RedisEventBus.open(url, max_len=options.stream_max_len, ttl_seconds=options.stream_ttl_seconds)
     manager = delivery.RedisOrderedManager(url)
+    revocations = RedisRevocations(redis.client(url), ttl_seconds=tokens.lifetime(settings.auth))
     sio = server.build(
         keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
         bus=bus,
         manager=manager,
         origins=origin_policy(settings),
+        revocations=revocations,
     )
 
     async def healthz(_: Request) -> Response:
@@ -69,6 +73,7 @@ def create_app(settings: Settings) -> ASGIApp:
             yield
         finally:
             await bus.close()
+            await revocations.close()
 
     web = Starlette(
         routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", _metrics)],
@@ -77,15 +82,16 @@ def create_app(settings: Settings) -> ASGIApp:
     return _with_cors(socketio.ASGIApp(sio, other_asgi_app=web, socketio_path=SOCKETIO_PATH), origin_policy(settings))
 
 
-def embed(app: ASGIApp, settings: Settings, bus: events.InProcessEventBus) -> ASGIApp:
-    """Serve ``/socket.io`` in front of ``app`` in the same process (`storybang dev`); ``bus``
-    is then the one the process publishes on, and delivers straight to this server."""
+def embed(app: ASGIApp, settings: Settings, bus: events.InProcessEventBus, revocations: Revocations) -> ASGIApp:
+    """Serve ``/socket.io`` in front of ``app`` in the same process (`storybang dev`); ``bus`` and
+    ``revocations`` are then the ones the process writes to, shared with this server."""
     manager = delivery.OrderedManager()
     sio = server.build(
         keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
         bus=bus,
         manager=manager,
         origins=origin_policy(settings),
+        revocations=revocations,
     )
 
     async def fanout(room: str, name: str, payload: dict[str, Any]) -> None:

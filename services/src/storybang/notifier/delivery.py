@@ -99,7 +99,12 @@ class OrderedManager(socketio.AsyncManager):  # type: ignore[misc]
         if isinstance(room, str) and room.startswith("user:"):
             recipients = len(self.rooms.get(namespace, {}).get(room, {})) - len(held or ())
             metrics.DELIVERED.labels("live").inc(max(recipients, 0))
+            metrics.observe_lag(data)
         await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, **kwargs)
+        if event == events.SESSION_ENDED and isinstance(room, str) and room.startswith("user:"):
+            # Told first, then closed: the client learns why before its socket goes.
+            for sid in list(self.rooms.get(namespace, {}).get(room, {})):
+                await self.server.disconnect(sid, namespace=namespace)
 
     async def connect(self, sid: str, namespace: str) -> Any:
         result = await super().connect(sid, namespace)
@@ -119,6 +124,7 @@ class OrderedManager(socketio.AsyncManager):  # type: ignore[misc]
             if hold is None or hold.replay is None:
                 return
             last = events.parse_id(hold.after)
+            metrics.REPLAYS.labels("complete" if hold.replay.complete else "incomplete").inc()
             if not hold.replay.complete:
                 await self._send(sid, namespace, RESYNC, {"after_id": hold.after})
             for event in hold.replay.events:

@@ -31,6 +31,7 @@ class Hello:
     user_id: str
     expires_at: int
     last_event_id: str | None
+    session_version: int = 0
 
 
 # A browser page served from this machine (a dev server on any port): what `storybang dev` admits
@@ -81,4 +82,4 @@ def check(keys: tokens.KeySet, origins: OriginPolicy, environ: Mapping[str, Any]
             events.parse_id(last if isinstance(last, str) else "")
         except ValueError as e:
             raise Refused("invalid_last_event_id", "last_event_id is an event_id received earlier.") from e
-    return Hello(claims.user_id, claims.expires_at, last)
+    return Hello(claims.user_id, claims.expires_at, last, claims.session_version)

@@ -1,8 +1,9 @@
 """The Socket.IO server: thin connect/disconnect handlers over :mod:`.handshake` and :mod:`.delivery`.
 
 A socket lives no longer than its access token: at ``exp`` the server disconnects it, and the
-client reconnects with a fresh token and its last ``event_id`` (nothing is missed). So a disabled
-account stops receiving events within one token lifetime, without the notifier calling the APIs.
+client reconnects with a fresh token and its last ``event_id`` (nothing is missed). A token issued
+before the user's sessions ended (logout, password change, account disabled or deleted) is refused,
+and a ``session.ended`` event closes the user's open sockets at once, without calling the APIs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socketio  # type: ignore[import-untyped]
 from storybang import events, logs
 from storybang.notifier import delivery, handshake, metrics
 from storybang.security import tokens
+from storybang.stores.revocations import Revocations
 
 # Clients only ever send the connect packet (a token and an event id): refuse anything bigger.
 MAX_CLIENT_MESSAGE_BYTES = 16 * 1024
@@ -29,6 +31,7 @@ def build(
     bus: events.EventBus,
     manager: delivery.OrderedManager,
     origins: handshake.OriginPolicy,
+    revocations: Revocations,
 ) -> socketio.AsyncServer:
     sio = socketio.AsyncServer(
         async_mode="asgi",
@@ -42,6 +45,7 @@ def build(
     )
     expiries: dict[str, asyncio.TimerHandle] = {}
     tasks: set[asyncio.Task[None]] = set()
+    metrics.count_users(lambda: manager.rooms)
 
     def expire(sid: str) -> None:
         expiries.pop(sid, None)
@@ -52,6 +56,8 @@ def build(
     async def connect(sid: str, environ: dict[str, Any], auth: object = None) -> None:
         try:
             hello = handshake.check(keys, origins, environ, auth)
+            if hello.session_version < await revocations.version(hello.user_id):
+                raise handshake.Refused("session_ended", "The session has ended: log in again.")
             await delivery.join(manager, bus, sid, hello)
         except handshake.Refused as e:
             metrics.REFUSED.labels(e.code).inc()

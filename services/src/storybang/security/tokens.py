@@ -31,11 +31,17 @@ class InvalidToken(Exception):
     pass
 
 
+def lifetime(settings: AuthSettings) -> int:
+    """The longest an access token can be accepted, in seconds: its lifetime plus the leeway."""
+    return settings.access_token_ttl_seconds + LEEWAY
+
+
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: str
     role: str
     expires_at: int
+    session_version: int
 
 
 class KeySet:
@@ -63,7 +69,7 @@ class KeySet:
     def kid(self) -> str:
         return str(self._key.kid)
 
-    def issue(self, user_id: str, role: str) -> tuple[str, int]:
+    def issue(self, user_id: str, role: str, session_version: int = 0) -> tuple[str, int]:
         now = int(time.time())
         ttl = self._settings.access_token_ttl_seconds
         claims = {
@@ -75,6 +81,8 @@ class KeySet:
             "nbf": now,
             "exp": now + ttl,
             "jti": os.urandom(12).hex(),
+            # The user's session version (storybang.identity.sessions): ending the sessions refuses it.
+            "sv": session_version,
         }
         header = {"alg": ALGORITHM, "kid": self.kid, "typ": TOKEN_TYPE}
         return jwt.encode(header, claims, self._key, algorithms=[ALGORITHM]), ttl
@@ -89,7 +97,9 @@ class KeySet:
                 raise InvalidToken("missing or unknown key id")
             self._registry.validate(decoded.claims)
             claims: dict[str, Any] = decoded.claims
-            return AccessClaims(str(claims["sub"]), str(claims.get("role", "user")), int(claims["exp"]))
+            return AccessClaims(
+                str(claims["sub"]), str(claims.get("role", "user")), int(claims["exp"]), int(claims.get("sv", 0))
+            )
         except InvalidToken:
             raise
         except (JoseError, ValueError, KeyError, TypeError) as e:
