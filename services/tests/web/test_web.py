@@ -29,12 +29,12 @@ def dist(tmp_path: Path) -> Path:
 
 
 async def _client(tmp_path: Path, dist: Path, domains: list[str]) -> AsyncIterator[httpx.AsyncClient]:
-    rt: Runtime = await open_embedded(tmp_path, web={"dist_dir": dist})
+    runtime: Runtime = await open_embedded(tmp_path, web={"dist_dir": dist})
     try:
-        async with client_for(create_app(rt.settings, domains, runtime=rt)) as c:
+        async with client_for(create_app(runtime.settings, domains, runtime=runtime)) as c:
             yield c
     finally:
-        await rt.close()
+        await runtime.close()
 
 
 @pytest.fixture
