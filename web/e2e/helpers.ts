@@ -49,17 +49,10 @@ export async function account(request: APIRequestContext, tag = 'api'): Promise<
   return { email, ...(await login.json()) };
 }
 
-/** Open the app already logged in as `who` (the tokens the app would have stored). */
+/** Store \`who\`'s tokens as the app would after a login; every tab of the context shares them. */
 export async function logIn(page: Page, who: Account, expiresAt = Date.now() + who.expires_in * 1000): Promise<void> {
-  await page.addInitScript(
-    ([tokens]) => {
-      if (!sessionStorage.getItem('seeded')) {
-        localStorage.setItem('storybang.session', tokens!);
-        sessionStorage.setItem('seeded', '1');
-      }
-    },
-    [JSON.stringify({ access: who.access_token, refresh: who.refresh_token, expiresAt })],
-  );
+  await page.goto('/offline.html');
+  await page.evaluate((tokens) => localStorage.setItem('storybang.session', tokens), JSON.stringify({ access: who.access_token, refresh: who.refresh_token, expiresAt }));
 }
 
 export function shooter(page: Page, info: TestInfo) {

@@ -49,6 +49,8 @@ export default async function setup() {
       STORYBANG_WEB__DIST_DIR: join(ROOT, 'web', 'dist'),
       // Short stories: the journey needs a few paragraphs, not a novel, from a CPU.
       STORYBANG_GENERATION__MAX_TOKENS: '220',
+      // A first run converts the bundled model before writing: minutes on a small, busy CPU.
+      STORYBANG_GENERATION__TIMEOUT_SECONDS: '900',
       // Every test signs up from 127.0.0.1.
       STORYBANG_LIMITS__REGISTER_PER_ADDRESS: '1000/hour',
       STORYBANG_LIMITS__LOGIN_PER_ADDRESS: '1000/minute',

@@ -114,7 +114,7 @@ export function Layout() {
             </>
           )}
           <label className="lang">
-            <span className="visually-hidden">{t('Language')}</span>
+            <span className="visually-hidden">{t('Interface language')}</span>
             <select value={lang} onChange={(e) => setLang(e.target.value as Lang)}>
               {Object.entries(LANGS).map(([code, name]) => (
                 <option key={code} value={code}>

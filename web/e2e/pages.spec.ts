@@ -1,0 +1,114 @@
+/**
+ * Every page passes axe (no serious or critical WCAG 2.1 A/AA violation), in English and Spanish;
+ * sessions hold across tabs; the app shell opens offline; an edit made elsewhere shows up live.
+ */
+import { expect, test } from '@playwright/test';
+import { account, expectAccessible, logIn, shooter } from './helpers';
+
+const PUBLIC_PAGES = ['/', '/login', '/signup', '/verify', '/forgot', '/reset'];
+
+test('public pages are accessible', async ({ page }) => {
+  for (const path of PUBLIC_PAGES) {
+    await page.goto(path);
+    await expect(page.locator('main h1')).toBeVisible();
+    await expectAccessible(page, path);
+  }
+});
+
+test('pages of a logged-in person are accessible, in English and in Spanish', async ({ page, request }, info) => {
+  const shot = shooter(page, info);
+  const who = await account(request, 'axe');
+  const auth = { Authorization: `Bearer ${who.access_token}` };
+  const character = await (await request.post('/api/v1/characters', { headers: auth, data: { name: 'Bruno', description: 'A bear who bakes.' } })).json();
+  const story = await (
+    await request.post('/api/v1/stories', {
+      headers: auth,
+      data: { title: 'Bruno bakes bread', audience: 'children', character_ids: [character.id], paragraphs: [{ text: 'Bruno woke early.' }, { text: 'The bread rose.' }] },
+    })
+  ).json();
+  await logIn(page, who);
+  const pages = ['/stories', '/stories/new', `/stories/${story.id}`, '/characters', `/characters/${character.id}`, '/jobs', '/profile', '/admin/users'];
+  for (const lang of ['en', 'es']) {
+    await page.goto('/stories');
+    await page.getByLabel(lang === 'en' ? 'Interface language' : 'Idioma de la interfaz').selectOption(lang === 'en' ? 'es' : 'en');
+    await page.getByLabel(lang === 'en' ? 'Idioma de la interfaz' : 'Interface language').selectOption(lang);
+    for (const path of pages) {
+      await page.goto(path);
+      await expect(page.locator('main h1, main p').first()).toBeVisible();
+      await page.waitForLoadState('networkidle');
+      await expectAccessible(page, `${path} (${lang})`);
+    }
+    await shot(`profile-${lang}`);
+  }
+  await expect(page.locator('html')).toHaveAttribute('lang', 'es');
+  await expect(page.getByRole('heading', { name: 'Perfil' })).toBeVisible();
+});
+
+test('every control can be reached and used from the keyboard', async ({ page }) => {
+  await page.goto('/login');
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  const seen: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    await page.keyboard.press('Tab');
+    seen.push(await page.evaluate(() => document.activeElement?.getAttribute('name') ?? document.activeElement?.textContent ?? ''));
+  }
+  expect(seen).toContain('email');
+  expect(seen).toContain('password');
+  // Focus is visible: the focused control draws an outline.
+  await page.getByLabel('Email').focus();
+  await page.keyboard.press('Shift+Tab');
+  await page.keyboard.press('Tab');
+  const outline = await page.getByLabel('Email').evaluate((el) => getComputedStyle(el).outlineStyle);
+  expect(outline).not.toBe('none');
+});
+
+test('two tabs refreshing an expired token at once both stay logged in', async ({ context, request }) => {
+  const who = await account(request, 'tabs');
+  const a = await context.newPage();
+  await logIn(a, who, 0); // the access token has expired: the first request refreshes
+  const b = await context.newPage();
+  await Promise.all([a.goto('/stories'), b.goto('/stories')]);
+  for (const p of [a, b]) await expect(p.getByRole('heading', { name: 'Stories' })).toBeVisible();
+  // Rotated exactly once and still valid: reloading both keeps them in.
+  const stored = await a.evaluate(() => JSON.parse(localStorage.getItem('storybang.session')!));
+  expect(stored.refresh).not.toBe(who.refresh_token);
+  await Promise.all([a.reload(), b.reload()]);
+  for (const p of [a, b]) {
+    await expect(p.getByRole('heading', { name: 'Stories' })).toBeVisible();
+    await expect(p).toHaveURL(/\/stories$/);
+  }
+  const refreshed = await request.post('/api/v1/auth/refresh', { data: { refresh_token: stored.refresh } });
+  expect(refreshed.status()).toBe(200);
+});
+
+test('an edit made elsewhere appears live in an open reader', async ({ page, request }) => {
+  const who = await account(request, 'live');
+  const auth = { Authorization: `Bearer ${who.access_token}` };
+  const story = await (
+    await request.post('/api/v1/stories', { headers: auth, data: { title: 'Two devices', audience: 'general', character_ids: [], paragraphs: [{ text: 'Before.' }] } })
+  ).json();
+  await logIn(page, who);
+  await page.goto(`/stories/${story.id}`);
+  await expect(page.locator('article.story .paragraph')).toHaveText('Before.');
+  await expect(page.getByText('Connecting to live updates…')).toBeHidden();
+  const r = await request.patch(`/api/v1/stories/${story.id}`, { headers: auth, data: { paragraphs: [{ text: 'After, from the phone.' }] } });
+  expect(r.status()).toBe(200);
+  await expect(page.locator('article.story .paragraph')).toHaveText('After, from the phone.');
+});
+
+test('the app shell opens offline', async ({ page, context }) => {
+  await page.goto('/login');
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  // Controlled from the next load on.
+  await page.reload();
+  await expect.poll(() => page.evaluate(() => navigator.serviceWorker.controller !== null)).toBe(true);
+  await context.setOffline(true);
+  await page.reload();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'You are offline' })).toBeVisible();
+  await context.setOffline(false);
+});
