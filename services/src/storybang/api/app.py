@@ -12,7 +12,9 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 import storybang
 from storybang import migrations
-from storybang.api import health, limits, problems
+from storybang.api import health, limits, problems, requestid
+from storybang.generation import backlog
+from storybang.generation.models import TASKS
 from storybang.runtime import Runtime
 from storybang.settings import Settings
 from storybang.stores.errors import STORE_DOWN
@@ -30,6 +32,10 @@ DOMAINS: dict[str, str] = {
 
 Background = Callable[[Runtime], AbstractAsyncContextManager[None]]
 
+# API calls take from a few milliseconds (a cached read) to seconds (a login's password hash on a
+# busy pod, an upload): buckets from 5 ms, fine where the latency targets are (100 ms to 1 s).
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
 
 def create_app(
     settings: Settings,
@@ -38,24 +44,33 @@ def create_app(
     runtime: Runtime | None = None,
     open_runtime: Callable[[Settings], Awaitable[Runtime]] = Runtime.open,
     background: Background | None = None,
+    metrics: bool = True,
 ) -> FastAPI:
     """Build the app. ``runtime``: for tests that share connections across apps; ``open_runtime``
     and ``background``: for `storybang dev`, which shares its queue and events with in-process
-    workers running alongside the app."""
+    workers running alongside the app. ``metrics=False`` leaves out the request metrics (to
+    measure what they cost)."""
     chosen = list(domains)
     unknown = sorted(set(chosen) - DOMAINS.keys())
     if unknown:
         raise ValueError(f"unknown domain(s): {', '.join(unknown)}; known: {', '.join(DOMAINS)}")
 
+    def watch_queues(runtime: Runtime) -> None:
+        # The generation API exports the queues' backlog (see storybang.generation.backlog).
+        if metrics and "generation" in chosen:
+            backlog.BACKLOG.watch(runtime.broker, TASKS)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if runtime is not None:  # owned by the caller
+            watch_queues(runtime)
             yield
             return
         if settings.env == "dev":
             settings.data_dir.mkdir(parents=True, exist_ok=True)
             await migrations.upgrade(settings.sql_url)
         app.state.runtime = await open_runtime(settings)
+        watch_queues(app.state.runtime)
         try:
             if background is None:
                 yield
@@ -80,9 +95,10 @@ def create_app(
             app.include_router(router)
     if "web" in chosen:  # the client's files answer whatever no route takes, so after them all
         importlib.import_module(DOMAINS["web"]).install(app, settings)
-    Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
-        app, include_in_schema=False
-    )
+    if metrics:
+        Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(
+            app, latency_lowr_buckets=LATENCY_BUCKETS
+        ).expose(app, include_in_schema=False)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -95,4 +111,5 @@ def create_app(
         max_body=settings.limits.max_body_bytes,
         max_upload=settings.limits.max_upload_bytes,
     )
+    app.add_middleware(requestid.RequestIdMiddleware)  # outermost: every line of a request has its id
     return app

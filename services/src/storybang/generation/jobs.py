@@ -80,10 +80,10 @@ async def succeed(store: DocumentStore, job: Doc, result: dict[str, Any], backen
     )
 
 
-async def fail(store: DocumentStore, job: Doc, error: str) -> Doc | None:
-    return await store.update(
-        COLLECTION, job["id"], {"status": "failed", "error": error, "updated_at": now()}, expect=_fence(job)
-    )
+async def fail(store: DocumentStore, job: Doc, error: str, backends_tried: list[str] | None = None) -> Doc | None:
+    """Fail the job for good, keeping why and which backends were asked (for the admin API)."""
+    changes = {"status": "failed", "error": error, "backends_tried": backends_tried or [], "updated_at": now()}
+    return await store.update(COLLECTION, job["id"], changes, expect=_fence(job))
 
 
 async def requeue(store: DocumentStore, job: Doc, error: str) -> Doc | None:

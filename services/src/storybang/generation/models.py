@@ -109,6 +109,24 @@ class GenerationPage(BaseModel):
     next_cursor: str | None
 
 
+class FailedGeneration(BaseModel):
+    """A failed job as administrators see it: whose, why, and which backends were asked."""
+
+    id: str
+    owner_id: str
+    task: Task
+    error: str | None
+    backends_tried: list[str]
+    attempts: int
+    created_at: str
+    updated_at: str
+
+
+class FailedGenerationPage(BaseModel):
+    items: list[FailedGeneration]
+    next_cursor: str | None
+
+
 class Usage(BaseModel):
     day: str
     tokens: int

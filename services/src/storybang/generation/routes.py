@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Path, Query, status
 
-from storybang.api.deps import CurrentUser, RuntimeDep
+from storybang.api.deps import AdminUser, CurrentUser, RuntimeDep
 from storybang.generation import quotas, service
-from storybang.generation.models import GenerationCreate, GenerationPage, GenerationPublic, Status, Usage
+from storybang.generation.models import (
+    FailedGenerationPage,
+    GenerationCreate,
+    GenerationPage,
+    GenerationPublic,
+    Status,
+    Task,
+    Usage,
+)
 
 generations = APIRouter(prefix="/api/v1/generations", tags=["generations"])
 usage = APIRouter(prefix="/api/v1/users", tags=["users"])
-routers = [generations, usage]
+admin = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+routers = [generations, usage, admin]
 
 
 @generations.post("", status_code=status.HTTP_202_ACCEPTED)
@@ -47,3 +56,25 @@ async def cancel(job_id: str, user: CurrentUser, runtime: RuntimeDep) -> Generat
 async def read_usage(user: CurrentUser, runtime: RuntimeDep) -> Usage:
     """Today's generated tokens and images against the quotas, and jobs in progress."""
     return await quotas.usage(runtime, user.id)
+
+
+@admin.get("/generations/failed")
+async def failed_jobs(
+    _: AdminUser,
+    runtime: RuntimeDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(pattern=r"^[0-9a-f]{24}$")] = None,
+    task: Task | None = None,
+) -> FailedGenerationPage:
+    """Every user's failed jobs with the reason and the backends asked, for administrators."""
+    return await service.failed_jobs(runtime, limit, cursor, task)
+
+
+@admin.get("/usage/{user_id}")
+async def user_usage(
+    user_id: Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    _: AdminUser,
+    runtime: RuntimeDep,
+) -> Usage:
+    """A user's usage today (tokens, images, jobs in flight) against their limits, for administrators."""
+    return await quotas.usage(runtime, user_id)

@@ -17,7 +17,15 @@ from storybang import queue
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound, Unavailable
 from storybang.generation import jobs, quotas
-from storybang.generation.models import ACTIVE, INPUTS, GenerationCreate, GenerationPage, GenerationPublic
+from storybang.generation.models import (
+    ACTIVE,
+    INPUTS,
+    FailedGeneration,
+    FailedGenerationPage,
+    GenerationCreate,
+    GenerationPage,
+    GenerationPublic,
+)
 from storybang.runtime import Runtime
 from storybang.stores.documents import Doc
 from storybang.stories import service as stories
@@ -99,6 +107,26 @@ async def list_jobs(
         jobs.COLLECTION, owner_id=owner_id, where={"status": status} if status else None, limit=limit, cursor=cursor
     )
     return GenerationPage(items=[public(d) for d in page.items], next_cursor=page.next_cursor)
+
+
+async def failed_jobs(runtime: Runtime, limit: int, cursor: str | None, task: str | None) -> FailedGenerationPage:
+    """Every user's failed jobs, for administrators."""
+    where: dict[str, Any] = {"status": "failed"} | ({"task": task} if task else {})
+    page = await runtime.documents.find(jobs.COLLECTION, where=where, limit=limit, cursor=cursor)
+    items = [
+        FailedGeneration(
+            id=d["id"],
+            owner_id=d["owner_id"],
+            task=d["task"],
+            error=d.get("error"),
+            backends_tried=d.get("backends_tried", []),
+            attempts=d.get("attempt", 0),
+            created_at=d["created_at"],
+            updated_at=d["updated_at"],
+        )
+        for d in page.items
+    ]
+    return FailedGenerationPage(items=items, next_cursor=page.next_cursor)
 
 
 async def cancel(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPublic:

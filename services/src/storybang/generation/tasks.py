@@ -16,7 +16,7 @@ from typing import Any
 
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound
-from storybang.generation import jobs, prompts
+from storybang.generation import jobs, metrics, prompts
 from storybang.generation.backends.base import Backend, Completion
 from storybang.generation.backends.chain import Chain
 from storybang.runtime import Runtime
@@ -86,7 +86,16 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
                 raise Cancelled
 
     async def call(backend: Backend) -> Completion:
-        return await backend.chat(messages, max_tokens=budget, temperature=0.8, on_delta=on_delta)
+        asked = time.monotonic()
+        first: list[float] = []
+
+        async def timed_delta(delta: str) -> None:
+            if not first:
+                first.append(time.monotonic())
+                metrics.TIME_TO_FIRST_TOKEN.labels("story", backend.name).observe(first[0] - asked)
+            await on_delta(delta)
+
+        return await backend.chat(messages, max_tokens=budget, temperature=0.8, on_delta=timed_delta)
 
     completion, backend = await ctx.chain.run(call, prefer=job.get("backend"))
     title, paragraphs = prompts.parse_story(completion.text, prompts.fallback_title(data["prompt"]))

@@ -18,6 +18,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import dramatiq
+import structlog
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
@@ -25,7 +26,7 @@ from storybang import errors, logs, queue
 from storybang.events import EventBus
 from storybang.generation import jobs, metrics, quotas
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
-from storybang.generation.backends.chain import Chain, NoBackend
+from storybang.generation.backends.chain import AllDown, Chain, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
 from storybang.runtime import Runtime
 from storybang.settings import Settings
@@ -58,33 +59,36 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
             outcome = await RUNNERS[task](ctx, job)
     except Cancelled:
         return "cancelled"
-    except TimeoutError:
-        return await _fail(runtime, job, f"timed out after {runtime.settings.generation.timeout_seconds} s")
+    except TimeoutError as e:
+        return await _fail(runtime, job, f"timed out after {runtime.settings.generation.timeout_seconds} s", e)
     except TRANSIENT as e:
         reason = getattr(e, "detail", None) or str(e) or type(e).__name__
         if retries < runtime.settings.generation.max_retries:
-            log.warning("transient failure, retrying", job_id=job_id, retries=retries, error=reason)
+            log.warning("transient failure, retrying", retries=retries, error=reason)
             with contextlib.suppress(*TRANSIENT):  # with the store down, the retry takes the job over
                 await jobs.requeue(runtime.documents, job, f"retrying: {reason}")
             raise dramatiq.Retry(reason) from e
-        return await _fail(runtime, job, reason)
+        return await _fail(runtime, job, reason, e)
     except (Rejected, Unsupported, NoBackend, errors.StoryBangError, BackendError) as e:
-        return await _fail(runtime, job, getattr(e, "detail", None) or str(e))
+        return await _fail(runtime, job, getattr(e, "detail", None) or str(e), e)
     done = await jobs.succeed(runtime.documents, job, outcome.result, outcome.backend)
     if done is None:
         return "cancelled" if not await jobs.is_running(runtime.documents, job) else "lost"
     if outcome.tokens:
-        metrics.TOKENS.labels(task).inc(outcome.tokens)
+        metrics.TOKENS.labels(task, outcome.backend).inc(outcome.tokens)
     await quotas.record(runtime, owner, tokens=outcome.tokens, images=outcome.images)
     completed = event | {"result": outcome.result, "backend": outcome.backend}
     await runtime.events.publish(owner, "generation.completed", completed)
     return "succeeded"
 
 
-async def _fail(runtime: Runtime, job: dict[str, Any], reason: str) -> str:
-    if await jobs.fail(runtime.documents, job, reason) is None:
+async def _fail(runtime: Runtime, job: dict[str, Any], reason: str, error: BaseException | None) -> str:
+    tried = error.tried if isinstance(error, AllDown) else []
+    if await jobs.fail(runtime.documents, job, reason, backends_tried=tried) is None:
         return "cancelled"
-    log.info("job failed", job_id=job["id"], task=job["task"], reason=reason)
+    kind = metrics.reason_of(error) if error is not None else "internal"
+    metrics.FAILURES.labels(job["task"], kind).inc()
+    log.info("job failed", task=job["task"], reason=reason, reason_class=kind, backends_tried=tried)
     await runtime.events.publish(
         job["owner_id"], "generation.failed", {"id": job["id"], "task": job["task"], "error": reason}
     )
@@ -94,7 +98,7 @@ async def _fail(runtime: Runtime, job: dict[str, Any], reason: str) -> str:
 async def _crashed(ctx: Context, job_id: str) -> None:
     job = await jobs.get(ctx.runtime.documents, job_id)
     if job is not None and job["status"] == "running":
-        await _fail(ctx.runtime, job, "internal error")
+        await _fail(ctx.runtime, job, "internal error", None)
 
 
 def _retries() -> int:
@@ -114,18 +118,23 @@ def declare(
 
         async def run(job_id: str, _task: str = task) -> None:
             started = time.perf_counter()
-            try:
-                outcome = await execute(contexts[_task], job_id, _retries())
-                metrics.JOBS.labels(_task, outcome).inc()
-                metrics.DURATION.labels(_task).observe(time.perf_counter() - started)
-            except dramatiq.Retry:
-                metrics.JOBS.labels(_task, "retried").inc()
-                raise
-            except Exception:
-                # A defect, not a condition: log it with its traceback, fail the job so it does
-                # not wait forever, and do not retry what would fail the same way.
-                log.exception("job crashed", job_id=job_id, task=_task)
-                await _crashed(contexts[_task], job_id)
+            # Every log line of this job, here and in what it calls, carries its id.
+            with structlog.contextvars.bound_contextvars(job_id=job_id, task=_task), metrics.RUNNING.labels(
+                _task
+            ).track_inprogress():
+                try:
+                    outcome = await execute(contexts[_task], job_id, _retries())
+                    metrics.JOBS.labels(_task, outcome).inc()
+                    metrics.DURATION.labels(_task, outcome).observe(time.perf_counter() - started)
+                except dramatiq.Retry:
+                    metrics.JOBS.labels(_task, "retried").inc()
+                    raise
+                except Exception:
+                    # A defect, not a condition: log it with its traceback, fail the job so it does
+                    # not wait forever, and do not retry what would fail the same way.
+                    log.exception("job crashed")
+                    await _crashed(contexts[_task], job_id)
+
 
         decorate = dramatiq.actor(
             actor_name=queue.actor_name(task),
@@ -204,6 +213,7 @@ def start(
         worker_timeout=settings.worker.poll_max_ms,
     )
     worker.start()
+    metrics.worker_started(tasks, settings.worker.concurrency, settings.generation.timeout_seconds)
     return worker
 
 

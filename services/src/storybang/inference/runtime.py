@@ -56,6 +56,7 @@ def load_into(models: Models, settings: InferenceSettings) -> None:
     llm = models.llm
     metrics.WAITING.set_function(lambda: llm.waiting)
     metrics.RUNNING.set_function(lambda: llm.running)
+    metrics.watch_memory(llm.model)
     models.loaded = True
     image_model = models.drawer.name if models.drawer else None
     log.info("models loaded", model=llm.name, image_model=image_model, device=str(llm.device))

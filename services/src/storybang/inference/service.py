@@ -89,7 +89,7 @@ async def _collect(generation: local.Generation, observation: Observation) -> st
     parts: list[str] = []
     try:
         async for delta in generation:
-            observation.first_token()
+            observation.delta()
             parts.append(delta)
     except BaseException as e:
         outcome = "cancelled" if isinstance(e, asyncio.CancelledError) else "error"
@@ -181,7 +181,7 @@ async def _events(
         if first is not None:
             yield sse(first)
         async for text in generation:
-            observation.first_token()
+            observation.delta()
             yield sse(delta(text))
         yield sse(final(generation.finish_reason))
         if usage is not None:

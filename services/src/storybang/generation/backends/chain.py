@@ -8,11 +8,13 @@ so a reader never sees two stories spliced together.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from storybang.generation import metrics
 from storybang.generation.backends.apertium import ApertiumBackend
-from storybang.generation.backends.base import Backend, Unavailable, Unsupported
+from storybang.generation.backends.base import Backend, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.openai import OpenAIBackend
 from storybang.settings import BackendSettings, GenerationSettings
 
@@ -30,6 +32,14 @@ DEFAULTS: dict[str, list[BackendSettings]] = {
 
 class NoBackend(Exception):
     pass
+
+
+class AllDown(Unavailable):
+    """Every backend was down, cold or unable to do the task; ``tried`` names them in order."""
+
+    def __init__(self, message: str, tried: list[str]) -> None:
+        super().__init__(message)
+        self.tried = tried
 
 
 def build(config: BackendSettings, settings: GenerationSettings) -> Backend:
@@ -50,13 +60,13 @@ def build(config: BackendSettings, settings: GenerationSettings) -> Backend:
 
 
 class Chain:
-    def __init__(self, backends: list[Backend]) -> None:
-        self.backends = backends
+    def __init__(self, backends: list[Backend], task: str = "") -> None:
+        self.backends, self.task = backends, task
 
     @classmethod
     def for_task(cls, task: str, settings: GenerationSettings) -> Chain:
         configs = settings.backends or DEFAULTS.get(task, [])
-        return cls([build(c, settings) for c in configs])
+        return cls([build(c, settings) for c in configs], task)
 
     def names(self) -> list[str]:
         return [b.name for b in self.backends]
@@ -67,12 +77,34 @@ class Chain:
             raise NoBackend("no backend is configured for this task")
         order = sorted(self.backends, key=lambda b: b.name != prefer) if prefer else self.backends
         failures: list[str] = []
+        tried: list[str] = []
         for backend in order:
+            tried.append(backend.name)
             try:
-                return await call(backend), backend.name
+                return await self._timed(call, backend), backend.name
             except (Unavailable, Unsupported) as e:
                 failures.append(str(e))
-        raise Unavailable("every backend failed: " + "; ".join(failures))
+                metrics.FALLBACKS.labels(self.task, backend.name).inc()
+        raise AllDown("every backend failed: " + "; ".join(failures), tried)
+
+    async def _timed(self, call: Callable[[Backend], Awaitable[T]], backend: Backend) -> T:
+        outcome, started = "error", time.perf_counter()
+        try:
+            answer = await call(backend)
+            outcome = "ok"
+            return answer
+        except Unavailable:
+            outcome = "unavailable"
+            raise
+        except Unsupported:
+            outcome = "unsupported"
+            raise
+        except Rejected:
+            outcome = "rejected"
+            raise
+        finally:
+            metrics.BACKEND_CALLS.labels(self.task, backend.name, outcome).inc()
+            metrics.BACKEND_DURATION.labels(self.task, backend.name).observe(time.perf_counter() - started)
 
     async def close(self) -> None:
         for backend in self.backends:

@@ -1,0 +1,36 @@
+"""A request id on every request: taken from ``X-Request-ID`` when a proxy set a sane one, made
+otherwise, echoed in the response, and bound to every log line written while the request runs
+(structlog's context variables), so one request's lines can be found together."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import structlog
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEADER = b"x-request-id"
+# What an ingress controller or a client sends (ingress-nginx: 32 hex characters); anything else
+# is replaced rather than written to the logs as it came.
+_SANE = re.compile(rb"^[A-Za-z0-9._:-]{8,128}$")
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == HEADER), b"")
+        request_id = given if _SANE.match(given) else secrets.token_hex(16).encode()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (HEADER, request_id)]
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(request_id=request_id.decode()):
+            await self.app(scope, receive, send_with_id)
