@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from storybang.characters import service as characters
 from storybang.characters.models import CharacterCreate
-from storybang.errors import InvalidInput, NotFound
+from storybang.errors import InvalidInput, NotFound, PayloadTooLarge
 from storybang.runtime import Runtime
 from storybang.stores import ids
 from storybang.stories import results, service, store, versions
@@ -129,10 +131,9 @@ async def test_an_illustration_for_a_deleted_story_is_discarded(runtime: Runtime
 
 async def test_delete_owner_removes_stories_versions_and_images(runtime: Runtime) -> None:
     owner, neighbour = ids.new_id(), ids.new_id()
-    image_ids = []
+    copies = []
     for i in range(3):
         image_id = await runtime.blobs.put(png(), owner_id=owner, content_type="image/png")
-        image_ids.append(image_id)
         story = await service.create(
             runtime,
             owner,
@@ -145,13 +146,15 @@ async def test_delete_owner_removes_stories_versions_and_images(runtime: Runtime
                 }
             ),
         )
+        # The story keeps its own copy of an image it did not make (see test_images_belong_to_one_object).
+        copies.append(story.paragraphs[0].image_id)
         await service.update(runtime, owner, story.id, StoryUpdate(title=f"s{i} v2"))
     kept = await service.create(runtime, neighbour, StoryCreate(title="n", audience="general", character_ids=[]))
     assert await service.delete_owner(runtime, owner) == 3
     assert (await service.list_stories(runtime, owner)).items == []
     assert await runtime.documents.count(store.VERSIONS, owner_id=owner) == 0
-    for image_id in image_ids:
-        assert await runtime.blobs.get(image_id, owner_id=owner) is None
+    for image_id in copies:
+        assert image_id is not None and await runtime.blobs.get(image_id, owner_id=owner) is None
     assert await service.delete_owner(runtime, owner) == 0
     assert (await service.get(runtime, neighbour, kept.id)).title == "n"
 
@@ -165,3 +168,58 @@ async def test_stories_work_on_the_embedded_stores(embedded_runtime: Runtime) ->
     await service.update(embedded_runtime, owner, story.id, StoryUpdate(title="Ñandú veloz"))
     assert [s.title for s in (await service.list_stories(embedded_runtime, owner, q="ñandú")).items] == ["Ñandú veloz"]
     assert (await versions.get_version(embedded_runtime, owner, story.id, 1)).translations["en"].title == "Rhea"
+
+
+async def test_images_belong_to_one_object(runtime: Runtime) -> None:
+    owner = ids.new_id()
+    photo = await runtime.blobs.put(png(), owner_id=owner, content_type="image/png")  # say, a character's
+    body = {"title": "t", "audience": "general", "character_ids": [], "paragraphs": [{"text": "x", "image_id": photo}]}
+    first = await service.create(runtime, owner, StoryCreate.model_validate(body))
+    second = await service.create(runtime, owner, StoryCreate.model_validate(body))
+    own = first.paragraphs[0].image_id
+    assert own not in (None, photo) and second.paragraphs[0].image_id not in (None, photo, own)
+    # Moving an illustration from one story to another copies it too.
+    moved = await service.update(
+        runtime, owner, second.id, StoryUpdate.model_validate({"paragraphs": [{"text": "y", "image_id": own}]})
+    )
+    assert moved.paragraphs[0].image_id not in (None, own)
+    # Deleting a story deletes its own images only; the photo and the other story's images stay.
+    await service.delete(runtime, owner, first.id)
+    assert own is not None and await runtime.blobs.get(own, owner_id=owner) is None
+    assert (await runtime.blobs.get(photo, owner_id=owner)) is not None
+    kept = moved.paragraphs[0].image_id
+    assert kept is not None and (await service.get_image(runtime, owner, second.id, kept)).data == png()
+    # The same image twice in one write is copied once.
+    twice = await service.update(
+        runtime,
+        owner,
+        second.id,
+        StoryUpdate.model_validate(
+            {"paragraphs": [{"text": "a", "image_id": photo}, {"text": "b", "image_id": photo}]}
+        ),
+    )
+    assert twice.paragraphs[0].image_id == twice.paragraphs[1].image_id != photo
+
+
+async def test_a_story_past_the_document_limit_is_refused_and_left_as_it_was(runtime: Runtime) -> None:
+    owner = ids.new_id()
+    paragraphs = [{"text": "w" * 5000}] * 200  # a megabyte of text: a long story, within every field's limit
+    story = await service.create(
+        runtime,
+        owner,
+        StoryCreate.model_validate(
+            {"title": "Long", "audience": "general", "character_ids": [], "paragraphs": paragraphs}
+        ),
+    )
+    texts = ["t" * 5000] * 200
+    added = 0
+    for language in ["es", "fr", "de", "it", "pt", "nl", "sv", "pl", "cs"]:
+        try:
+            await results.set_translation(runtime, owner, story.id, language, "Largo", texts)
+        except PayloadTooLarge:
+            break
+        added += 1
+    assert 0 < added < 9  # some translations fit, and the one past the limit was refused
+    kept = await service.get(runtime, owner, story.id)
+    assert len(kept.translations) == added
+    assert len(json.dumps(kept.model_dump(mode="json"))) < store.STORY_MAX_BYTES

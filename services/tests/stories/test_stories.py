@@ -160,7 +160,9 @@ async def test_paragraph_images_must_be_the_callers_and_are_served(
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "paragraphs.1.image_id"
     created = await story(client, me, paragraphs=[{"text": "a", "image_id": mine}])
-    r = await client.get(f"{API}/{created['id']}/images/{mine}", headers=me.headers)
+    own = created["paragraphs"][0]["image_id"]
+    assert own != mine  # the story keeps its own copy of an image it did not make
+    r = await client.get(f"{API}/{created['id']}/images/{own}", headers=me.headers)
     assert r.status_code == 200 and r.content == png() and r.headers["content-type"] == "image/png"
     assert (await client.get(f"{API}/{created['id']}/images/{theirs}", headers=me.headers)).status_code == 404
 
@@ -171,6 +173,7 @@ async def test_delete_removes_the_story_its_versions_and_images(
     me = await signup()
     image_id = await runtime.blobs.put(png(), owner_id=me.id, content_type="image/png")
     created = await story(client, me, paragraphs=[{"text": "a", "image_id": image_id}])
+    own = created["paragraphs"][0]["image_id"]
     url = f"{API}/{created['id']}"
     await client.patch(url, json={"title": "v2"}, headers=me.headers)
     assert await runtime.documents.count("story_versions", owner_id=me.id, where={"story_id": created["id"]}) == 1
@@ -178,7 +181,8 @@ async def test_delete_removes_the_story_its_versions_and_images(
     assert (await client.get(url, headers=me.headers)).status_code == 404
     assert (await client.get(f"{url}/versions/1", headers=me.headers)).status_code == 404
     assert await runtime.documents.count("story_versions", owner_id=me.id, where={"story_id": created["id"]}) == 0
-    assert await runtime.blobs.get(image_id, owner_id=me.id) is None
+    assert await runtime.blobs.get(own, owner_id=me.id) is None
+    assert await runtime.blobs.get(image_id, owner_id=me.id) is not None  # not the story's: it stays
 
 
 async def test_another_users_story_is_not_found_on_every_route(

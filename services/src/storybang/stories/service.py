@@ -28,31 +28,52 @@ async def check_characters(runtime: Runtime, owner_id: str, character_ids: Itera
         raise InvalidInput(f"No such character: {', '.join(absent)}.", field="character_ids")
 
 
-async def _check_images(
+async def _own_images(
     runtime: Runtime, owner_id: str, paragraphs: Sequence[Paragraph], known: Iterable[str] = ()
-) -> list[str]:
-    """The image ids of ``paragraphs``, each an image of ``owner_id`` (422 naming the paragraph)."""
-    seen = set(known)
-    found: list[str] = []
+) -> tuple[list[Paragraph], list[str]]:
+    """``paragraphs`` with every image the story's own, and the ids of the copies made for that.
+
+    An image belongs to one object, which deletes it with itself: an image of another object of the
+    same user (a character's photo, another story's illustration) is copied, so that deleting this
+    story or replacing that photo never breaks the other. 422 naming the paragraph for an image
+    that is not the user's.
+    """
+    own = set(known)
+    copies: dict[str, str] = {}
+    result: list[Paragraph] = []
     for i, paragraph in enumerate(paragraphs):
         image_id = paragraph.image_id
-        if image_id is None:
-            continue
-        if image_id not in seen and await runtime.blobs.get(image_id, owner_id=owner_id) is None:
-            raise InvalidInput("No such image.", field=f"paragraphs.{i}.image_id")
-        seen.add(image_id)
-        found.append(image_id)
-    return found
+        if image_id is not None and image_id not in own:
+            if image_id not in copies:
+                blob = await runtime.blobs.get(image_id, owner_id=owner_id)
+                if blob is None:
+                    await _forget(runtime, owner_id, copies.values())
+                    raise InvalidInput("No such image.", field=f"paragraphs.{i}.image_id")
+                copies[image_id] = await runtime.blobs.put(blob.data, owner_id=owner_id, content_type=blob.content_type)
+            paragraph = paragraph.model_copy(update={"image_id": copies[image_id]})
+        result.append(paragraph)
+    return result, list(copies.values())
+
+
+async def _forget(runtime: Runtime, owner_id: str, image_ids: Iterable[str]) -> None:
+    # Copies made for a write that did not happen: nothing refers to them.
+    for image_id in image_ids:
+        await runtime.blobs.delete(image_id, owner_id=owner_id)
+
+
+def _dump(paragraphs: Sequence[Paragraph]) -> list[dict[str, object]]:
+    return [p.model_dump(mode="json") for p in paragraphs]
 
 
 async def create(runtime: Runtime, owner_id: str, data: StoryCreate, *, job_id: str | None = None) -> StoryPublic:
     await check_characters(runtime, owner_id, data.character_ids)
-    image_ids = await _check_images(runtime, owner_id, data.paragraphs)
+    paragraphs, image_ids = await _own_images(runtime, owner_id, data.paragraphs)
     now = store.now()
     doc: Doc = {
         "id": ids.new_id(),
         "owner_id": owner_id,
         **data.model_dump(mode="json"),
+        "paragraphs": _dump(paragraphs),
         "translations": {},
         "version": 1,
         "version_at": now,
@@ -62,7 +83,12 @@ async def create(runtime: Runtime, owner_id: str, data: StoryCreate, *, job_id: 
         "created_at": now,
         "updated_at": now,
     }
-    await runtime.documents.insert(store.STORIES, doc)
+    store.check_size(doc)
+    try:
+        await runtime.documents.insert(store.STORIES, doc)
+    except BaseException:
+        await _forget(runtime, owner_id, image_ids)
+        raise
     await store.announce(runtime, owner_id, doc["id"])
     return StoryPublic.model_validate(doc)
 
@@ -111,14 +137,19 @@ async def update(runtime: Runtime, owner_id: str, story_id: str, data: StoryUpda
         await check_characters(runtime, owner_id, data.character_ids)
     image_ids: list[str] = []
     if data.paragraphs is not None:
-        image_ids = await _check_images(runtime, owner_id, data.paragraphs, current.get("image_ids", []))
-    doc = await store.write(
-        runtime,
-        owner_id,
-        story_id,
-        lambda doc: changes | {"image_ids": store.with_images(doc, image_ids)},
-        new_version=True,
-    )
+        paragraphs, image_ids = await _own_images(runtime, owner_id, data.paragraphs, current.get("image_ids", []))
+        changes["paragraphs"] = _dump(paragraphs)
+    try:
+        doc = await store.write(
+            runtime,
+            owner_id,
+            story_id,
+            lambda doc: changes | {"image_ids": store.with_images(doc, image_ids)},
+            new_version=True,
+        )
+    except BaseException:
+        await _forget(runtime, owner_id, image_ids)
+        raise
     return StoryPublic.model_validate(doc)
 
 

@@ -20,12 +20,13 @@ kept version may still show; deleting the story deletes them all.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from storybang.errors import Conflict, NotFound
+from storybang.errors import Conflict, NotFound, PayloadTooLarge
 from storybang.runtime import Runtime
 from storybang.stores import ids
 from storybang.stores.documents import Doc
@@ -34,6 +35,9 @@ STORIES = "stories"
 VERSIONS = "story_versions"
 CONTENT = ("title", "audience", "character_ids", "paragraphs", "language", "genre", "values", "translations")
 _CAS_TRIES = 10
+# Half of MongoDB's 16 MiB document limit: a story, its translations and the store's own fields stay
+# far inside it, whichever store keeps them (SQLite has no such limit, so nothing else would notice).
+STORY_MAX_BYTES = 8 * 1024 * 1024
 
 Change = Callable[[Doc], Doc]
 
@@ -59,6 +63,16 @@ async def get(runtime: Runtime, owner_id: str, story_id: str) -> Doc:
     return doc
 
 
+def check_size(doc: Doc) -> None:
+    """413 when ``doc`` would not fit in a document; nothing is written then."""
+    size = len(json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode())
+    if size > STORY_MAX_BYTES:
+        raise PayloadTooLarge(
+            f"The story would take {size} bytes with its translations; a story is kept in at most "
+            f"{STORY_MAX_BYTES}. Remove a translation or shorten it."
+        )
+
+
 def with_images(doc: Doc, image_ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*doc.get("image_ids", []), *image_ids]))
 
@@ -71,6 +85,7 @@ async def write(runtime: Runtime, owner_id: str, story_id: str, change: Change, 
         doc = await get(runtime, owner_id, story_id)
         stamp = now()
         changes = change(doc) | {"revision": doc["revision"] + 1, "updated_at": stamp}
+        check_size(doc | changes)
         kept = None
         if new_version:
             changes |= {"version": doc["version"] + 1, "version_at": stamp}
