@@ -12,7 +12,7 @@ from prometheus_fastapi_instrumentator import Instrumentator
 
 import storybang
 from storybang import migrations
-from storybang.api import health, limits, problems, requestid
+from storybang.api import docs, health, limits, problems, requestid
 from storybang.generation import backlog
 from storybang.generation.models import TASKS
 from storybang.runtime import Runtime
@@ -85,10 +85,13 @@ def create_app(
         version=storybang.__version__,
         summary="Write illustrated stories with AI.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app, store_down=STORE_DOWN)
+    docs.install(app, app.title)
     app.include_router(health.router)
     for name in chosen:
         for router in importlib.import_module(DOMAINS[name]).routers:
