@@ -6,15 +6,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from storybang.settings import Settings
+from storybang_testing import processes
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
@@ -56,33 +54,18 @@ def start_role(
 ) -> Role:
     """Start ``storybang <args>`` (which must listen on ``port``) and wait until ``ready`` answers 200."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBANG_")} | dict(env)
-    with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-            [sys.executable, "-m", "storybang", *args], env=full_env, stdout=out, stderr=subprocess.STDOUT
-        )
+    proc = processes.start([sys.executable, "-m", "storybang", *args], log, full_env)
     role = Role(proc, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise RuntimeError(f"storybang {' '.join(args)} exited {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(role.base + ready, timeout=1).status_code == 200:
-                return role
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            stop_role(role)
-            raise RuntimeError(f"storybang {' '.join(args)} did not start:\n{log.read_text()[-3000:]}")
-        time.sleep(0.2)
+    try:
+        processes.wait_ready(proc, lambda: processes.answers(role.base + ready), log, timeout)
+    except RuntimeError:
+        stop_role(role)
+        raise
+    return role
 
 
 def stop_role(role: Role) -> None:
-    role.proc.terminate()
-    try:
-        role.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        role.proc.kill()
-        role.proc.wait()
+    processes.stop(role.proc)
 
 
 @contextmanager

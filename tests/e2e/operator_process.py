@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from kube import REPO
+from storybang_testing import processes
 from storybang_testing.kube import eventually
 from storybang_testing.waiting import free_port
 
@@ -98,12 +99,7 @@ class OperatorProcess:
         if not self.running:
             return
         assert self._proc is not None
-        self._proc.send_signal(signal.SIGTERM)
-        try:
-            self._proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait(timeout=10)
+        processes.stop(self._proc, grace=15)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""

@@ -17,7 +17,8 @@ class OperatorSettings(BaseSettings):
 
     # Outside a pod: the kubeconfig file(s) to connect with (the usual variable, read at start).
     kubeconfig: str | None = Field(None, validation_alias="KUBECONFIG")
-    # The chart mounts inference/vllm/ here; tests point it at the repository's folder.
+    # The operator image carries inference/vllm/ here (docker/operator.Dockerfile copies it in at
+    # build time: nothing is mounted); tests point it at the repository's folder.
     profiles_dir: Path = Path("/etc/storybang/vllm-profiles")
     # How often every resource is re-rendered and compared with what is live: this is what
     # repairs drift and recreates children deleted by hand. A converged resource costs reads only.

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
@@ -18,13 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import socketio  # type: ignore[import-untyped]
 
 from storybang import events
 from storybang.security import tokens
 from storybang.settings import Settings
+from storybang_testing import processes
 from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
 from tests.processes import settings_env
@@ -65,35 +63,10 @@ def notifier_process(
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBANG_")} | settings_env(settings)
     env |= extra_env or {}
-    with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own module with fixed arguments
-            [sys.executable, "-m", "storybang", "notifier", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"notifier exited {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"notifier did not get ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
+    args = [sys.executable, "-m", "storybang", "notifier", "--host", "127.0.0.1", "--port", str(port)]
+    with processes.serving(args, log, lambda: processes.answers(base + "/readyz"), env=env, timeout=timeout) as proc:
         yield Process(base, proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="session")
