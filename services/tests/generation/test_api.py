@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from storybang.generation import quotas
+from storybang.generation import jobs, quotas
 from storybang.runtime import Runtime
 from storybang.settings import Settings
 from tests.conftest import SignUp, app_for, client_for
@@ -94,3 +94,30 @@ async def test_daily_token_quota_is_429_until_midnight(real_settings: Settings, 
             assert usage["tokens"] == 100 and usage["tokens_limit"] == 100
     finally:
         await runtime.close()
+
+
+async def test_an_unknown_backend_is_422_naming_the_field_where_the_backends_are_known(
+    signup: SignUp, real_settings: Settings, tmp_path: Path
+) -> None:
+    backends = [{"name": "apertium", "kind": "apertium"}, {"name": "gpu", "base_url": "http://127.0.0.1:9/v1"}]
+    runtime = await Runtime.open(settings_with(real_settings, tmp_path, generation={"backends": backends}))
+    try:
+        async with client_for(app_for(runtime)) as client:
+            account = await signup()
+            body = {"task": "translate", "input": {"text": "Hello", "target_language": "es"}}
+            r = await client.post("/api/v1/generations", headers=account.headers, json={**body, "backend": "nope"})
+            assert r.status_code == 422, r.text
+            assert r.json()["errors"][0]["field"] == "backend"
+            assert "apertium, gpu" in r.json()["detail"]
+            r = await client.post("/api/v1/generations", headers=account.headers, json={**body, "backend": "gpu"})
+            assert r.status_code == 202, r.text
+    finally:
+        await runtime.close()
+
+
+async def test_active_jobs_are_counted_once_each(signup: SignUp, runtime: Runtime) -> None:
+    account = await signup()
+    for status in ("queued", "running", "succeeded", "failed"):
+        job = await jobs.create(runtime.documents, account.id, "translate", {"text": "x"}, None)
+        await runtime.documents.update(jobs.COLLECTION, job["id"], {"status": status})
+    assert (await quotas.usage(runtime, account.id)).active_jobs == 2

@@ -134,3 +134,19 @@ async def test_a_task_without_a_backend_fails_at_once(
         job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
         done = await wait_for(client, account, job["id"])
     assert done["status"] == "failed" and "no backend" in done["error"]
+
+
+async def test_a_job_naming_a_backend_the_worker_lacks_fails_at_once_with_the_reason(
+    client: httpx.AsyncClient, signup: SignUp, real_settings: Settings, tmp_path: Path
+) -> None:
+    # The API (a process without the Generators' backend lists, like an API pod) lets the name pass;
+    # the worker knows its backends and says which ones there are.
+    account = await signup()
+    settings = settings_with(real_settings, tmp_path, generation={"backends": [APERTIUM]})
+    with running_worker(settings, ["translate"]):
+        body = {"task": "translate", "backend": "nope", "input": {"text": "Hello.", "target_language": "es"}}
+        r = await client.post("/api/v1/generations", headers=account.headers, json=body)
+        assert r.status_code == 202, r.text
+        done = await wait_for(client, account, r.json()["id"])
+    assert done["status"] == "failed", done
+    assert "'nope'" in done["error"] and "apertium" in done["error"]

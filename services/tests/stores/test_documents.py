@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from storybang.stores import ids
-from storybang.stores.documents import Doc, DocumentStore
+from storybang.stores.documents import Doc, DocumentStore, OneOf
 
 
 def doc(owner_id: str | None = None, **fields: Any) -> Doc:
@@ -124,6 +124,20 @@ async def test_where_matches_equal_values(documents: DocumentStore, collection: 
     assert await numbers({"maybe": None}) == [3, 2]
     assert await numbers({"kind": "z"}) == []
     assert await documents.count(collection, owner_id=owner, where={"kind": "a"}) == 2
+
+
+async def test_where_one_of_matches_any_listed_value_in_one_query(documents: DocumentStore, collection: str) -> None:
+    owner = ids.new_id()
+    await insert_all(
+        documents,
+        collection,
+        [doc(owner, n=1, status="queued"), doc(owner, n=2, status="running"), doc(owner, n=3, status="failed")],
+    )
+    active = {"status": OneOf(("queued", "running"))}
+    assert [d["n"] for d in (await documents.find(collection, owner_id=owner, where=active)).items] == [2, 1]
+    assert await documents.count(collection, owner_id=owner, where=active) == 2
+    assert await documents.count(collection, owner_id=owner, where={"status": OneOf(())}) == 0
+    assert await documents.count(collection, owner_id=owner, where={"status": OneOf(("failed",)), "n": 3}) == 1
 
 
 async def test_search_is_a_case_insensitive_substring(documents: DocumentStore, collection: str) -> None:

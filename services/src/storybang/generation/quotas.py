@@ -14,6 +14,7 @@ from storybang.errors import TooManyRequests
 from storybang.generation import jobs
 from storybang.generation.models import ACTIVE, Usage
 from storybang.runtime import Runtime
+from storybang.stores.documents import OneOf
 
 
 def today() -> str:
@@ -36,9 +37,7 @@ def images_key(owner_id: str) -> str:
 
 async def usage(runtime: Runtime, owner_id: str) -> Usage:
     limits = runtime.settings.generation
-    active = sum(
-        [await runtime.documents.count(jobs.COLLECTION, owner_id=owner_id, where={"status": s}) for s in ACTIVE]
-    )
+    active = await runtime.documents.count(jobs.COLLECTION, owner_id=owner_id, where={"status": OneOf(ACTIVE)})
     return Usage(
         day=today(),
         tokens=await runtime.counters.get(tokens_key(owner_id)),

@@ -17,6 +17,7 @@ from storybang import queue
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound, Unavailable
 from storybang.generation import jobs, quotas
+from storybang.generation.backends import chain
 from storybang.generation.models import (
     ACTIVE,
     INPUTS,
@@ -80,6 +81,11 @@ async def create(runtime: Runtime, owner_id: str, request: GenerationCreate) -> 
         raise InvalidInput(
             f"the prompt is longer than {runtime.settings.generation.max_prompt_chars} characters", field="input.prompt"
         )
+    if request.backend is not None:
+        names = chain.known_names(request.task, runtime.settings.generation, embedded=runtime.settings.env == "dev")
+        if names is not None and request.backend not in names:
+            listed = ", ".join(names) or "none"
+            raise InvalidInput(f"no backend is named {request.backend!r}; choose from: {listed}", field="backend")
     await _check_references(runtime, owner_id, request.task, data)
     await quotas.check(runtime, owner_id, request.task)
     job = await jobs.create(runtime.documents, owner_id, request.task, data, request.backend)

@@ -5,7 +5,8 @@ user data, an ``owner_id``. Every read and write may be scoped by ``owner_id``: 
 another owner behaves exactly like a missing one, which is how the API answers 404 and never 403.
 
 Listing is newest-first by id with an opaque cursor (the last id of the previous page). ``where``
-is equality on top-level fields; ``search`` is a case-insensitive substring match on one field.
+is equality on top-level fields, or membership for a :class:`OneOf` value; ``search`` is a
+case-insensitive substring match on one field.
 ``update`` applies ``changes`` (dotted keys reach into nested objects) atomically, and only when the
 document still matches ``expect`` — the compare-and-set that job state machines are built on.
 """
@@ -20,6 +21,14 @@ Doc = dict[str, Any]
 # Every collection that holds a person's data, so that deleting an account can remove all of it
 # without the identity domain knowing the other domains.
 USER_COLLECTIONS = ("characters", "stories", "story_versions", "generations")
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """A ``where`` value that matches any of ``values``: one query instead of one per value, so
+    that a document changing between two queries is never counted twice (or not at all)."""
+
+    values: tuple[Any, ...]
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from storybang.stores.documents import Doc, Page
+from storybang.stores.documents import Doc, OneOf, Page
 
 REVISIONS = "_revisions"
 
@@ -67,7 +67,7 @@ class MongoDocumentStore:
 
     @staticmethod
     def _filter(owner_id: str | None, where: Doc | None) -> Doc:
-        query: Doc = dict(where or {})
+        query: Doc = {k: {"$in": list(v.values)} if isinstance(v, OneOf) else v for k, v in (where or {}).items()}
         if owner_id is not None:
             query["owner_id"] = owner_id
         return query

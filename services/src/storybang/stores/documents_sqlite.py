@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from storybang.stores.documents import Doc, Page
+from storybang.stores.documents import Doc, OneOf, Page
 
 _metadata = sa.MetaData()
 documents = sa.Table(
@@ -37,6 +37,8 @@ def _unicode_lower(value: Any) -> str | None:
 
 
 def _equals(key: str, value: Any) -> sa.ColumnElement[bool]:
+    if isinstance(value, OneOf):
+        return sa.or_(sa.false(), *(_equals(key, v) for v in value.values))
     left = sa.func.json_extract(documents.c.data, _path(key))
     if value is None:
         return left.is_(None)

@@ -34,6 +34,15 @@ class NoBackend(Exception):
     pass
 
 
+def known_names(task: str, settings: GenerationSettings, *, embedded: bool) -> list[str] | None:
+    """The backends a ``task`` job may name, when this process knows them: when they are configured
+    here, or in the embedded default. None otherwise (an API pod, whose Generators configure their
+    own workers): the worker then refuses an unknown name (:meth:`Chain.run`)."""
+    if settings.backends:
+        return [c.name for c in settings.backends]
+    return [c.name for c in DEFAULTS.get(task, [])] if embedded else None
+
+
 class AllDown(Unavailable):
     """Every backend was down, cold or unable to do the task; ``tried`` names them in order."""
 
@@ -75,6 +84,8 @@ class Chain:
         """``call`` each backend in order until one answers; returns its answer and name."""
         if not self.backends:
             raise NoBackend("no backend is configured for this task")
+        if prefer and prefer not in self.names():
+            raise Rejected(f"no backend is named {prefer!r}; this task's backends: {', '.join(self.names())}")
         order = sorted(self.backends, key=lambda b: b.name != prefer) if prefer else self.backends
         failures: list[str] = []
         tried: list[str] = []
