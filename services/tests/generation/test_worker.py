@@ -150,3 +150,20 @@ async def test_a_job_naming_a_backend_the_worker_lacks_fails_at_once_with_the_re
         done = await wait_for(client, account, r.json()["id"])
     assert done["status"] == "failed", done
     assert "'nope'" in done["error"] and "apertium" in done["error"]
+
+
+async def test_a_result_larger_than_an_event_completes_with_a_summary(
+    client: httpx.AsyncClient, signup: SignUp, real_settings: Settings, tmp_path: Path, runtime: Runtime
+) -> None:
+    account = await signup()
+    text = "The little fox is happy in the green forest. " * 440  # 19.8 KB: its translation is over 16 KiB
+    settings = settings_with(real_settings, tmp_path, generation={"backends": [APERTIUM]})
+    with running_worker(settings, ["translate"]):
+        body = {"task": "translate", "input": {"text": text, "target_language": "es"}}
+        job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
+        done = await wait_for(client, account, job["id"])
+    assert done["status"] == "succeeded", done
+    assert len(done["result"]["text"]) > 16 * 1024  # the whole result is fetched over the API
+    replay = await runtime.events.replay(account.id, "0-0")
+    (completed,) = [e for e in replay.events if e.name == "generation.completed" and e.data.get("id") == job["id"]]
+    assert completed.data["backend"] == "apertium" and completed.data["summary"] == {}

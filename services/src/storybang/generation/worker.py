@@ -77,9 +77,23 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
     if outcome.tokens:
         metrics.TOKENS.labels(task, outcome.backend).inc(outcome.tokens)
     await quotas.record(runtime, owner, tokens=outcome.tokens, images=outcome.images)
-    completed = event | {"result": outcome.result, "backend": outcome.backend}
+    completed = event | {"backend": outcome.backend, "summary": summary(outcome.result)}
     await runtime.events.publish(owner, "generation.completed", completed)
     return "succeeded"
+
+
+# What of a result an event carries: ids and short values. A story or a translation can be far larger
+# than an event may be; the client fetches the whole result (GET /generations/{id}).
+SUMMARY_TEXT_MAX = 200
+
+
+def summary(result: dict[str, Any]) -> dict[str, Any]:
+    """The small part of ``result`` that a ``generation.completed`` event carries."""
+    return {
+        key: value
+        for key, value in result.items()
+        if isinstance(value, bool | int | float) or (isinstance(value, str) and len(value) <= SUMMARY_TEXT_MAX)
+    }
 
 
 async def _fail(runtime: Runtime, job: dict[str, Any], reason: str, error: BaseException | None) -> str:
