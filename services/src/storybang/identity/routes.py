@@ -87,6 +87,12 @@ async def logout(data: RefreshRequest, runtime: RuntimeDep, session: SessionDep)
     await service.logout(runtime, session, data.refresh_token)
 
 
+@auth.post("/logout/all", status_code=status.HTTP_204_NO_CONTENT)
+async def logout_everywhere(user: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> None:
+    """End every session of the account (a lost phone): every device has to log in again."""
+    await service.logout_everywhere(runtime, session, user.id)
+
+
 @auth.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
 async def forgot_password(
     data: ForgotPassword, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks

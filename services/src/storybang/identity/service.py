@@ -227,6 +227,12 @@ async def logout(runtime: Runtime, session: AsyncSession, token: str) -> None:
         await sessions.end(runtime, session, row.user_id, "logout")
 
 
+async def logout_everywhere(runtime: Runtime, session: AsyncSession, user_id: str) -> None:
+    """Revoke every refresh token of the user and end their access tokens: every device is out."""
+    await revoke_all(session, user_id)
+    await sessions.end(runtime, session, user_id, "logout_everywhere")  # commits
+
+
 # --- password reset ---------------------------------------------------------------------------
 
 
