@@ -4,7 +4,7 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 ARGS  ?=
 
-.PHONY: help dev web install test lint bench tools crds chart e2e test-vllm clean
+.PHONY: help dev web install test lint bench tools crds chart dashboards e2e test-vllm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,8 +42,11 @@ tools:  ## build the local Kubernetes control plane, kwok and helm into bin/
 crds:  ## copy crds/ into the Helm chart
 	scripts/crds.sh sync
 
-chart: install  ## regenerate the chart's generated files: CRDs, operator RBAC, values.schema.json, README tables
+chart: install  ## regenerate the chart's generated files: CRDs, operator RBAC, values schema and tables, dashboards
 	scripts/chart.sh sync
+
+dashboards: install  ## write the Grafana dashboards from their code (charts/tools/dashboards); also done by `make chart`
+	PYTHONPATH=charts/tools $(PY) -m dashboards charts/storybang/files/dashboards
 
 e2e: install tools  ## the whole system on a real Kubernetes API server
 	scripts/e2e.sh

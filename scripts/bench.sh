@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # `make bench`: start the real servers and print every benchmark's figures and ratios. Nothing here
-# asserts a timing. BENCH=api,jobs,notifier,inference,operator picks some (default: all).
+# asserts a timing. BENCH=api,metrics,jobs,notifier,inference,operator picks some (default: all).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="$ROOT/${VENV:-.venv}/bin/python"
-WANT=",${BENCH:-api,jobs,notifier,inference,operator},"
+WANT=",${BENCH:-api,metrics,jobs,notifier,inference,operator},"
 want() { [[ $WANT == *",$1,"* ]]; }
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
@@ -16,6 +16,7 @@ scripts/servers.sh start
 . .servers/env
 
 want api && (cd services && "$PY" -m bench.api)
+want metrics && (cd services && "$PY" -m bench.metrics)
 want jobs && (cd services && "$PY" -m bench.jobs)
 want notifier && (cd services && "$PY" -m bench.notifier)
 if want inference; then

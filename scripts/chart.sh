@@ -5,10 +5,12 @@
 #                              crds/*.yaml         -> charts/storybang/crds/ (scripts/crds.sh)
 #                              operator/rbac.yaml  -> charts/storybang/files/operator-rbac.yaml
 #                              values.yaml's `## @param` comments -> values.schema.json, README.md
+#                              charts/tools/dashboards (Python) -> files/dashboards/*.json (Grafana)
 #   scripts/chart.sh check   (make lint) fail, saying what differs, when any of them is out of date
-#   scripts/chart.sh test    `helm lint --strict` and the chart tests (charts/tests: renders with
+#   scripts/chart.sh test    `helm lint --strict`, the chart tests (charts/tests: renders with
 #                            default, external and invalid values; Pod Security "restricted"; RBAC
-#                            equal to operator/rbac.yaml; custom resources valid against the CRDs)
+#                            equal to operator/rbac.yaml; custom resources valid against the CRDs),
+#                            and the alert rules' unit tests (promtool, scripts/prometheus.sh check)
 #
 # Needs the virtual environment (.venv); `test` needs helm too: $HELM, else bin/helm (`make tools`),
 # else helm on the PATH.
@@ -21,6 +23,7 @@ CHART=charts/storybang
 # where the code that needs them is, and copied because Helm reads files inside the chart only.
 RBAC_SRC=operator/rbac.yaml
 RBAC_DST=$CHART/files/operator-rbac.yaml
+dashboards() { PYTHONPATH="$ROOT/charts/tools" "$PY" -m dashboards "$CHART/files/dashboards" "$@"; }
 
 helm_bin() {
   if [[ -n ${HELM:-} ]]; then echo "$HELM"
@@ -38,6 +41,8 @@ case "${1:-}" in
     cp "$RBAC_SRC" "$RBAC_DST"
     echo "chart: copied $RBAC_SRC into $RBAC_DST"
     "$PY" charts/tools/values_doc.py "$CHART"
+    dashboards
+    echo "chart: wrote the dashboards from charts/tools/dashboards"
     ;;
   check)
     status=0
@@ -49,6 +54,7 @@ case "${1:-}" in
       status=1
     fi
     "$PY" charts/tools/values_doc.py "$CHART" --check || status=1
+    dashboards --check || status=1
     ((status == 0)) || { echo "chart: generated files out of date; run 'make chart'" >&2; exit 1; }
     ;;
   test)
@@ -56,6 +62,7 @@ case "${1:-}" in
     export HELM
     "$HELM" lint --strict "$CHART"
     "$ROOT/${VENV:-.venv}/bin/pytest" -q -p no:cacheprovider charts/tests
+    scripts/prometheus.sh check
     ;;
   *)
     echo "usage: $0 sync|check|test" >&2

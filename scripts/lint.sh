@@ -14,5 +14,7 @@ for part in services operator; do
 done
 echo "lint: testing"
 (cd "$ROOT/testing" && "$BIN/mypy")
+echo "lint: dashboards"
+"$BIN/mypy" --strict charts/tools/dashboards
 echo "lint: chart"
 "$ROOT/scripts/chart.sh" check

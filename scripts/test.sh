@@ -13,6 +13,7 @@ step() { printf '\n== %s\n' "$*"; }
 
 step "install: servers, model environment, cluster tools"
 scripts/servers.sh install
+scripts/prometheus.sh install
 scripts/inference-env.sh
 scripts/cluster.sh build
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import yaml
 
 from conftest import FULLNAME, Manifest, Render, by_kind, one
 
 MONITORING = ("monitoring.coreos.com/v1",)
+FILES = Path(__file__).resolve().parents[1] / "storybang" / "files"
 
 
 def test_no_monitors_on_a_plain_cluster(default_manifests: list[Manifest]) -> None:
@@ -26,14 +30,38 @@ def test_monitors_when_the_prometheus_operator_is_installed(render: Render) -> N
         "storybang.io/platform": FULLNAME,
     }
     assert {e["port"] for e in pod_monitor["spec"]["podMetricsEndpoints"]} == {"http", "metrics"}
-    targets = {r["targetLabel"] for r in pod_monitor["spec"]["podMetricsEndpoints"][0]["relabelings"]}
-    assert {"platform", "domain", "task"} <= targets
+    # The relabelling the Prometheus tests (services/tests/monitoring) scrape through, as it is.
+    shared = yaml.safe_load((FILES / "monitoring" / "relabelings.yaml").read_text())["pods"]
+    for endpoint in pod_monitor["spec"]["podMetricsEndpoints"]:
+        assert endpoint["relabelings"] == shared
+    targets = {r["targetLabel"] for r in shared}
+    assert {"platform", "domain", "component"} <= targets
+    # The workers' metrics carry `task` themselves: a target label of that name would rename theirs.
+    assert "task" not in targets
     assert not by_kind(render({"monitoring.serviceMonitors.enabled": False}, api_versions=MONITORING), "PodMonitor")
+
+
+def test_alert_rules_are_the_ones_promtool_tests(render: Render, default_manifests: list[Manifest]) -> None:
+    assert not by_kind(default_manifests, "PrometheusRule")
+    manifests = render({"monitoring.alerts.labels": {"release": "kps"}}, api_versions=MONITORING)
+    rule = one(manifests, "PrometheusRule", f"{FULLNAME}-alerts")
+    assert rule["metadata"]["labels"]["release"] == "kps"
+    assert rule["spec"] == yaml.safe_load((FILES / "alerts.yaml").read_text())
+    alerts = [r for g in rule["spec"]["groups"] for r in g["rules"]]
+    assert len(alerts) >= 10
+    assert all(r["annotations"]["runbook"].strip() and r["labels"]["severity"] for r in alerts)
+    assert not by_kind(render({"monitoring.alerts.enabled": False}, api_versions=MONITORING), "PrometheusRule")
 
 
 def test_dashboards_are_labelled_for_the_grafana_sidecar(default_manifests: list[Manifest]) -> None:
     maps = [m for m in by_kind(default_manifests, "ConfigMap") if "dashboard" in m["metadata"]["name"]]
-    assert {m["metadata"]["name"].rsplit("-", 1)[-1] for m in maps} == {"api", "generation", "operator"}
+    assert {next(iter(m["data"])) for m in maps} == {
+        "overview.json",
+        "generation.json",
+        "model-servers.json",
+        "notifier.json",
+        "operator.json",
+    }
     for m in maps:
         assert m["metadata"]["labels"]["grafana_dashboard"] == "1"
         ((key, text),) = m["data"].items()
@@ -45,7 +73,7 @@ def test_dashboards_are_labelled_for_the_grafana_sidecar(default_manifests: list
         assert all(e.strip() for e in exprs)
 
 
-def test_api_dashboard_reads_the_instrumentator_metrics(default_manifests: list[Manifest]) -> None:
-    text = one(default_manifests, "ConfigMap", f"{FULLNAME}-dashboard-api")["data"]["api.json"]
+def test_overview_dashboard_reads_the_instrumentator_metrics(default_manifests: list[Manifest]) -> None:
+    text = one(default_manifests, "ConfigMap", f"{FULLNAME}-dashboard-overview")["data"]["overview.json"]
     assert "http_requests_total" in text
     assert "http_request_duration_seconds_bucket" in text

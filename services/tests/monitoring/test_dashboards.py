@@ -1,0 +1,95 @@
+"""Every panel of the shipped dashboards shows data when Prometheus scrapes real StoryBang
+processes through the chart's relabelling, and the metrics behind them are sound: HELP text, no
+label renamed by a clash with a target label, buckets that fit what they time."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.monitoring import dashboards
+from tests.monitoring.conftest import Stack
+
+# The operator runs against a Kubernetes API server: its dashboard is exercised with it (tests/e2e).
+CHECKED = [name for name in dashboards.names() if name != "operator"]
+
+
+def test_the_chart_ships_one_dashboard_per_audience() -> None:
+    assert dashboards.names() == ["generation", "model-servers", "notifier", "operator", "overview"]
+
+
+def test_every_target_is_scraped(stack: Stack) -> None:
+    targets = stack.prom.targets()
+    assert {t["labels"]["pod"]: t["health"] for t in targets} == {
+        "generation-7d9f-abcde": "up",
+        "worker-story-5c8b-fghij": "up",
+        "notifier-6f7a-klmno": "up",
+        "tiny-84c2-pqrst": "up",
+    }
+
+
+def test_the_traffic_had_a_fallback_and_a_failed_job(stack: Stack) -> None:
+    assert stack.jobs["story"]["status"] == "succeeded", stack.jobs["story"]
+    assert stack.jobs["story"]["backend"] == "tiny"
+    assert stack.jobs["translation"]["backend"] == "apertium"
+    assert stack.jobs["failure"]["status"] == "failed"
+
+
+@pytest.mark.parametrize("name", CHECKED)
+def test_every_panel_shows_data(stack: Stack, name: str) -> None:
+    board = dashboards.load(name)
+    values = dashboards.resolve_variables(board, stack.prom)
+    empty = []
+    for target in dashboards.targets(board, values):
+        if target.engine_only:
+            # Only vLLM answers these; hold them to naming vLLM's metrics alone.
+            metrics = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", target.expr))
+            assert metrics and all(m.startswith("vllm:") for m in metrics), target
+            continue
+        if not stack.prom.query(target.expr):
+            empty.append(f"{target.panel}: {target.expr}")
+    assert not empty, "panels without data:\n" + "\n".join(empty)
+
+
+def test_failures_fallbacks_and_tokens_are_counted_by_what_happened(stack: Stack) -> None:
+    prom = stack.prom
+
+    def value(expr: str) -> float:
+        result = prom.query(expr)
+        assert len(result) == 1, (expr, result)
+        return float(result[0]["value"][1])
+
+    assert value('sum(storybang_generation_job_failures_total{task="translate", reason="backends_down"})') == 1
+    assert value('sum(storybang_generation_fallbacks_total{task="story", backend="down"})') == 1
+    assert value('sum(storybang_generation_backend_requests_total{backend="tiny", outcome="ok"})') >= 1
+    assert value('sum(storybang_generation_tokens_total{task="story", backend="tiny"})') > 0
+    assert value('sum(storybang_generation_tokens_total{task="translate", backend="apertium"})') > 0
+    assert value('sum(storybang_notifier_replays_total{result="complete"})') == 1
+    assert value("sum(storybang_generation_queue_depth)") == 0
+    assert value('count(storybang_generation_queue_depth{pod="generation-7d9f-abcde"})') == 4  # every task
+
+
+def test_no_label_is_renamed_by_a_clash_with_a_target_label(stack: Stack) -> None:
+    assert not [n for n in stack.prom.label_names() if n.startswith("exported_")]
+
+
+def test_every_metric_has_help_text(stack: Stack) -> None:
+    metadata = stack.prom.metadata()
+    ours = {n: m for n, m in metadata.items() if n.startswith(("storybang_", "http_"))}
+    assert len(ours) > 30
+    assert not [n for n, m in ours.items() if not all(entry["help"].strip() for entry in m)]
+
+
+@pytest.mark.parametrize(
+    ("metric", "smallest", "largest"),
+    [
+        ("http_request_duration_seconds", 0.005, 10),
+        ("storybang_generation_job_duration_seconds", 0.25, 1200),
+        ("storybang_generation_backend_request_duration_seconds", 0.05, 300),
+        ("storybang_inference_request_duration_seconds", 0.1, 600),
+    ],
+)
+def test_buckets_fit_what_they_time(stack: Stack, metric: str, smallest: float, largest: float) -> None:
+    bounds = {float(s["metric"]["le"]) for s in stack.prom.query(f"{metric}_bucket")} - {float("inf")}
+    assert (min(bounds), max(bounds)) == (smallest, largest)
