@@ -31,6 +31,9 @@ step "services (real MariaDB, FerretDB, Redis)"
 step "models: inference server and generation with real models"
 (cd services && "$ROOT/.venv-inference/bin/pytest" "${PYTEST[@]}" tests/inference tests/models)
 
+step "web client: typed API client up to date, build, unit tests, browser tests on storybang dev"
+scripts/web.sh test
+
 step "operator"
 (cd operator && "$ROOT/$VENV/bin/pytest" "${PYTEST[@]}" --ignore=tests/cluster)
 

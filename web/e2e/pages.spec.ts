@@ -3,7 +3,7 @@
  * sessions hold across tabs; the app shell opens offline; an edit made elsewhere shows up live.
  */
 import { expect, test } from '@playwright/test';
-import { account, expectAccessible, logIn, shooter } from './helpers';
+import { account, expectAccessible, logIn, PASSWORD, shooter } from './helpers';
 
 const PUBLIC_PAGES = ['/', '/login', '/signup', '/verify', '/forgot', '/reset'];
 
@@ -114,4 +114,15 @@ test('the app shell opens offline', async ({ page, context }) => {
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   await expect(page.getByRole('status').filter({ hasText: 'You are offline' })).toBeVisible();
   await context.setOffline(false);
+});
+
+test('logging out everywhere ends the sessions of other devices', async ({ page, request }) => {
+  const who = await account(request, 'everywhere');
+  const phone = await (await request.post('/api/v1/auth/login', { data: { email: who.email, password: PASSWORD } })).json();
+  await logIn(page, who);
+  await page.goto('/profile');
+  await page.getByRole('button', { name: 'Log out everywhere' }).click();
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
+  const r = await request.post('/api/v1/auth/refresh', { data: { refresh_token: phone.refresh_token } });
+  expect(r.status()).toBe(401);
 });

@@ -65,6 +65,9 @@ export const es: Record<string, string> = {
   'Log in': 'Entrar',
   'Log in with your new password. Every other session was logged out.': 'Entra con tu contraseña nueva. Se han cerrado todas las demás sesiones.',
   'Log out': 'Salir',
+  'Log out everywhere': 'Salir en todos los dispositivos',
+  'Log out everywhere ends the sessions of every device, this one included: for a lost phone.':
+    'Salir en todos los dispositivos cierra las sesiones de todos ellos, también esta: para un móvil perdido.',
   'Logging in…': 'Entrando…',
   Main: 'Principal',
   Member: 'Miembro',

@@ -21,6 +21,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/generations/failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Failed Jobs
+         * @description Every user's failed jobs with the reason and the backends asked, for administrators.
+         */
+        get: operations["failed_jobs_api_v1_admin_generations_failed_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/usage/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * User Usage
+         * @description A user's usage today (tokens, images, jobs in flight) against their limits, for administrators.
+         */
+        get: operations["user_usage_api_v1_admin_usage__user_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -84,8 +124,31 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Logout */
+        /**
+         * Logout
+         * @description End this device's session; the access tokens of every device stop working (they refresh).
+         */
         post: operations["logout_api_v1_auth_logout_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/logout/all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Logout Everywhere
+         * @description End every session of the account (a lost phone): every device has to log in again.
+         */
+        post: operations["logout_everywhere_api_v1_auth_logout_all_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -744,6 +807,38 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /**
+         * FailedGeneration
+         * @description A failed job as administrators see it: whose, why, and which backends were asked.
+         */
+        FailedGeneration: {
+            /** Attempts */
+            attempts: number;
+            /** Backends Tried */
+            backends_tried: string[];
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error: string | null;
+            /** Id */
+            id: string;
+            /** Owner Id */
+            owner_id: string;
+            /**
+             * Task
+             * @enum {string}
+             */
+            task: "story" | "image" | "describe" | "translate";
+            /** Updated At */
+            updated_at: string;
+        };
+        /** FailedGenerationPage */
+        FailedGenerationPage: {
+            /** Items */
+            items: components["schemas"]["FailedGeneration"][];
+            /** Next Cursor */
+            next_cursor: string | null;
+        };
         /** ForgotPassword */
         ForgotPassword: {
             /**
@@ -1181,6 +1276,70 @@ export interface operations {
             };
         };
     };
+    failed_jobs_api_v1_admin_generations_failed_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string | null;
+                task?: ("story" | "image" | "describe" | "translate") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FailedGenerationPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    user_usage_api_v1_admin_usage__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Usage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     list_users_api_v1_admin_users_get: {
         parameters: {
             query?: {
@@ -1310,6 +1469,24 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
                 };
+            };
+        };
+    };
+    logout_everywhere_api_v1_auth_logout_all_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

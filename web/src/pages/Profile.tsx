@@ -33,6 +33,14 @@ export default function Profile() {
     },
   });
 
+  const everywhere = useMutation({
+    mutationFn: async () => ok(await api.POST('/api/v1/auth/logout/all')),
+    onSuccess: () => {
+      session.clear();
+      void navigate({ to: '/login', search: { next: undefined } });
+    },
+  });
+
   if (!me) return <p role="status">{t('Loading…')}</p>;
   return (
     <section className="narrow">
@@ -74,7 +82,19 @@ export default function Profile() {
         >
           {t('Log out')}
         </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={everywhere.isPending}
+          onClick={() => everywhere.mutate()}
+        >
+          {t('Log out everywhere')}
+        </button>
       </p>
+      <p>
+        <small>{t('Log out everywhere ends the sessions of every device, this one included: for a lost phone.')}</small>
+      </p>
+      <FormError error={everywhere.error} />
 
       <h2>{t('Delete your account')}</h2>
       <p>{t('This deletes your characters, stories, images and jobs. It cannot be undone.')}</p>
