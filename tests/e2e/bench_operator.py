@@ -36,6 +36,7 @@ from cluster import local_cluster
 from conftest import platform_secrets
 from kube import REPO, Cluster, eventually, eventually_gone, example
 from operator_process import OperatorProcess
+from storybang_operator import specs
 from storybang_operator.builders import generator as generator_builder
 from storybang_operator.builders import platform as platform_builder
 from storybang_testing.kube import fake_node
@@ -78,11 +79,11 @@ def rendered(cluster: Cluster, namespace: str, n: int) -> list[dict[str, Any]]:
     )  # fmt: skip
     found = json.loads(done.stdout)
     bodies = found["items"] if found.get("kind") == "List" else [found]
-    [plat] = [b for b in bodies if b["kind"] == "Platform"]
+    [plat] = [specs.parse(b, specs.Platform) for b in bodies if b["kind"] == "Platform"]
     manifests = platform_builder.build(plat, [])
     for body in bodies:
         if body["kind"] == "Generator":
-            manifests += generator_builder.build(body, plat, {}, keda=False)
+            manifests += generator_builder.build(specs.parse(body, specs.Generator), plat, {}, keda=False)
     for manifest in manifests:
         manifest["metadata"].pop("ownerReferences", None)
         manifest["metadata"]["labels"].pop("storybang.io/owner-uid", None)
