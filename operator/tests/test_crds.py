@@ -38,9 +38,7 @@ def test_one_namespaced_v1alpha1_crd_per_kind(crds: dict[str, dict[str, Any]]) -
 def test_every_field_is_described(kind: str) -> None:
     crd = load_crds()[kind]
     missing = [
-        path
-        for path, node in _walk(schema.openapi(crd))
-        if path not in (".metadata",) and not node.get("description")
+        path for path, node in _walk(schema.openapi(crd)) if path not in (".metadata",) and not node.get("description")
     ]
     assert missing == []
 
@@ -61,9 +59,7 @@ def test_status_has_conditions_observed_generation_and_a_subresource(kind: str) 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_printer_columns_show_ready_and_age(kind: str) -> None:
-    columns = {
-        c["name"]: c for c in load_crds()[kind]["spec"]["versions"][0]["additionalPrinterColumns"]
-    }
+    columns = {c["name"]: c for c in load_crds()[kind]["spec"]["versions"][0]["additionalPrinterColumns"]}
     assert columns["Ready"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].status'
     assert columns["Age"]["jsonPath"] == ".metadata.creationTimestamp"
 
@@ -77,10 +73,7 @@ def test_scale_subresource_where_replicas_are_a_spec_field(crds: dict[str, dict[
 
 def test_printer_columns_show_queue_depth_and_endpoint(crds: dict[str, dict[str, Any]]) -> None:
     def columns(kind: str) -> dict[str, str]:
-        return {
-            c["name"]: c["jsonPath"]
-            for c in crds[kind]["spec"]["versions"][0]["additionalPrinterColumns"]
-        }
+        return {c["name"]: c["jsonPath"] for c in crds[kind]["spec"]["versions"][0]["additionalPrinterColumns"]}
 
     assert columns("Generator")["Queue"] == ".status.queueDepth"
     assert columns("Generator")["Workers"] == ".status.readyWorkers"
@@ -131,9 +124,7 @@ def test_apertium_backend_is_accepted_for_translation_only() -> None:
 
 
 def test_worker_minimum_above_maximum_is_refused() -> None:
-    errs = _broken(
-        "Generator", "story", lambda s: s["workers"].update(minReplicas=5, maxReplicas=2)
-    )
+    errs = _broken("Generator", "story", lambda s: s["workers"].update(minReplicas=5, maxReplicas=2))
     assert any("minReplicas must not exceed" in e for e in errs), errs
 
 
@@ -143,9 +134,7 @@ def test_scale_to_zero_needs_a_cooldown_longer_than_a_job() -> None:
 
 
 def test_domain_service_autoscaling_min_above_max_is_refused() -> None:
-    errs = _broken(
-        "DomainService", "stories", lambda s: s["autoscaling"].update(minReplicas=9, maxReplicas=3)
-    )
+    errs = _broken("DomainService", "stories", lambda s: s["autoscaling"].update(minReplicas=9, maxReplicas=3))
     assert any("minReplicas must not exceed" in e for e in errs), errs
 
 
@@ -159,9 +148,7 @@ def test_vllm_model_server_needs_a_profile_or_a_model() -> None:
 
 
 def test_model_has_exactly_one_source() -> None:
-    errs = _broken(
-        "ModelServer", "llama-story", lambda s: s["model"].update(pvc={"claimName": "weights"})
-    )
+    errs = _broken("ModelServer", "llama-story", lambda s: s["model"].update(pvc={"claimName": "weights"}))
     assert any("exactly one source" in e for e in errs), errs
 
 
@@ -214,7 +201,6 @@ def test_defaults_pass_their_own_rules_as_the_api_server_checks_them(kind: str) 
         f"{path}: {error}"
         for path, node in _walk(schema.openapi(load_crds()[kind]))
         if "default" in node
-        for error in schema.validate(node, node["default"])
-        + schema.cel_errors(node, node["default"])
+        for error in schema.validate(node, node["default"]) + schema.cel_errors(node, node["default"])
     ]
     assert broken == []

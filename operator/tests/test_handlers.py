@@ -104,9 +104,7 @@ def test_every_kind_has_change_handlers_and_an_index_and_nothing_needs_a_finaliz
 
 def test_with_peering_each_kind_is_resynced_by_a_kopf_timer() -> None:
     registry = kopf.OperatorRegistry()
-    kinds.register_timers(
-        OperatorSettings(profiles_dir=PROFILES, replicas=2, resync_seconds=7), registry
-    )
+    kinds.register_timers(OperatorSettings(profiles_dir=PROFILES, replicas=2, resync_seconds=7), registry)
     timers = registry._spawning.get_all_handlers()
     assert {h.selector.any_name for h in timers} == PLURALS
     assert {h.interval for h in timers} == {7}  # type: ignore[union-attr]
@@ -187,9 +185,7 @@ def test_converged_pass_patches_nothing(
     desired = {
         **current,
         "conditions": [
-            status.condition(
-                "Ready", True, "Available", "2/2 replicas available", generation=2, previous=[ready]
-            )
+            status.condition("Ready", True, "Available", "2/2 replicas available", generation=2, previous=[ready])
         ],
     }
     reconciler(desired)

@@ -12,14 +12,8 @@ from storybang_operator import errors, k8s
 
 
 def test_paths_of_core_named_and_cluster_scoped_resources() -> None:
-    assert (
-        k8s.kind_of("v1", "ConfigMap").path("stories", "c")
-        == "/api/v1/namespaces/stories/configmaps/c"
-    )
-    assert (
-        k8s.kind_of("apps/v1", "Deployment").path("stories")
-        == "/apis/apps/v1/namespaces/stories/deployments"
-    )
+    assert k8s.kind_of("v1", "ConfigMap").path("stories", "c") == "/api/v1/namespaces/stories/configmaps/c"
+    assert k8s.kind_of("apps/v1", "Deployment").path("stories") == "/apis/apps/v1/namespaces/stories/deployments"
     crd = k8s.kind_of("apiextensions.k8s.io/v1", "CustomResourceDefinition")
     assert crd.path(None, "scaledobjects.keda.sh") == (
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions/scaledobjects.keda.sh"

@@ -42,9 +42,7 @@ def test_the_resync_queue_survives_a_failing_pass() -> None:
             raise RuntimeError("boom")
 
     async def scenario() -> None:
-        queue = resync.ResyncQueue(
-            interval=3600, initial_delay=3600, workers=1, keys=list, reconcile=reconcile_key
-        )
+        queue = resync.ResyncQueue(interval=3600, initial_delay=3600, workers=1, keys=list, reconcile=reconcile_key)
         queue.start()
         queue.nudge(("Generator", "ns", "bad"))
         queue.nudge(("Generator", "ns", "good"))

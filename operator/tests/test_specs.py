@@ -107,9 +107,7 @@ def test_a_field_without_a_crd_default_is_empty_when_absent(kind: str) -> None:
         if "default" in node or field.is_required():
             continue
         ours = field.get_default(call_default_factory=True)
-        empty = ours in (None, "", [], {}) or (
-            isinstance(ours, BaseModel) and ours == type(ours).model_validate({})
-        )
+        empty = ours in (None, "", [], {}) or (isinstance(ours, BaseModel) and ours == type(ours).model_validate({}))
         if not empty:
             invented.append(f"{path}: {ours!r}")
     assert invented == []
@@ -142,8 +140,7 @@ def test_a_rule_across_fields_is_reported_where_it_applies() -> None:
     with pytest.raises(errors.InvalidSpec) as caught:
         specs.parse(body, specs.Generator)
     assert caught.value.message == (
-        "spec.backends[1]: backend xai must have exactly one of modelServerRef, external and "
-        "apertium"
+        "spec.backends[1]: backend xai must have exactly one of modelServerRef, external and apertium"
     )
 
 

@@ -20,16 +20,12 @@ def test_missing_deployment_is_not_ready() -> None:
 
 
 def test_rolled_out_deployment_is_ready() -> None:
-    r = status.deployment_readiness(
-        _deployment(2, replicas=2, updatedReplicas=2, availableReplicas=2)
-    )
+    r = status.deployment_readiness(_deployment(2, replicas=2, updatedReplicas=2, availableReplicas=2))
     assert (r.ready, r.reason, r.ready_replicas) == (True, "Available", 2)
 
 
 def test_partly_available_deployment_is_progressing() -> None:
-    r = status.deployment_readiness(
-        _deployment(3, replicas=3, updatedReplicas=3, availableReplicas=1)
-    )
+    r = status.deployment_readiness(_deployment(3, replicas=3, updatedReplicas=3, availableReplicas=1))
     assert (r.ready, r.reason) == (False, "Progressing")
     assert "1/3" in r.message
 
@@ -62,9 +58,7 @@ def test_scaled_to_zero_is_ready() -> None:
 
 
 def test_transition_time_moves_only_when_the_status_flips() -> None:
-    first = status.condition(
-        "Ready", False, "Progressing", "0/1", generation=1, timestamp="2030-01-01T00:00:00Z"
-    )
+    first = status.condition("Ready", False, "Progressing", "0/1", generation=1, timestamp="2030-01-01T00:00:00Z")
     same = status.condition(
         "Ready",
         False,
@@ -92,12 +86,8 @@ def test_unchanged_status_needs_no_write() -> None:
     current = {"observedGeneration": 3, "conditions": [ready], "endpoint": "http://x", "url": None}
     desired = {
         "observedGeneration": 3,
-        "conditions": [
-            status.condition("Ready", True, "Available", "1/1", generation=3, previous=[ready])
-        ],
+        "conditions": [status.condition("Ready", True, "Available", "1/1", generation=3, previous=[ready])],
         "url": None,
     }
     assert status.changes(current, desired) == {}
-    assert status.changes(current, {**desired, "observedGeneration": 4}) == {
-        "observedGeneration": 4
-    }
+    assert status.changes(current, {**desired, "observedGeneration": 4}) == {"observedGeneration": 4}

@@ -48,8 +48,7 @@ class Metrics:
         )
         self.status_writes = prometheus_client.Counter(
             "storybang_operator_status_writes_total",
-            "Status patches of the custom resources, by kind and trigger (none when nothing "
-            "changed).",
+            "Status patches of the custom resources, by kind and trigger (none when nothing changed).",
             ["kind", "trigger"],
             registry=self.registry,
         )

@@ -21,9 +21,7 @@ NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 class EnvVar(_Model):
@@ -68,9 +66,7 @@ def parse(text: str, *, name: str) -> Profile:
     try:
         profile = Profile.model_validate(yaml.safe_load(text))
     except (yaml.YAMLError, ValidationError) as e:
-        raise errors.InvalidSpec(
-            f"profile {name} is not valid: {e}", reason="InvalidProfile"
-        ) from e
+        raise errors.InvalidSpec(f"profile {name} is not valid: {e}", reason="InvalidProfile") from e
     if profile.metadata.name != name:
         raise errors.InvalidSpec(
             f"profile file {name}.yaml is named {profile.metadata.name!r} inside",
@@ -81,15 +77,11 @@ def parse(text: str, *, name: str) -> Profile:
 
 def load(directory: Path, name: str) -> Profile:
     if not NAME.match(name):
-        raise errors.InvalidSpec(
-            f"profile name {name!r} is not a file name", reason="InvalidProfile"
-        )
+        raise errors.InvalidSpec(f"profile name {name!r} is not a file name", reason="InvalidProfile")
     path = directory / f"{name}.yaml"
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as e:
         known = ", ".join(sorted(p.stem for p in directory.glob("*.yaml"))) or "none"
-        raise errors.InvalidSpec(
-            f"no vLLM profile {name!r} (known: {known})", reason="ProfileNotFound"
-        ) from e
+        raise errors.InvalidSpec(f"no vLLM profile {name!r} (known: {known})", reason="ProfileNotFound") from e
     return parse(text, name=name)

@@ -21,9 +21,7 @@ class QueueReader:
         with self._lock:
             client = self._clients.get(url)
             if client is None:
-                client = redis.Redis.from_url(
-                    url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
-                )
+                client = redis.Redis.from_url(url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout)
                 self._clients[url] = client
             return client
 
@@ -32,6 +30,4 @@ class QueueReader:
         try:
             return int(self._client(url).llen(key))
         except (redis.RedisError, ValueError) as e:
-            raise errors.ApiError(
-                f"reading {key} from Redis: {e}", reason="RedisUnavailable"
-            ) from e
+            raise errors.ApiError(f"reading {key} from Redis: {e}", reason="RedisUnavailable") from e

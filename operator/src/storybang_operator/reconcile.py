@@ -63,9 +63,7 @@ def _previous(body: common.Body) -> Sequence[Mapping[str, Any]]:
 def _platform_of(ctx: Context, owner: specs.Resource, ref: specs.base.Ref) -> specs.Platform:
     found = ctx.api.get(common.API_VERSION, "Platform", owner.namespace, ref.name)
     if found is None:
-        raise errors.DependencyNotReady(
-            f"Platform {ref.name} does not exist", reason="PlatformNotFound"
-        )
+        raise errors.DependencyNotReady(f"Platform {ref.name} does not exist", reason="PlatformNotFound")
     # Pods name the Platform's ServiceAccount and ConfigMap: until it has made them, a
     # Deployment's pods would be refused (FailedCreate) or could not start.
     conditions: list[dict[str, Any]] = (found.get("status") or {}).get("conditions", [])
@@ -233,9 +231,7 @@ def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
             generation=generation,
             previous=previous,
         ),
-        status.condition(
-            "Autoscaling", True, plan.reason, plan.message, generation=generation, previous=previous
-        ),
+        status.condition("Autoscaling", True, plan.reason, plan.message, generation=generation, previous=previous),
         queue_condition,
     ]
     desired["conditions"] = conditions

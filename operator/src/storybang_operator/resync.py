@@ -58,10 +58,7 @@ class ResyncQueue:
 
     def start(self) -> None:
         self._tasks = [asyncio.create_task(self._walk(), name="resync walk")]
-        self._tasks += [
-            asyncio.create_task(self._work(), name=f"resync worker {n}")
-            for n in range(self._workers)
-        ]
+        self._tasks += [asyncio.create_task(self._work(), name=f"resync worker {n}") for n in range(self._workers)]
 
     async def stop(self) -> None:
         for task in self._tasks:

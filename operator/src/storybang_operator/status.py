@@ -45,9 +45,7 @@ def condition(
         "reason": reason,
         "message": message,
         "observedGeneration": generation,
-        "lastTransitionTime": (timestamp or now())
-        if changed
-        else str(before.get("lastTransitionTime")),  # type: ignore[union-attr]
+        "lastTransitionTime": (timestamp or now()) if changed else str(before.get("lastTransitionTime")),  # type: ignore[union-attr]
     }
 
 
@@ -61,9 +59,7 @@ def deployment_readiness(live: Mapping[str, Any] | None) -> Readiness:
     available = int(st.get("availableReplicas", 0))
     counts = {"replicas": int(st.get("replicas", 0)), "ready_replicas": available}
     if int(st.get("observedGeneration", 0)) < int(live.get("metadata", {}).get("generation", 0)):
-        return Readiness(
-            False, "Progressing", "the Deployment controller has not seen the change yet", **counts
-        )
+        return Readiness(False, "Progressing", "the Deployment controller has not seen the change yet", **counts)
     for cond in st.get("conditions", []):
         if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
             return Readiness(False, "RolloutStuck", str(cond.get("message", "")), **counts)

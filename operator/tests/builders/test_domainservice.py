@@ -26,9 +26,7 @@ def plat(example: Example) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", DOMAINS)
-def test_every_domain_renders_owned_restricted_pods(
-    example: Example, plat: dict[str, Any], name: str
-) -> None:
+def test_every_domain_renders_owned_restricted_pods(example: Example, plat: dict[str, Any], name: str) -> None:
     ds = example("DomainService", name)
     children = _build(ds, plat)
     assert_owned(children, ds)
@@ -37,9 +35,7 @@ def test_every_domain_renders_owned_restricted_pods(
     assert pod["serviceAccountName"] == "storybang-workload"
 
 
-def test_api_domain_runs_serve_and_notifier_runs_notifier(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_api_domain_runs_serve_and_notifier_runs_notifier(example: Example, plat: dict[str, Any]) -> None:
     stories = one(_build(example("DomainService", "stories"), plat), "Deployment")
     notifier = one(_build(example("DomainService", "notifier"), plat), "Deployment")
     assert stories["spec"]["template"]["spec"]["containers"][0]["command"] == [
@@ -97,15 +93,8 @@ def test_service_selects_the_deployments_pods(example: Example, plat: dict[str, 
     assert one(children, "Service")["spec"]["ports"][0]["port"] == 8000
 
 
-def test_pdb_defaults_to_one_unavailable_and_follows_the_spec(
-    example: Example, plat: dict[str, Any]
-) -> None:
-    assert (
-        one(_build(example("DomainService", "identity"), plat), "PodDisruptionBudget")["spec"][
-            "maxUnavailable"
-        ]
-        == 1
-    )
+def test_pdb_defaults_to_one_unavailable_and_follows_the_spec(example: Example, plat: dict[str, Any]) -> None:
+    assert one(_build(example("DomainService", "identity"), plat), "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
     web = one(_build(example("DomainService", "web"), plat), "PodDisruptionBudget")["spec"]
     assert web["minAvailable"] == 1 and "maxUnavailable" not in web
 
@@ -123,9 +112,7 @@ def test_unknown_domain_is_an_invalid_spec(example: Example, plat: dict[str, Any
         _build(ds, plat)
 
 
-def test_identity_migrates_the_sql_schema_before_serving(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_identity_migrates_the_sql_schema_before_serving(example: Example, plat: dict[str, Any]) -> None:
     [pod] = pod_specs(_build(example("DomainService", "identity"), plat))
     [migrate] = pod["initContainers"]
     assert migrate["command"] == ["storybang", "migrate"]

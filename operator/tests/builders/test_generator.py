@@ -16,9 +16,7 @@ from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_na
 Example = Callable[..., dict[str, Any]]
 
 
-def _build(
-    gen: dict[str, Any], plat: dict[str, Any], servers: dict[str, Any], *, keda: bool
-) -> list[dict[str, Any]]:
+def _build(gen: dict[str, Any], plat: dict[str, Any], servers: dict[str, Any], *, keda: bool) -> list[dict[str, Any]]:
     parsed = {name: typed.model_server(server) for name, server in servers.items()}
     return generator.build(typed.generator(gen), typed.platform(plat), parsed, keda=keda)
 
@@ -73,20 +71,14 @@ def test_keda_present_renders_a_scaled_object_on_the_dramatiq_list(
     ]
 
 
-def test_keda_absent_renders_an_hpa(
-    example: Example, plat: dict[str, Any], servers: dict[str, Any]
-) -> None:
+def test_keda_absent_renders_an_hpa(example: Example, plat: dict[str, Any], servers: dict[str, Any]) -> None:
     children = _build(example("Generator", "story"), plat, servers, keda=False)
-    assert (
-        by_kind(children, "ScaledObject") == [] and by_kind(children, "TriggerAuthentication") == []
-    )
+    assert by_kind(children, "ScaledObject") == [] and by_kind(children, "TriggerAuthentication") == []
     hpa = one(children, "HorizontalPodAutoscaler")["spec"]
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 6)
 
 
-def test_scale_to_zero_with_keda(
-    example: Example, plat: dict[str, Any], servers: dict[str, Any]
-) -> None:
+def test_scale_to_zero_with_keda(example: Example, plat: dict[str, Any], servers: dict[str, Any]) -> None:
     gen = example("Generator", "translate")
     scaled = one(_build(gen, plat, servers, keda=True), "ScaledObject")["spec"]
     assert scaled["minReplicaCount"] == 0
@@ -139,24 +131,18 @@ def test_no_secret_value_in_the_rendered_workers(
             assert "valueFrom" in item and "value" not in item
 
 
-def test_grace_period_covers_the_longest_job(
-    example: Example, plat: dict[str, Any], servers: dict[str, Any]
-) -> None:
+def test_grace_period_covers_the_longest_job(example: Example, plat: dict[str, Any], servers: dict[str, Any]) -> None:
     [pod] = pod_specs(_build(example("Generator", "story"), plat, servers, keda=False))
     assert pod["terminationGracePeriodSeconds"] == 180 + 30
 
 
-def test_missing_model_server_is_a_dependency_not_an_invalid_spec(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_missing_model_server_is_a_dependency_not_an_invalid_spec(example: Example, plat: dict[str, Any]) -> None:
     with pytest.raises(errors.DependencyNotReady) as caught:
         _build(example("Generator", "story"), plat, {}, keda=False)
     assert caught.value.reason == "BackendNotFound"
 
 
-def test_model_server_without_a_model_yet_is_not_ready(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_model_server_without_a_model_yet_is_not_ready(example: Example, plat: dict[str, Any]) -> None:
     servers = {"llama-story": example("ModelServer", "llama-story")}
     servers["llama-story"]["spec"]["model"].pop("servedName")
     with pytest.raises(errors.DependencyNotReady) as caught:
@@ -164,9 +150,7 @@ def test_model_server_without_a_model_yet_is_not_ready(
     assert caught.value.reason == "BackendNotReady"
 
 
-def test_min_above_max_is_an_invalid_spec(
-    example: Example, plat: dict[str, Any], servers: dict[str, Any]
-) -> None:
+def test_min_above_max_is_an_invalid_spec(example: Example, plat: dict[str, Any], servers: dict[str, Any]) -> None:
     gen = example("Generator", "story")
     gen["spec"]["workers"] |= {"minReplicas": 9, "maxReplicas": 2}
     with pytest.raises(errors.InvalidSpec, match="minReplicas must not exceed"):
@@ -208,9 +192,7 @@ def test_apertium_outside_translation_is_an_invalid_spec(
         _build(gen, plat, servers, keda=False)
 
 
-@pytest.mark.parametrize(
-    "extra", [{"apertium": {}}, {"external": {"baseURL": "https://x/v1", "model": "m"}}]
-)
+@pytest.mark.parametrize("extra", [{"apertium": {}}, {"external": {"baseURL": "https://x/v1", "model": "m"}}])
 def test_a_model_server_backend_with_another_source_is_an_invalid_spec(
     example: Example, plat: dict[str, Any], servers: dict[str, Any], extra: dict[str, Any]
 ) -> None:

@@ -22,9 +22,7 @@ def plat(example: Example) -> dict[str, Any]:
     return example("Platform", "storybang")
 
 
-def _build(
-    ms: dict[str, Any], plat: dict[str, Any] | None, *, keda: bool = False
-) -> list[dict[str, Any]]:
+def _build(ms: dict[str, Any], plat: dict[str, Any] | None, *, keda: bool = False) -> list[dict[str, Any]]:
     profile = profiles.load(PROFILES, ms["spec"]["profile"]) if ms["spec"].get("profile") else None
     return modelserver.build(
         typed.model_server(ms),
@@ -35,9 +33,7 @@ def _build(
     )
 
 
-def test_vllm_gpu_server_runs_the_official_image_with_profile_args(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_vllm_gpu_server_runs_the_official_image_with_profile_args(example: Example, plat: dict[str, Any]) -> None:
     ms = example("ModelServer", "llama-story")
     children = _build(ms, None)
     assert_owned(children, ms)
@@ -53,13 +49,8 @@ def test_vllm_gpu_server_runs_the_official_image_with_profile_args(
     assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
     assert pod["nodeSelector"] == {"storybang.io/pool": "gpu"}
     assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
-    assert (
-        env_names(container)["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "huggingface-token"
-    )
-    assert (
-        container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"]
-        >= 1800
-    )
+    assert env_names(container)["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "huggingface-token"
+    assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 1800
     # A GPU cannot be shared by the old and the new pod during an update.
     assert one(children, "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
 
@@ -84,9 +75,7 @@ def test_cpu_profile_uses_the_cpu_build_of_vllm(example: Example) -> None:
     assert env_names(container)["VLLM_CPU_KVCACHE_SPACE"]["value"] == "1"
 
 
-def test_transformers_server_runs_storybang_inference(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_transformers_server_runs_storybang_inference(example: Example, plat: dict[str, Any]) -> None:
     ms = example("ModelServer", "smollm2")
     children = _build(ms, plat)
     assert_owned(children, ms)
@@ -112,9 +101,7 @@ def test_cache_pvc_is_mounted_for_hugging_face_downloads(example: Example) -> No
     assert pvc["metadata"]["name"] == "llama-story-cache"
     assert pvc["spec"]["resources"]["requests"]["storage"] == "40Gi"
     [pod] = pod_specs(children)
-    assert {"name": "cache", "persistentVolumeClaim": {"claimName": "llama-story-cache"}} in pod[
-        "volumes"
-    ]
+    assert {"name": "cache", "persistentVolumeClaim": {"claimName": "llama-story-cache"}} in pod["volumes"]
     assert env_names(pod["containers"][0])["HF_HOME"]["value"].startswith("/models/cache")
 
 
@@ -142,9 +129,7 @@ def test_model_from_a_pvc_is_mounted_read_only(example: Example) -> None:
     [pod] = pod_specs(_build(ms, None))
     container = pod["containers"][0]
     assert container["args"][0] == "/models/source/llama/8b"
-    assert {"name": "model", "mountPath": "/models/source", "readOnly": True} in container[
-        "volumeMounts"
-    ]
+    assert {"name": "model", "mountPath": "/models/source", "readOnly": True} in container["volumeMounts"]
 
 
 def test_pvc_path_may_not_leave_the_volume(example: Example) -> None:
@@ -175,9 +160,7 @@ def test_transformers_without_image_or_platform_is_an_invalid_spec(example: Exam
         _build(ms, None)
 
 
-def test_transformers_server_answers_to_the_name_the_operator_reports(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_transformers_server_answers_to_the_name_the_operator_reports(example: Example, plat: dict[str, Any]) -> None:
     # `storybang inference --model smollm2-135m-instruct` would serve "smollm2" by default; the
     # Generators send status.model, so the server is told that name.
     ms = example("ModelServer", "smollm2")
@@ -188,9 +171,7 @@ def test_transformers_server_answers_to_the_name_the_operator_reports(
     assert env["STORYBANG_INFERENCE_SERVED_MODEL_NAME"]["value"] == served
 
 
-def test_transformers_served_name_follows_model_served_name(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_transformers_served_name_follows_model_served_name(example: Example, plat: dict[str, Any]) -> None:
     ms = example("ModelServer", "smollm2")
     ms["spec"]["model"]["servedName"] = "tiny"
     ms["spec"]["env"] = [{"name": "STORYBANG_INFERENCE_SERVED_MODEL_NAME", "value": "tiny"}]
@@ -201,9 +182,7 @@ def test_transformers_served_name_follows_model_served_name(
     assert modelplan.plan(typed.model_server(ms), None).served_name == "tiny"
 
 
-def test_a_served_name_in_env_that_differs_is_an_invalid_spec(
-    example: Example, plat: dict[str, Any]
-) -> None:
+def test_a_served_name_in_env_that_differs_is_an_invalid_spec(example: Example, plat: dict[str, Any]) -> None:
     ms = example("ModelServer", "smollm2")
     ms["spec"]["env"] = [{"name": "STORYBANG_INFERENCE_SERVED_MODEL_NAME", "value": "other"}]
     with pytest.raises(errors.InvalidSpec, match=r"set model\.servedName instead"):

@@ -25,12 +25,8 @@ def test_policies_are_owned_by_the_platform(plat: dict[str, Any]) -> None:
 
 def test_datastore_ports_follow_the_spec(plat: dict[str, Any]) -> None:
     plat["spec"]["networkPolicies"]["datastorePorts"] = [6380]
-    policies = {
-        p["metadata"]["name"]: p["spec"] for p in networkpolicies.build(typed.platform(plat))
-    }
-    assert policies["storybang-allow-datastores"]["egress"][0]["ports"] == [
-        {"protocol": "TCP", "port": 6380}
-    ]
+    policies = {p["metadata"]["name"]: p["spec"] for p in networkpolicies.build(typed.platform(plat))}
+    assert policies["storybang-allow-datastores"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 6380}]
 
 
 def test_external_https_can_be_switched_off(plat: dict[str, Any]) -> None:
@@ -41,8 +37,7 @@ def test_external_https_can_be_switched_off(plat: dict[str, Any]) -> None:
 
 def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict[str, Any]) -> None:
     policies = {
-        p["metadata"]["name"]: p["spec"]
-        for p in by_kind(platform.build(typed.platform(plat), []), "NetworkPolicy")
+        p["metadata"]["name"]: p["spec"] for p in by_kind(platform.build(typed.platform(plat), []), "NetworkPolicy")
     }
     deny = policies["storybang-default-deny"]
     assert deny["podSelector"] == {"matchLabels": {"app.kubernetes.io/part-of": "storybang"}}
@@ -51,9 +46,7 @@ def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict
     dns = policies["storybang-allow-dns"]["egress"][0]
     assert {p["port"] for p in dns["ports"]} == {53}
     controller = policies["storybang-allow-ingress-controller"]
-    assert (
-        controller["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "domain-service"
-    )
+    assert controller["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "domain-service"
     assert controller["ingress"][0]["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
     ]

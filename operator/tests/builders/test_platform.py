@@ -32,9 +32,7 @@ def services(example: Example) -> list[dict[str, Any]]:
     ]
 
 
-def test_children_are_owned_and_labelled(
-    plat: dict[str, Any], services: list[dict[str, Any]]
-) -> None:
+def test_children_are_owned_and_labelled(plat: dict[str, Any], services: list[dict[str, Any]]) -> None:
     assert_owned(_build(plat, services), plat)
 
 
@@ -54,10 +52,7 @@ def test_secrets_reach_pods_as_references(plat: dict[str, Any]) -> None:
         "key": "url",
     }
     assert env["STORYBANG_AUTH__SIGNING_KEY"]["valueFrom"]["secretKeyRef"]["key"] == "signing-key"
-    assert (
-        env["STORYBANG_MAIL__SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
-        == "storybang-smtp"
-    )
+    assert env["STORYBANG_MAIL__SMTP_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "storybang-smtp"
     assert all("value" not in e for e in env.values())
 
 
@@ -67,9 +62,7 @@ def test_service_account_mounts_no_token(plat: dict[str, Any]) -> None:
     assert account["automountServiceAccountToken"] is False
 
 
-def test_ingress_routes_each_domain_to_its_service(
-    plat: dict[str, Any], services: list[dict[str, Any]]
-) -> None:
+def test_ingress_routes_each_domain_to_its_service(plat: dict[str, Any], services: list[dict[str, Any]]) -> None:
     ingress = one(_build(plat, services), "Ingress")
     [rule] = ingress["spec"]["rules"]
     assert rule["host"] == "stories.example.com"
@@ -80,9 +73,7 @@ def test_ingress_routes_each_domain_to_its_service(
     assert routes["/socket.io"] == "notifier"
     assert routes["/"] == "web"
     assert ingress["spec"]["ingressClassName"] == "nginx"
-    assert ingress["spec"]["tls"] == [
-        {"hosts": ["stories.example.com"], "secretName": "storybang-tls"}
-    ]
+    assert ingress["spec"]["tls"] == [{"hosts": ["stories.example.com"], "secretName": "storybang-tls"}]
     assert ingress["metadata"]["annotations"]["cert-manager.io/cluster-issuer"] == "letsencrypt"
 
 
@@ -90,9 +81,7 @@ def test_no_ingress_until_a_domain_service_exists(plat: dict[str, Any]) -> None:
     assert by_kind(_build(plat, []), "Ingress") == []
 
 
-def test_disabled_ingress_renders_none(
-    plat: dict[str, Any], services: list[dict[str, Any]]
-) -> None:
+def test_disabled_ingress_renders_none(plat: dict[str, Any], services: list[dict[str, Any]]) -> None:
     plat["spec"]["ingress"]["enabled"] = False
     assert by_kind(_build(plat, services), "Ingress") == []
     assert "STORYBANG_PUBLIC_URL" not in one(_build(plat, []), "ConfigMap")["data"]

@@ -76,9 +76,7 @@ def namespace(api: kubernetes.client.ApiClient) -> Iterator[str]:
     core = kubernetes.client.CoreV1Api(api)
     name = f"sb-{uuid.uuid4().hex[:8]}"
     # Pod Security admission refuses any pod that is not "restricted" in this namespace.
-    core.create_namespace(
-        {"metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}}
-    )
+    core.create_namespace({"metadata": {"name": name, "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}})
     secrets = {
         "storybang-redis": {
             "url": "redis://127.0.0.1:1/0",
@@ -112,9 +110,7 @@ def operator(namespace: str) -> Iterator[None]:
 
 def _apply(api: kubernetes.client.ApiClient, namespace: str, doc: dict[str, Any]) -> None:
     plural = doc["kind"].lower() + "s"
-    kubernetes.client.CustomObjectsApi(api).create_namespaced_custom_object(
-        GROUP, VERSION, namespace, plural, doc
-    )
+    kubernetes.client.CustomObjectsApi(api).create_namespaced_custom_object(GROUP, VERSION, namespace, plural, doc)
 
 
 def _example(filename: str, name: str | None = None) -> dict[str, Any]:
@@ -122,12 +118,8 @@ def _example(filename: str, name: str | None = None) -> dict[str, Any]:
     return next(d for d in docs if name is None or d["metadata"]["name"] == name)
 
 
-def _status(
-    api: kubernetes.client.ApiClient, namespace: str, plural: str, name: str
-) -> dict[str, Any]:
-    obj = kubernetes.client.CustomObjectsApi(api).get_namespaced_custom_object(
-        GROUP, VERSION, namespace, plural, name
-    )
+def _status(api: kubernetes.client.ApiClient, namespace: str, plural: str, name: str) -> dict[str, Any]:
+    obj = kubernetes.client.CustomObjectsApi(api).get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
     return dict(obj.get("status") or {})
 
 
@@ -150,9 +142,7 @@ def test_platform_and_domain_service_render_their_children(
     eventually(lambda: net.read_namespaced_ingress("storybang", namespace))
     policies = net.list_namespaced_network_policy(namespace).items
     assert any(p.metadata.name == "storybang-default-deny" for p in policies)
-    st = eventually(
-        lambda: _status(api, namespace, "domainservices", "identity").get("observedGeneration")
-    )
+    st = eventually(lambda: _status(api, namespace, "domainservices", "identity").get("observedGeneration"))
     assert st == 1
     url = eventually(lambda: _status(api, namespace, "platforms", "storybang").get("url"))
     assert url == "https://stories.example.com"
@@ -168,21 +158,15 @@ def test_a_child_deleted_by_hand_comes_back_and_a_converged_resync_writes_nothin
     eventually(lambda: core.read_namespaced_service("characters", namespace))
     old_uid = core.read_namespaced_service("characters", namespace).metadata.uid
     core.delete_namespaced_service("characters", namespace)
-    eventually(
-        lambda: core.read_namespaced_service("characters", namespace).metadata.uid != old_uid
-    )
+    eventually(lambda: core.read_namespaced_service("characters", namespace).metadata.uid != old_uid)
 
     time.sleep(3 * RESYNC)  # let it settle
 
     def versions() -> dict[str, str]:
         return {
             "svc": core.read_namespaced_service("characters", namespace).metadata.resource_version,
-            "deploy": apps.read_namespaced_deployment(
-                "characters", namespace
-            ).metadata.resource_version,
-            "cm": core.read_namespaced_config_map(
-                "storybang-config", namespace
-            ).metadata.resource_version,
+            "deploy": apps.read_namespaced_deployment("characters", namespace).metadata.resource_version,
+            "cm": core.read_namespaced_config_map("storybang-config", namespace).metadata.resource_version,
             "ds": kubernetes.client.CustomObjectsApi(api).get_namespaced_custom_object(
                 GROUP, VERSION, namespace, "domainservices", "characters"
             )["metadata"]["resourceVersion"],
@@ -212,9 +196,7 @@ def test_generator_without_keda_gets_an_hpa_and_reports_its_queue(
     _apply(api, namespace, _example("modelserver-cpu-transformers.yaml"))
     _apply(api, namespace, _example("generator-scale-to-zero.yaml"))
     autoscaling = kubernetes.client.AutoscalingV2Api(api)
-    hpa = eventually(
-        lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler("translate", namespace), 60
-    )
+    hpa = eventually(lambda: autoscaling.read_namespaced_horizontal_pod_autoscaler("translate", namespace), 60)
     assert hpa.spec.min_replicas == 1
 
     def conditions() -> dict[str, Any]:
@@ -231,12 +213,7 @@ def test_generator_without_keda_gets_an_hpa_and_reports_its_queue(
 def test_every_example_renders_pods_that_pod_security_admits(
     api: kubernetes.client.ApiClient, namespace: str, operator: None
 ) -> None:
-    docs = [
-        d
-        for path in sorted(MANIFESTS.glob("*.yaml"))
-        for d in yaml.safe_load_all(path.read_text())
-        if d
-    ]
+    docs = [d for path in sorted(MANIFESTS.glob("*.yaml")) for d in yaml.safe_load_all(path.read_text()) if d]
     for doc in docs:
         _apply(api, namespace, doc)
     apps = kubernetes.client.AppsV1Api(api)
@@ -253,9 +230,7 @@ def test_every_example_renders_pods_that_pod_security_admits(
         return deployments <= owners
 
     eventually(all_have_pods, 90)
-    endpoint = eventually(
-        lambda: _status(api, namespace, "modelservers", "llama-story").get("endpoint")
-    )
+    endpoint = eventually(lambda: _status(api, namespace, "modelservers", "llama-story").get("endpoint"))
     assert endpoint == f"http://llama-story.{namespace}.svc:8000/v1"
     # kwok marks the workers' pods Running and Ready: the Deployment becomes available.
     ready = eventually(
@@ -286,10 +261,7 @@ def test_turning_autoscaling_off_prunes_the_hpa(
     )
 
     def hpa_gone() -> bool:
-        names = [
-            h.metadata.name
-            for h in autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items
-        ]
+        names = [h.metadata.name for h in autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items]
         return "stories" not in names
 
     eventually(hpa_gone)

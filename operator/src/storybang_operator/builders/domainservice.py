@@ -89,9 +89,7 @@ def build(ds: specs.DomainService, plat: specs.Platform) -> list[common.Manifest
             ds,
             name,
             COMPONENT,
-            ports=[
-                {"name": "http", "port": common.HTTP_PORT, "targetPort": "http", "protocol": "TCP"}
-            ],
+            ports=[{"name": "http", "port": common.HTTP_PORT, "targetPort": "http", "protocol": "TCP"}],
             extra_labels=extra,
         ),
     ]
@@ -121,11 +119,7 @@ def build_pdb(ds: specs.DomainService, extra: dict[str, str]) -> common.Manifest
     rule = (
         {"minAvailable": budget.min_available}
         if budget.min_available is not None
-        else {
-            "maxUnavailable": DEFAULT_MAX_UNAVAILABLE
-            if budget.max_unavailable is None
-            else budget.max_unavailable
-        }
+        else {"maxUnavailable": DEFAULT_MAX_UNAVAILABLE if budget.max_unavailable is None else budget.max_unavailable}
     )
     return {
         "apiVersion": "policy/v1",

@@ -60,11 +60,7 @@ def backends(
             )
             secret = external.api_key_secret_ref
             if secret is not None:
-                keys.append(
-                    common.secret_env(
-                        f"STORYBANG_GENERATION__API_KEYS__{name}", secret.name, secret.key
-                    )
-                )
+                keys.append(common.secret_env(f"STORYBANG_GENERATION__API_KEYS__{name}", secret.name, secret.key))
         else:
             listed.append({"name": name, "kind": "apertium"})
     return listed, keys
@@ -151,9 +147,7 @@ def build(
         "image": platform.image(plat, spec.image),
         "imagePullPolicy": platform.pull_policy(plat),
         "command": ["storybang", "worker", "--task", task],
-        "ports": [
-            {"name": "metrics", "containerPort": common.WORKER_METRICS_PORT, "protocol": "TCP"}
-        ],
+        "ports": [{"name": "metrics", "containerPort": common.WORKER_METRICS_PORT, "protocol": "TCP"}],
         "envFrom": [{"configMapRef": {"name": platform.configmap_name(plat.name)}}],
         "env": env,
         "resources": spec.resources.manifest(),
@@ -215,9 +209,7 @@ def build_keda(
     auth_name = f"{name}-redis"
     secret_refs = [{"parameter": "address", "name": redis.secret_name, "key": redis.address_key}]
     if redis.password_key:
-        secret_refs.append(
-            {"parameter": "password", "name": redis.secret_name, "key": redis.password_key}
-        )
+        secret_refs.append({"parameter": "password", "name": redis.secret_name, "key": redis.password_key})
     return [
         {
             "apiVersion": "keda.sh/v1alpha1",

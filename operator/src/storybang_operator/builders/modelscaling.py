@@ -41,9 +41,7 @@ def build(
         ]
     target = autoscaling.target_waiting_requests
     if keda and autoscaling.prometheus_address:
-        query = (
-            f'sum({VLLM_WAITING_METRIC}{{namespace="{ms.namespace}",model_name="{p.served_name}"}})'
-        )
+        query = f'sum({VLLM_WAITING_METRIC}{{namespace="{ms.namespace}",model_name="{p.served_name}"}})'
         return [
             {
                 "apiVersion": "keda.sh/v1alpha1",

@@ -62,9 +62,7 @@ def build(
     if spec.node_selector:
         pod["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
-        pod["tolerations"] = [
-            t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations
-        ]
+        pod["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations]
     annotations = (
         platform.pod_annotations(plat, common.HTTP_PORT)
         if plat is not None
@@ -89,18 +87,14 @@ def build(
             ms,
             name,
             COMPONENT,
-            ports=[
-                {"name": "http", "port": common.HTTP_PORT, "targetPort": "http", "protocol": "TCP"}
-            ],
+            ports=[{"name": "http", "port": common.HTTP_PORT, "targetPort": "http", "protocol": "TCP"}],
             extra_labels=extra,
         ),
     ]
     if cache.enabled:
         children.append(_cache_pvc(ms, extra))
     if autoscaling is not None:
-        children.extend(
-            modelscaling.build(ms, p, autoscaling, component=COMPONENT, keda=keda, extra=extra)
-        )
+        children.extend(modelscaling.build(ms, p, autoscaling, component=COMPONENT, keda=keda, extra=extra))
     return children
 
 
@@ -165,17 +159,13 @@ def _vllm_container(ms: specs.ModelServer, p: Plan, image: str, cpu_image: str) 
         "env": env,
         "resources": _resources(p),
         "securityContext": common.container_security_context(),
-        "startupProbe": common.http_probe(
-            "/health", "http", period=STARTUP_PERIOD_SECONDS, failures=STARTUP_FAILURES
-        ),
+        "startupProbe": common.http_probe("/health", "http", period=STARTUP_PERIOD_SECONDS, failures=STARTUP_FAILURES),
         "livenessProbe": common.http_probe("/health", "http", period=15, timeout=5, failures=3),
         "readinessProbe": common.http_probe("/health", "http", period=5, timeout=3, failures=3),
     }
 
 
-def _transformers_container(
-    ms: specs.ModelServer, p: Plan, plat: specs.Platform | None
-) -> dict[str, Any]:
+def _transformers_container(ms: specs.ModelServer, p: Plan, plat: specs.Platform | None) -> dict[str, Any]:
     spec = ms.spec
     image = spec.image or (platform.image(plat) if plat is not None else None)
     if image is None:
@@ -186,8 +176,7 @@ def _transformers_container(
     given = [e for e in _env(ms, p) if e["name"] == SERVED_NAME_ENV]
     if any(e.get("value") != p.served_name for e in given):
         raise errors.InvalidSpec(
-            f"env {SERVED_NAME_ENV} differs from the served name {p.served_name!r}: "
-            "set model.servedName instead"
+            f"env {SERVED_NAME_ENV} differs from the served name {p.served_name!r}: set model.servedName instead"
         )
     env = [
         *[e for e in _env(ms, p) if e["name"] != SERVED_NAME_ENV],
@@ -202,9 +191,7 @@ def _transformers_container(
         "env": env,
         "resources": _resources(p),
         "securityContext": common.container_security_context(),
-        "startupProbe": common.http_probe(
-            "/healthz", "http", period=STARTUP_PERIOD_SECONDS, failures=STARTUP_FAILURES
-        ),
+        "startupProbe": common.http_probe("/healthz", "http", period=STARTUP_PERIOD_SECONDS, failures=STARTUP_FAILURES),
         "livenessProbe": common.http_probe("/healthz", "http", period=15, timeout=5, failures=3),
         "readinessProbe": common.http_probe("/readyz", "http", period=5, timeout=3, failures=3),
     }
@@ -218,9 +205,7 @@ def _transformers_container(
 def _volumes(ms: specs.ModelServer, p: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     tmp_volume, tmp_mount = common.tmp_volume()
     cache_source: dict[str, Any] = (
-        {"persistentVolumeClaim": {"claimName": f"{ms.name}-cache"}}
-        if ms.spec.cache.enabled
-        else {"emptyDir": {}}
+        {"persistentVolumeClaim": {"claimName": f"{ms.name}-cache"}} if ms.spec.cache.enabled else {"emptyDir": {}}
     )
     volumes = [tmp_volume, {"name": "cache", **cache_source}]
     mounts = [tmp_mount, {"name": "cache", "mountPath": CACHE_DIR}]

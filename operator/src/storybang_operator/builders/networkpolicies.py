@@ -16,9 +16,7 @@ def _storybang_pods() -> dict[str, Any]:
 
 
 def _component_pods(component: str) -> dict[str, Any]:
-    return {
-        "matchLabels": {common.PART_OF_LABEL: common.PART_OF, common.COMPONENT_LABEL: component}
-    }
+    return {"matchLabels": {common.PART_OF_LABEL: common.PART_OF, common.COMPONENT_LABEL: component}}
 
 
 def _namespace(name: str) -> dict[str, Any]:
@@ -130,9 +128,7 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
                     {
                         "podSelector": _component_pods(component),
                         "policyTypes": ["Egress"],
-                        "egress": [
-                            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _tcp(443)}
-                        ],
+                        "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": _tcp(443)}],
                     },
                 )
             )

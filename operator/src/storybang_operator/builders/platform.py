@@ -90,18 +90,10 @@ def secret_env(plat: specs.Platform) -> list[dict[str, Any]]:
             ("mongo", stores.mongo),
         )
     ]
-    env.append(
-        common.secret_env(
-            "STORYBANG_AUTH__SIGNING_KEY", auth.signing_key_secret_name, auth.signing_key_key
-        )
-    )
+    env.append(common.secret_env("STORYBANG_AUTH__SIGNING_KEY", auth.signing_key_secret_name, auth.signing_key_key))
     smtp_password = plat.spec.mail.smtp_password_secret_ref
     if smtp_password is not None:
-        env.append(
-            common.secret_env(
-                "STORYBANG_MAIL__SMTP_PASSWORD", smtp_password.name, smtp_password.key
-            )
-        )
+        env.append(common.secret_env("STORYBANG_MAIL__SMTP_PASSWORD", smtp_password.name, smtp_password.key))
     return env
 
 
@@ -138,9 +130,7 @@ def pod_annotations(plat: specs.Platform, metrics_port: int) -> dict[str, str]:
     return annotations
 
 
-def build(
-    plat: specs.Platform, domain_services: Sequence[specs.DomainService]
-) -> list[common.Manifest]:
+def build(plat: specs.Platform, domain_services: Sequence[specs.DomainService]) -> list[common.Manifest]:
     """Render the platform's children. `domain_services` are the DomainServices that point at this
     platform; the Ingress routes to them by domain."""
     children: list[common.Manifest] = [
@@ -165,9 +155,7 @@ def build(
     return children
 
 
-def build_ingress(
-    plat: specs.Platform, domain_services: Sequence[specs.DomainService]
-) -> common.Manifest | None:
+def build_ingress(plat: specs.Platform, domain_services: Sequence[specs.DomainService]) -> common.Manifest | None:
     ingress = plat.spec.ingress
     if not ingress.enabled:
         return None
@@ -190,9 +178,7 @@ def build_ingress(
     manifest: common.Manifest = {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "Ingress",
-        "metadata": common.metadata(
-            plat, plat.name, COMPONENT, annotations=ingress.annotations or None
-        ),
+        "metadata": common.metadata(plat, plat.name, COMPONENT, annotations=ingress.annotations or None),
         "spec": {"rules": [{"host": ingress.host, "http": {"paths": paths}}]},
     }
     if ingress.class_name:

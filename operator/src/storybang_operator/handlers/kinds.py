@@ -37,18 +37,12 @@ def _register(kind: str) -> Callable[..., None]:
     def changed(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
         passes.changed(state.of(memo), kind, body, patch)
 
-    async def index(
-        body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any
-    ) -> dict[Any, Any]:
+    async def index(body: kopf.Body, namespace: str | None, name: str, memo: kopf.Memo, **_: Any) -> dict[Any, Any]:
         operator = state.of(memo)
         plain = passes.plain(body)
         if namespace and nudges.ready_for_dependents(kind, plain):
             nudges.nudge_waiting(operator, namespace)
-        if (
-            namespace
-            and kind == "DomainService"
-            and operator.lookup((kind, namespace, name)) is None
-        ):
+        if namespace and kind == "DomainService" and operator.lookup((kind, namespace, name)) is None:
             nudges.nudge_platform_of(operator, plain)  # a new API: the Platform routes to it
         return {(namespace, name): plain}
 
@@ -64,9 +58,7 @@ def _register(kind: str) -> Callable[..., None]:
 _RESYNCED = {kind: _register(kind) for kind in PLURALS}
 
 
-def register_timers(
-    settings: OperatorSettings, registry: kopf.OperatorRegistry | None = None
-) -> None:
+def register_timers(settings: OperatorSettings, registry: kopf.OperatorRegistry | None = None) -> None:
     """With peering, the periodic pass is a Kopf timer per kind: only Kopf's own handlers know
     when this replica is paused. Registering twice (a second operator in one process) is
     harmless: Kopf runs a function registered twice under one id once."""

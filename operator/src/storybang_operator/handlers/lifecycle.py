@@ -24,9 +24,7 @@ def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> N
     settings.peering.mandatory = ours.peering
     settings.peering.name = ours.peering_name
     # Kopf's bookkeeping in annotations of our own prefix; the status schema has no room for it.
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(
-        prefix="operator.storybang.io"
-    )
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="operator.storybang.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix="operator.storybang.io", key="last-handled-configuration"
     )

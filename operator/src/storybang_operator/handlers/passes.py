@@ -56,9 +56,7 @@ def changed(operator: Operator, kind: str, body: kopf.Body, patch: kopf.Patch) -
         # queue comes back to it (at once when that Platform or ModelServer is reconciled).
         logger.info("%s %s waits: %s", kind, body.metadata.name, error.message)
         return
-    delay = operator.settings.retry_delay_seconds * (
-        4 if isinstance(error, errors.Forbidden) else 1
-    )
+    delay = operator.settings.retry_delay_seconds * (4 if isinstance(error, errors.Forbidden) else 1)
     raise kopf.TemporaryError(error.message, delay=delay) from error
 
 
@@ -101,11 +99,7 @@ def handled(body: Mapping[str, Any]) -> bool:
 
 def invalid_and_unchanged(body: Mapping[str, Any]) -> bool:
     shown = ready(body)
-    return bool(
-        handled(body)
-        and shown.get("status") == "False"
-        and shown.get("reason") in PERMANENT_REASONS
-    )
+    return bool(handled(body) and shown.get("status") == "False" and shown.get("reason") in PERMANENT_REASONS)
 
 
 def ready(body: Mapping[str, Any]) -> Mapping[str, Any]:

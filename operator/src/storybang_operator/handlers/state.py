@@ -33,9 +33,7 @@ class Operator:
     indexes of the resources (filled as Kopf sees them) and the resync queue (once started)."""
 
     context: reconcile.Context
-    reconcilers: dict[str, Reconciler] = dataclasses.field(
-        default_factory=lambda: dict(RECONCILERS)
-    )
+    reconcilers: dict[str, Reconciler] = dataclasses.field(default_factory=lambda: dict(RECONCILERS))
     warn: Warn = kopf.warn
     indices: Mapping[str, Index] = dataclasses.field(default_factory=dict)
     queue: resync.ResyncQueue | None = None
@@ -45,9 +43,7 @@ class Operator:
         return self.context.settings
 
     def known_keys(self) -> list[resync.Key]:
-        return [
-            (kind, ns, name) for kind, index in self.indices.items() for ns, name in list(index)
-        ]
+        return [(kind, ns, name) for kind, index in self.indices.items() for ns, name in list(index)]
 
     def lookup(self, key: resync.Key) -> dict[str, Any] | None:
         """The resource as Kopf's index last saw it."""

@@ -88,9 +88,7 @@ class Api:
         `login_via_client` reads the client library's configuration."""
         config = self._client.configuration
         # A service account's token is re-read from its file by this call when it is due.
-        header = config.get_api_key_with_prefix("BearerToken") or config.get_api_key_with_prefix(
-            "authorization"
-        )
+        header = config.get_api_key_with_prefix("BearerToken") or config.get_api_key_with_prefix("authorization")
         scheme, _, token = (header or "").rpartition(" ")
         return Credentials(
             server=str(config.host),
@@ -140,9 +138,7 @@ class Api:
         message = _status_message(raw) or str(response.reason)
         text = f"{method} {path}: {status} {message}"
         if status in (400, 422):
-            raise errors.InvalidSpec(
-                f"the API server rejected a child: {message}", reason="Rejected"
-            )
+            raise errors.InvalidSpec(f"the API server rejected a child: {message}", reason="Rejected")
         if status in (401, 403):
             raise errors.Forbidden(text, status=status)
         raise errors.ApiError(text, status=status)
@@ -163,14 +159,10 @@ class Api:
     def read_secret(self, namespace: str, name: str, key: str) -> str:
         secret = self.get("v1", "Secret", namespace, name)
         if secret is None:
-            raise errors.DependencyNotReady(
-                f"Secret {name} does not exist", reason="SecretNotFound"
-            )
+            raise errors.DependencyNotReady(f"Secret {name} does not exist", reason="SecretNotFound")
         value = (secret.get("data") or {}).get(key)
         if value is None:
-            raise errors.DependencyNotReady(
-                f"Secret {name} has no key {key}", reason="SecretKeyNotFound"
-            )
+            raise errors.DependencyNotReady(f"Secret {name} has no key {key}", reason="SecretKeyNotFound")
         return base64.b64decode(value).decode()
 
     def crd_exists(self, name: str) -> bool:
@@ -206,9 +198,7 @@ class Api:
 
         A converged object costs a read and a dry-run apply, and no write."""
         meta = manifest["metadata"]
-        live = self.get(
-            str(manifest["apiVersion"]), str(manifest["kind"]), meta.get("namespace"), meta["name"]
-        )
+        live = self.get(str(manifest["apiVersion"]), str(manifest["kind"]), meta.get("namespace"), meta["name"])
         if live is not None:
             preview = self.apply(manifest, dry_run=True)
             if comparable(preview) == comparable(live):
@@ -219,9 +209,7 @@ class Api:
     def patch_status(self, owner: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
         """Merge `fields` into a resource's status (the status subresource; lists are replaced)."""
         meta = owner["metadata"]
-        path = kind_of(str(owner["apiVersion"]), str(owner["kind"])).path(
-            meta["namespace"], meta["name"]
-        )
+        path = kind_of(str(owner["apiVersion"]), str(owner["kind"])).path(meta["namespace"], meta["name"])
         self._request(
             "PATCH",
             f"{path}/status",
@@ -279,9 +267,7 @@ class Api:
         wanted = {(m["apiVersion"], m["kind"], m["metadata"]["name"]) for m in keep}
         deleted = []
         for api_version, kind in kinds:
-            for obj in self.list_objects(
-                api_version, kind, namespace, selector=f"storybang.io/owner-uid={owner_uid}"
-            ):
+            for obj in self.list_objects(api_version, kind, namespace, selector=f"storybang.io/owner-uid={owner_uid}"):
                 meta = obj["metadata"]
                 owned = any(r.get("uid") == owner_uid for r in meta.get("ownerReferences", []))
                 if owned and (api_version, kind, meta["name"]) not in wanted:

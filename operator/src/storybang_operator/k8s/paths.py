@@ -40,13 +40,9 @@ KINDS: Mapping[tuple[str, str], Kind] = {
     ("networking.k8s.io/v1", "Ingress"): Kind("networking.k8s.io", "v1", "ingresses"),
     ("networking.k8s.io/v1", "NetworkPolicy"): Kind("networking.k8s.io", "v1", "networkpolicies"),
     ("policy/v1", "PodDisruptionBudget"): Kind("policy", "v1", "poddisruptionbudgets"),
-    ("autoscaling/v2", "HorizontalPodAutoscaler"): Kind(
-        "autoscaling", "v2", "horizontalpodautoscalers"
-    ),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"): Kind("autoscaling", "v2", "horizontalpodautoscalers"),
     ("keda.sh/v1alpha1", "ScaledObject"): Kind("keda.sh", "v1alpha1", "scaledobjects"),
-    ("keda.sh/v1alpha1", "TriggerAuthentication"): Kind(
-        "keda.sh", "v1alpha1", "triggerauthentications"
-    ),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"): Kind("keda.sh", "v1alpha1", "triggerauthentications"),
     ("storybang.io/v1alpha1", "Platform"): Kind("storybang.io", "v1alpha1", "platforms"),
     ("storybang.io/v1alpha1", "DomainService"): Kind("storybang.io", "v1alpha1", "domainservices"),
     ("storybang.io/v1alpha1", "Generator"): Kind("storybang.io", "v1alpha1", "generators"),

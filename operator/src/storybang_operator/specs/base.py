@@ -26,9 +26,7 @@ API_VERSION = "storybang.io/v1alpha1"
 class Spec(BaseModel):
     """A part of a spec: camelCase names as in the CRD, unknown fields refused, immutable."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
 
 
 class Ref(Spec):
@@ -62,9 +60,7 @@ class Metadata(BaseModel):
 class Resource(BaseModel):
     """A custom resource as the API server returns it; subclasses type `kind` and `spec`."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
-    )
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True)
 
     api_version: str = API_VERSION
     kind: str

@@ -41,9 +41,7 @@ class DomainServiceSpec(Spec):
     image: str | None = None
     replicas: int = 2
     autoscaling: Autoscaling | None = None
-    resources: Resources = Resources(
-        requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "512Mi"}
-    )
+    resources: Resources = Resources(requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "512Mi"})
     pod_disruption_budget: DisruptionBudget = DisruptionBudget()
 
 

@@ -36,10 +36,7 @@ class Backend(Spec):
     def _one_source(self) -> Backend:
         sources = [self.model_server_ref, self.external, self.apertium]
         if sum(s is not None for s in sources) != 1:
-            raise ValueError(
-                f"backend {self.name} must have exactly one of modelServerRef, external and "
-                "apertium"
-            )
+            raise ValueError(f"backend {self.name} must have exactly one of modelServerRef, external and apertium")
         return self
 
 
@@ -71,9 +68,7 @@ class GeneratorSpec(Spec):
     backends: list[Backend]
     workers: Workers = Workers()
     limits: Limits = Limits()
-    resources: Resources = Resources(
-        requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "1Gi"}
-    )
+    resources: Resources = Resources(requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "1Gi"})
 
     @model_validator(mode="after")
     def _backends(self) -> GeneratorSpec:
@@ -86,8 +81,7 @@ class GeneratorSpec(Spec):
         for backend in self.backends:
             if backend.apertium is not None and self.task != "translate":
                 raise ValueError(
-                    f"backend {backend.name} is apertium, which only translates; "
-                    "the task must be translate"
+                    f"backend {backend.name} is apertium, which only translates; the task must be translate"
                 )
         return self
 
