@@ -122,7 +122,7 @@ def test_models_lists_the_image_model_beside_the_language_model(client: openai.O
 def test_metrics_count_pictures(image_server: str) -> None:
     def drawn() -> float:
         metrics = httpx.get(f"{image_server}/metrics").text
-        line = 'storybang_inference_requests_total{route="images",outcome="ok"}'
+        line = 'storybang_inference_requests_total{outcome="ok",route="images"}'
         return sum(float(row.split()[-1]) for row in metrics.splitlines() if row.startswith(line))
 
     before = drawn()

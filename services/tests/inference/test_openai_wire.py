@@ -172,7 +172,7 @@ def test_more_than_one_choice_is_refused(client: openai.OpenAI) -> None:
 def test_metrics_count_requests_tokens_and_time_to_first_token(client: openai.OpenAI, server: str) -> None:
     client.chat.completions.create(model="tiny", messages=HELLO, max_tokens=3, temperature=0)
     text = httpx.get(f"{server}/metrics").text
-    assert 'storybang_inference_requests_total{route="chat",outcome="ok"}' in text
+    assert 'storybang_inference_requests_total{outcome="ok",route="chat"}' in text
     assert 'storybang_inference_generated_tokens_total{route="chat"}' in text
     assert "storybang_inference_time_to_first_token_seconds_bucket" in text
     assert "storybang_inference_request_duration_seconds_bucket" in text
@@ -182,7 +182,7 @@ def test_metrics_count_requests_tokens_and_time_to_first_token(client: openai.Op
 def test_a_client_that_leaves_mid_stream_stops_its_generation(server: str) -> None:
     def cancelled() -> float:
         for line in httpx.get(f"{server}/metrics").text.splitlines():
-            if line.startswith('storybang_inference_requests_total{route="chat",outcome="cancelled"}'):
+            if line.startswith('storybang_inference_requests_total{outcome="cancelled",route="chat"}'):
                 return float(line.split()[-1])
         return 0.0
 
