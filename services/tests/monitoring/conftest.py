@@ -26,9 +26,11 @@ import pytest
 import socketio  # type: ignore[import-untyped]
 
 from storybang.settings import Settings
+from storybang_testing import processes
+from storybang_testing.prometheus import REPO, Prometheus
 from storybang_testing.waiting import free_port
 from tests.generation.conftest import settings_with
-from tests.monitoring.prometheus import REPO, Pod, Prometheus, prometheus
+from tests.monitoring.prometheus import Pod, scraping
 from tests.processes import settings_env, storybang
 
 INFERENCE_PYTHON = REPO / ".venv-inference/bin/python"
@@ -62,38 +64,20 @@ def inference_process(model: Path, log: Path) -> Iterator[str]:
         "STORYBANG_INFERENCE_DEVICE": "cpu",
         "STORYBANG_INFERENCE_HOST": "127.0.0.1",
     }
-    with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - our own CLI with fixed arguments
-            [str(INFERENCE_PYTHON), "-m", "storybang", "inference", "--model", str(model), "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"storybang inference exited {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                status = httpx.get(base + "/readyz", timeout=1).json()["status"]
-                if status == "ok":
-                    break
-                if status == "failed":
-                    raise RuntimeError(f"storybang inference could not load its model:\n{log.read_text()[-3000:]}")
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"storybang inference did not get ready:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
+
+    def ready() -> bool:
         try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            status = httpx.get(base + "/readyz", timeout=1).json()["status"]
+        except httpx.TransportError:
+            return False
+        if status == "failed":
+            raise RuntimeError(f"storybang inference could not load its model:\n{log.read_text()[-3000:]}")
+        return bool(status == "ok")
+
+    args = [str(INFERENCE_PYTHON), "-m", "storybang", "inference", "--model", str(model), "--port", str(port)]
+    with processes.serving(args, log, ready, env=env, timeout=120, grace=20):
+        yield base
 
 
 def _pod(name: str, base: str, port: str, component: str, **labels: str) -> Pod:
@@ -192,7 +176,7 @@ def stack(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
             _pod("notifier-6f7a-klmno", notifier, "http", "domain-service", domain="notifier"),
             _pod("tiny-84c2-pqrst", model, "http", "model-server"),
         ]
-        prom = running.enter_context(prometheus(folder / "prometheus", pods))
+        prom = running.enter_context(scraping(folder / "prometheus", pods))
         jobs = asyncio.run(_drive(api, notifier))
         time.sleep(4)  # a few more scrapes after the last of the traffic
         yield Stack(prom, jobs)

@@ -1,5 +1,5 @@
-"""A real Prometheus (Debian's package, `scripts/prometheus.sh install`) on a free loopback port,
-scraping StoryBang processes as the chart's PodMonitor makes a Prometheus operator scrape pods.
+"""A real Prometheus (storybang_testing.prometheus) scraping StoryBang processes as the chart's
+PodMonitor makes a Prometheus operator scrape pods.
 
 A PodMonitor becomes, for each pod: the operator's own relabelling (``namespace``, ``pod``,
 ``container``, ``job`` and ``endpoint`` from the pod and the monitor), then the monitor's
@@ -11,21 +11,16 @@ carries the ``__meta_kubernetes_*`` labels Kubernetes discovery would give its p
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 
-from storybang_testing.waiting import free_port
+from storybang_testing.prometheus import REPO, Prometheus, prometheus
 
-REPO = Path(__file__).resolve().parents[3]
 RELABELINGS = REPO / "charts/storybang/files/monitoring/relabelings.yaml"
 NAMESPACE, PLATFORM, MONITOR = "storybang-test", "sb", "storybang-platform"
 SCRAPE_INTERVAL = "1s"
@@ -82,76 +77,8 @@ def scrape_config(pods: list[Pod]) -> dict[str, Any]:
     }
 
 
-class Prometheus:
-    def __init__(self, base: str) -> None:
-        self.base = base
-
-    def query(self, expr: str) -> list[dict[str, Any]]:
-        r = httpx.get(f"{self.base}/api/v1/query", params={"query": expr}, timeout=30)
-        body = r.json()
-        if body.get("status") != "success":
-            raise AssertionError(f"{expr}: {body.get('error')}")
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
-
-    def label_values(self, selector: str, label: str) -> list[str]:
-        r = httpx.get(f"{self.base}/api/v1/series", params={"match[]": selector}, timeout=30)
-        r.raise_for_status()
-        return sorted({s[label] for s in r.json()["data"] if label in s})
-
-    def targets(self) -> list[dict[str, Any]]:
-        active: list[dict[str, Any]] = httpx.get(f"{self.base}/api/v1/targets").json()["data"]["activeTargets"]
-        return active
-
-    def metadata(self) -> dict[str, list[dict[str, str]]]:
-        data: dict[str, list[dict[str, str]]] = httpx.get(f"{self.base}/api/v1/metadata").json()["data"]
-        return data
-
-    def label_names(self) -> list[str]:
-        names: list[str] = httpx.get(f"{self.base}/api/v1/labels").json()["data"]
-        return names
-
-
 @contextmanager
-def prometheus(folder: Path, pods: list[Pod]) -> Iterator[Prometheus]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        raise RuntimeError("prometheus is not installed: run scripts/prometheus.sh install (make test does)")
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / "prometheus.yml"
-    config.write_text(yaml.safe_dump(scrape_config(pods)))
-    port = free_port()
-    log = (folder / "prometheus.log").open("wb")
-    proc = subprocess.Popen(  # noqa: S603 - Debian's prometheus with our own flags
-        [
-            binary,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={folder / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"prometheus exited: {(folder / 'prometheus.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("prometheus did not become ready")
-            time.sleep(0.2)
-        yield Prometheus(base)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+def scraping(folder: Path, pods: list[Pod]) -> Iterator[Prometheus]:
+    """A real Prometheus scraping ``pods`` as the chart's PodMonitor has it scrape StoryBang pods."""
+    with prometheus(folder, scrape_config(pods)) as prom:
+        yield prom

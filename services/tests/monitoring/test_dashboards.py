@@ -4,19 +4,18 @@ label renamed by a clash with a target label, buckets that fit what they time.""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from tests.monitoring import dashboards
+from storybang_testing import prometheus
 from tests.monitoring.conftest import Stack
 
-# The operator runs against a Kubernetes API server: its dashboard is exercised with it (tests/e2e).
-CHECKED = [name for name in dashboards.names() if name != "operator"]
+# The operator runs against a Kubernetes API server: its dashboard is checked there
+# (tests/e2e/test_monitoring.py).
+CHECKED = [name for name in prometheus.dashboard_names() if name != "operator"]
 
 
 def test_the_chart_ships_one_dashboard_per_audience() -> None:
-    assert dashboards.names() == ["generation", "model-servers", "notifier", "operator", "overview"]
+    assert prometheus.dashboard_names() == ["generation", "model-servers", "notifier", "operator", "overview"]
 
 
 def test_every_target_is_scraped(stack: Stack) -> None:
@@ -38,17 +37,7 @@ def test_the_traffic_had_a_fallback_and_a_failed_job(stack: Stack) -> None:
 
 @pytest.mark.parametrize("name", CHECKED)
 def test_every_panel_shows_data(stack: Stack, name: str) -> None:
-    board = dashboards.load(name)
-    values = dashboards.resolve_variables(board, stack.prom)
-    empty = []
-    for target in dashboards.targets(board, values):
-        if target.engine_only:
-            # Only vLLM answers these; hold them to naming vLLM's metrics alone.
-            metrics = set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\{", target.expr))
-            assert metrics and all(m.startswith("vllm:") for m in metrics), target
-            continue
-        if not stack.prom.query(target.expr):
-            empty.append(f"{target.panel}: {target.expr}")
+    empty = prometheus.panels_without_data(name, stack.prom)
     assert not empty, "panels without data:\n" + "\n".join(empty)
 
 
