@@ -44,12 +44,18 @@ def documents(request: pytest.FixtureRequest) -> DocumentStore:
     return store
 
 
+@pytest.fixture
+async def gridfs_blobs(mongo_store: MongoDocumentStore, session_tag: str) -> GridFSBlobStore:
+    # Made on the event loop: Motor binds the bucket to the loop current at construction.
+    return GridFSBlobStore(mongo_store.client, f"storybang_c{session_tag}")
+
+
 @pytest.fixture(params=["directory", "gridfs"])
-def blobs(request: pytest.FixtureRequest, tmp_path: Path, session_tag: str) -> BlobStore:
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     if request.param == "directory":
         return DirectoryBlobStore(tmp_path / "blobs")
-    mongo: MongoDocumentStore = request.getfixturevalue("mongo_store")
-    return GridFSBlobStore(mongo.client, f"storybang_c{session_tag}")
+    store: BlobStore = request.getfixturevalue("gridfs_blobs")
+    return store
 
 
 @pytest.fixture
