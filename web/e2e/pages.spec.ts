@@ -49,6 +49,7 @@ test('pages of a logged-in person are accessible, in English and in Spanish', as
 
 test('every control can be reached and used from the keyboard', async ({ page }) => {
   await page.goto('/login');
+  await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   await page.keyboard.press('Tab');
   await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
   await page.keyboard.press('Enter');
@@ -125,4 +126,22 @@ test('logging out everywhere ends the sessions of other devices', async ({ page,
   await expect(page.getByRole('heading', { name: 'Log in' })).toBeVisible();
   const r = await request.post('/api/v1/auth/refresh', { data: { refresh_token: phone.refresh_token } });
   expect(r.status()).toBe(401);
+});
+
+test('an edit over a version changed elsewhere shows the conflict instead of overwriting it', async ({ page, request }) => {
+  const who = await account(request, 'conflict');
+  const auth = { Authorization: `Bearer ${who.access_token}` };
+  const story = await (
+    await request.post('/api/v1/stories', { headers: auth, data: { title: 'Two writers', audience: 'general', character_ids: [], paragraphs: [{ text: 'First draft.' }] } })
+  ).json();
+  await logIn(page, who);
+  await page.goto(`/stories/${story.id}`);
+  await page.getByRole('button', { name: 'Edit paragraph 1' }).click();
+  await page.getByLabel('Paragraph 1').fill('The laptop version.');
+  const r = await request.patch(`/api/v1/stories/${story.id}`, { headers: auth, data: { paragraphs: [{ text: 'The phone version.' }] } });
+  expect(r.status()).toBe(200);
+  await page.getByRole('button', { name: 'Save paragraph' }).click();
+  await expect(page.getByRole('alert')).toContainText('Someone changed this story meanwhile');
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await expect(page.locator('article.story .paragraph')).toHaveText('The phone version.');
 });

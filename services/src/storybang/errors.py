@@ -45,6 +45,20 @@ class Conflict(StoryBangError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class PreconditionFailed(StoryBangError):
+    """A conditional write (``If-Match``) on a version that is no longer current; ``etag`` is the
+    current one, so that the client can show the conflict and fetch what changed."""
+
+    status, slug, title = 412, "precondition-failed", "Precondition failed"
+
+    def __init__(self, detail: str = "", *, etag: str) -> None:
+        super().__init__(detail, field="If-Match")
+        self.etag = etag
+
+    def headers(self) -> dict[str, str]:
+        return {"ETag": self.etag}
+
+
 class PayloadTooLarge(StoryBangError):
     status, slug, title = 413, "payload-too-large", "Payload too large"
 

@@ -451,7 +451,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get Story */
+        /**
+         * Get Story
+         * @description The story, with its ``ETag``: send it back as ``If-Match`` to write only over this version.
+         */
         get: operations["get_story_api_v1_stories__story_id__get"];
         put?: never;
         post?: never;
@@ -1005,6 +1008,8 @@ export interface components {
             language?: string | null;
             /** Paragraphs */
             paragraphs: components["schemas"]["Paragraph"][];
+            /** Revision */
+            revision: number;
             /** Title */
             title: string;
             /**
@@ -2248,7 +2253,10 @@ export interface operations {
     delete_story_api_v1_stories__story_id__delete: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the story as last read (`"7"`): 412 if it has changed since */
+                "if-match"?: string | null;
+            };
             path: {
                 story_id: string;
             };
@@ -2277,7 +2285,10 @@ export interface operations {
     update_story_api_v1_stories__story_id__patch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The ETag of the story as last read (`"7"`): 412 if it has changed since */
+                "if-match"?: string | null;
+            };
             path: {
                 story_id: string;
             };

@@ -6,6 +6,11 @@ describe('assemble', () => {
     expect(assemble('The Brave')).toEqual({ title: null, paragraphs: [], open: true });
   });
 
+  it('shows a first line too long for a title as text while it is still being written', () => {
+    const line = 'Luna loved the moon, and every night she climbed the hill behind her house to wave at it; one night the moon waved back at her.';
+    expect(assemble(line)).toEqual({ title: null, paragraphs: [line], open: true });
+  });
+
   it('shows a paragraph as soon as it starts', () => {
     const s = assemble('Title: The Brave Fox\n\nOnce upon a time');
     expect(s.title).toBe('The Brave Fox');

@@ -12,6 +12,8 @@ export interface Assembled {
   open: boolean;
 }
 
+const TITLE_MAX = 120;
+const fold = (text: string) => text.split(/\s+/).join(' ');
 const TITLE_PREFIX = /^\s*(#+\s*)?(\*\*)?\s*(title|título)\s*:\s*/i;
 
 export function assemble(text: string): Assembled {
@@ -22,10 +24,13 @@ export function assemble(text: string): Assembled {
   const lines = first!.split('\n');
   const titleLine = lines[0]!.replace(TITLE_PREFIX, '').replace(/^[\s*"'#]+|[\s*"'#]+$/g, '');
   const firstRest = lines.slice(1).join('\n').trim();
-  // Until the title line ends we cannot tell a title from a first paragraph.
-  if (blocks.length === 1 && lines.length === 1 && open) return { title: null, paragraphs: [], open: true };
-  const paragraphs = [...(firstRest ? [firstRest] : []), ...rest].map((p) => p.split(/\s+/).join(' '));
-  if (titleLine.length > 120) return { title: null, paragraphs: blocks.map((b) => b.split(/\s+/).join(' ')), open };
+  // Until the title line ends we cannot tell a title from a first paragraph, unless it is already
+  // too long for a title (the server's limit): then it is story text, shown as it grows.
+  if (blocks.length === 1 && lines.length === 1 && open) {
+    return titleLine.length > TITLE_MAX ? { title: null, paragraphs: [fold(first!)], open: true } : { title: null, paragraphs: [], open: true };
+  }
+  const paragraphs = [...(firstRest ? [firstRest] : []), ...rest].map(fold);
+  if (titleLine.length > TITLE_MAX) return { title: null, paragraphs: blocks.map(fold), open };
   return { title: titleLine || null, paragraphs, open };
 }
 

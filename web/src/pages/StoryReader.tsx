@@ -18,7 +18,8 @@ export default function StoryReader() {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const [lang, setLang] = useState<string>('');
-  const [editing, setEditing] = useState<number | null>(null);
+  // The paragraph being edited, and the revision it was read at: saved only over that revision.
+  const [editing, setEditing] = useState<{ index: number; revision: number } | null>(null);
   const [showVersions, setShowVersions] = useState(false);
   const story = useQuery({
     queryKey: ['story', id],
@@ -30,8 +31,13 @@ export default function StoryReader() {
   const [illustrating, setIllustrating] = useState<number | null>(null);
 
   const update = useMutation({
-    mutationFn: async (paragraphs: Paragraph[]) =>
-      ok(await api.PATCH('/api/v1/stories/{story_id}', { params: { path: { story_id: id } }, body: { paragraphs } })),
+    mutationFn: async ({ paragraphs, revision }: { paragraphs: Paragraph[]; revision: number }) =>
+      ok(
+        await api.PATCH('/api/v1/stories/{story_id}', {
+          params: { path: { story_id: id }, header: { 'if-match': `"${revision}"` } },
+          body: { paragraphs },
+        }),
+      ),
     onSuccess: (s) => {
       queryClient.setQueryData(['story', id], s);
       void queryClient.invalidateQueries({ queryKey: ['versions', id] });
@@ -84,20 +90,28 @@ export default function StoryReader() {
         {paragraphs.map((p, i) => (
           <div key={i} className="paragraph-block">
             {p.image_id && <ApiImage path={`/api/v1/stories/${id}/images/${p.image_id}`} alt={t('Illustration of paragraph {n}', { n: i + 1 })} className="illustration" />}
-            {editing === i && !showing ? (
+            {editing?.index === i && !showing ? (
               <form
                 className="no-print"
                 onSubmit={(e) => {
                   e.preventDefault();
                   const text = String(new FormData(e.currentTarget).get('text'));
-                  update.mutate(s.paragraphs.map((q, j) => (j === i ? { ...q, text } : q)));
+                  update.mutate({ paragraphs: s.paragraphs.map((q, j) => (j === i ? { ...q, text } : q)), revision: editing.revision });
                 }}
               >
                 <TextArea label={t('Paragraph {n}', { n: i + 1 })} name="text" defaultValue={p.text} rows={6} required autoFocus />
                 {conflict ? (
                   <p className="error" role="alert">
                     {t('Someone changed this story meanwhile. Reload it to see their version before editing again.')}{' '}
-                    <button type="button" className="secondary" onClick={refetch}>
+                    <button
+                      type="button"
+                      className="secondary"
+                      onClick={() => {
+                        refetch();
+                        setEditing(null);
+                        update.reset();
+                      }}
+                    >
                       {t('Reload')}
                     </button>
                   </p>
@@ -114,9 +128,12 @@ export default function StoryReader() {
             ) : (
               <p className="paragraph">{p.text}</p>
             )}
-            {!showing && editing !== i && (
+            {!showing && editing?.index !== i && (
               <p className="paragraph-actions no-print">
-                <button type="button" className="link" onClick={() => setEditing(i)} aria-label={t('Edit paragraph {n}', { n: i + 1 })}>
+                <button type="button" className="link" onClick={() => {
+                    update.reset();
+                    setEditing({ index: i, revision: s.revision });
+                  }} aria-label={t('Edit paragraph {n}', { n: i + 1 })}>
                   {t('Edit')}
                 </button>
                 <button

@@ -112,6 +112,9 @@ class StorySummary(BaseModel):
 
 
 class StoryPublic(StorySummary):
+    # Bumped by every write (an edit, a translation, an illustration): the ETag, and what If-Match
+    # compares.
+    revision: int
     paragraphs: list[Paragraph]
     translations: dict[str, Translation] = {}
 

@@ -126,9 +126,13 @@ async def list_stories(
     return StoriesPublic(items=[StorySummary.model_validate(d) for d in page.items], next_cursor=page.next_cursor)
 
 
-async def update(runtime: Runtime, owner_id: str, story_id: str, data: StoryUpdate) -> StoryPublic:
-    """Change the story's content; the content it replaces is kept as a version."""
+async def update(
+    runtime: Runtime, owner_id: str, story_id: str, data: StoryUpdate, *, if_revision: int | None = None
+) -> StoryPublic:
+    """Change the story's content; the content it replaces is kept as a version. ``if_revision``:
+    only if the story is still at that revision (412 otherwise)."""
     current = await store.get(runtime, owner_id, story_id)
+    store.check_revision(current, if_revision)
     given = data.model_dump(mode="json", exclude_unset=True)
     changes = {k: v for k, v in given.items() if v is not None}
     if not changes:
@@ -146,6 +150,7 @@ async def update(runtime: Runtime, owner_id: str, story_id: str, data: StoryUpda
             story_id,
             lambda doc: changes | {"image_ids": store.with_images(doc, image_ids)},
             new_version=True,
+            if_revision=if_revision,
         )
     except BaseException:
         await _forget(runtime, owner_id, image_ids)
@@ -153,9 +158,11 @@ async def update(runtime: Runtime, owner_id: str, story_id: str, data: StoryUpda
     return StoryPublic.model_validate(doc)
 
 
-async def delete(runtime: Runtime, owner_id: str, story_id: str) -> None:
-    """Delete the story, its kept versions and its images."""
+async def delete(runtime: Runtime, owner_id: str, story_id: str, *, if_revision: int | None = None) -> None:
+    """Delete the story, its kept versions and its images; with ``if_revision``, only if it is still
+    at that revision (a write landing between this check and the delete is deleted with it)."""
     doc = await store.get(runtime, owner_id, story_id)
+    store.check_revision(doc, if_revision)
     if not await runtime.documents.delete(store.STORIES, story_id, owner_id=owner_id):
         raise NotFound("No such story.")
     await runtime.documents.delete_many(store.VERSIONS, owner_id=owner_id, where={"story_id": story_id})

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from storybang.errors import Conflict, NotFound, PayloadTooLarge
+from storybang.errors import Conflict, NotFound, PayloadTooLarge, PreconditionFailed
 from storybang.runtime import Runtime
 from storybang.stores import ids
 from storybang.stores.documents import Doc
@@ -77,12 +77,31 @@ def with_images(doc: Doc, image_ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*doc.get("image_ids", []), *image_ids]))
 
 
-async def write(runtime: Runtime, owner_id: str, story_id: str, change: Change, *, new_version: bool) -> Doc:
+def etag(revision: int) -> str:
+    return f'"{revision}"'
+
+
+def check_revision(doc: Doc, if_revision: int | None) -> None:
+    """412 when the client wrote on a revision that is no longer current (``If-Match``)."""
+    if if_revision is not None and doc["revision"] != if_revision:
+        raise PreconditionFailed("The story changed since you read it.", etag=etag(doc["revision"]))
+
+
+async def write(
+    runtime: Runtime,
+    owner_id: str,
+    story_id: str,
+    change: Change,
+    *,
+    new_version: bool,
+    if_revision: int | None = None,
+) -> Doc:
     """Apply ``change(current) -> changes`` with compare-and-set, keeping the replaced content as a
     version first when ``new_version``, and announce it. Retried on a lost race; 409 when it keeps
-    losing."""
+    losing; 412 when ``if_revision`` is given and is not the current revision."""
     for attempt in range(_CAS_TRIES):
         doc = await get(runtime, owner_id, story_id)
+        check_revision(doc, if_revision)
         stamp = now()
         changes = change(doc) | {"revision": doc["revision"] + 1, "updated_at": stamp}
         check_size(doc | changes)
