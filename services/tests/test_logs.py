@@ -23,3 +23,15 @@ def test_credentials_are_redacted_in_json_logs(capsys: pytest.CaptureFixture[str
         assert record[key] == logs.REDACTED
     assert "hunter2" not in line and "123456" not in line
     logging.getLogger().handlers.clear()
+
+
+def test_a_logged_exception_keeps_its_traceback_in_json_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    logs.configure(LogSettings(format="json"))
+    try:
+        raise ValueError("the backend said no")
+    except ValueError:
+        logs.get("test").exception("job crashed", job_id="j1")
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert record["event"] == "job crashed" and record["job_id"] == "j1"
+    assert "Traceback" in record["exception"] and "ValueError: the backend said no" in record["exception"]
+    logging.getLogger().handlers.clear()

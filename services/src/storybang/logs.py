@@ -31,10 +31,12 @@ def configure(settings: LogSettings, *, dev: bool = False) -> None:
     """Set up the process's logging from its log settings; ``dev`` picks the console format when
     the settings name none."""
     level = getattr(logging, settings.level.upper())
-    renderer: Any = (
-        structlog.processors.JSONRenderer()
+    # The console renderer prints a logged exception's traceback itself; JSON needs it turned into
+    # an "exception" field first, or log.exception() would write only "exc_info": true.
+    rendering: list[Any] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
         if settings.resolved_format(dev=dev) == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else [structlog.dev.ConsoleRenderer(colors=False)]
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -51,7 +53,7 @@ def configure(settings: LogSettings, *, dev: bool = False) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *rendering],
             foreign_pre_chain=shared,
         )
     )
