@@ -85,8 +85,13 @@ class GenerationSettings(BaseModel):
     api_keys: dict[str, SecretStr] = {}
     max_prompt_chars: int = Field(4000, ge=100)
     max_tokens: int = Field(1024, ge=16)
+    # A job that makes no progress (no token, no paragraph, no step) for this long is stuck and
+    # fails; a job that keeps making progress runs on, up to the limit its work allows
+    # (storybang.generation.limits).
     timeout_seconds: int = Field(120, ge=5)
     max_retries: int = Field(3, ge=0, le=10)
+    # How often a worker looks for jobs whose message was lost or whose worker died.
+    sweep_seconds: int = Field(60, ge=1)
     # Per-user limits: jobs in flight at once, and daily quotas (UTC days).
     max_active_jobs: int = Field(3, ge=1)
     daily_tokens: int = Field(200_000, ge=0)

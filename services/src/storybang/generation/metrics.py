@@ -19,7 +19,7 @@ CALL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300)
 TTFT_BUCKETS = (0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 # Why a job failed, as a small fixed set (the job document keeps the full reason).
-REASONS = ("timeout", "backends_down", "rejected", "unsupported", "no_backend", "invalid", "internal")
+REASONS = ("timeout", "backends_down", "rejected", "unsupported", "no_backend", "invalid", "internal", "lost")
 
 JOBS = Counter(
     "storybang_generation_jobs_total",
@@ -29,7 +29,7 @@ JOBS = Counter(
 FAILURES = Counter(
     "storybang_generation_job_failures_total",
     "Jobs that failed for good, by task and reason (timeout, backends_down, rejected, unsupported, "
-    "no_backend, invalid, internal).",
+    "no_backend, invalid, internal, lost).",
     ["task", "reason"],
 )
 DURATION = Histogram(
@@ -57,8 +57,7 @@ BACKEND_DURATION = Histogram(
 )
 FALLBACKS = Counter(
     "storybang_generation_fallbacks_total",
-    "Backends passed over for the next one (down, cold or unable to do the task), by task and the "
-    "backend passed over.",
+    "Backends passed over for the next one (down, cold or unable to do the task), by task and the backend passed over.",
     ["task", "backend"],
 )
 TIME_TO_FIRST_TOKEN = Histogram(

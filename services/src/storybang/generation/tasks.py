@@ -16,7 +16,7 @@ from typing import Any
 
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound
-from storybang.generation import jobs, metrics, prompts
+from storybang.generation import jobs, limits, metrics, prompts
 from storybang.generation.backends.base import Backend, Completion
 from storybang.generation.backends.chain import Chain
 from storybang.runtime import Runtime
@@ -78,6 +78,7 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
     async def on_delta(delta: str) -> None:
         nonlocal streamed, last_check
         streamed += len(delta.split()) or 1
+        limits.alive()
         progress = {"id": job["id"], "task": "story", "delta": delta}
         await ctx.runtime.events.publish(owner, "generation.progress", progress)
         if time.monotonic() - last_check >= CHECK_EVERY_SECONDS:
@@ -143,6 +144,7 @@ async def run_translate(ctx: Context, job: Doc) -> Outcome:
 
     for i, text in enumerate(texts):
         out, backend = await ctx.chain.run(translator(text), prefer=job.get("backend"))
+        limits.alive()
         translated_texts.append(out)
         if not await jobs.progress(ctx.runtime.documents, job, (i + 1) / len(texts) * 0.95):
             raise Cancelled

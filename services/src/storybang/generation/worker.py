@@ -9,6 +9,7 @@ task) fails the job at once with the reason. Every job has a time limit.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import signal
@@ -20,16 +21,17 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 import dramatiq
 import structlog
 from dramatiq.asyncio import EventLoopThread, get_event_loop_thread
+from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO, CurrentMessage
 
 from storybang import errors, logs, queue
 from storybang.events import EventBus
-from storybang.generation import jobs, metrics, quotas
+from storybang.generation import jobs, limits, metrics, quotas, sweeper
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import AllDown, Chain, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
 from storybang.runtime import Runtime
-from storybang.settings import Settings
+from storybang.settings import GenerationSettings, Settings
 from storybang.stores.errors import STORE_DOWN
 
 log = logs.get(__name__)
@@ -48,19 +50,31 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
     when its store was down too, stays ``running`` and the retry takes it over).
     """
     runtime = ctx.runtime
-    job = await jobs.start(runtime.documents, job_id)
+    lease_seconds = jobs.lease_seconds(runtime.settings.worker.heartbeat_timeout_seconds)
+    try:
+        job = await jobs.start(runtime.documents, job_id, lease_seconds=lease_seconds)
+    except jobs.Held as e:
+        # Its worker may have just died (the broker redelivers after its heartbeat timeout, the
+        # lease runs as long): look again shortly. A duplicate message ends as "skipped" then.
+        raise dramatiq.Retry("the job is held by another worker") from e
+    except TRANSIENT as e:
+        # The store is down at pick-up: the message comes back later (and the sweeper, should its
+        # retries run out, sends it again), so the job never waits in "queued" for nothing.
+        raise dramatiq.Retry(f"picking the job up: {type(e).__name__}") from e
     if job is None:
-        return "skipped"  # finished, cancelled or unknown: a late or repeated message
+        return "skipped"  # finished, cancelled, another worker's, or unknown: a late or repeated message
     owner, task = job["owner_id"], job["task"]
     event = {"id": job_id, "task": task}
+    started = time.monotonic()
+    lease = asyncio.create_task(_keep_lease(runtime, job, lease_seconds))
     try:
         await runtime.events.publish(owner, "generation.started", event)
-        async with asyncio.timeout(runtime.settings.generation.timeout_seconds):
+        async with limits.running(runtime.settings.generation):
             outcome = await RUNNERS[task](ctx, job)
     except Cancelled:
         return "cancelled"
     except TimeoutError as e:
-        return await _fail(runtime, job, f"timed out after {runtime.settings.generation.timeout_seconds} s", e)
+        return await _fail(runtime, job, _timed_out(runtime.settings.generation, time.monotonic() - started), e)
     except TRANSIENT as e:
         reason = getattr(e, "detail", None) or str(e) or type(e).__name__
         if retries < runtime.settings.generation.max_retries:
@@ -71,6 +85,8 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         return await _fail(runtime, job, reason, e)
     except (Rejected, Unsupported, NoBackend, errors.StoryBangError, BackendError) as e:
         return await _fail(runtime, job, getattr(e, "detail", None) or str(e), e)
+    finally:
+        lease.cancel()
     done = await jobs.succeed(runtime.documents, job, outcome.result, outcome.backend)
     if done is None:
         return "cancelled" if not await jobs.is_running(runtime.documents, job) else "lost"
@@ -80,6 +96,22 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
     completed = event | {"backend": outcome.backend, "summary": summary(outcome.result)}
     await runtime.events.publish(owner, "generation.completed", completed)
     return "succeeded"
+
+
+def _timed_out(settings: GenerationSettings, elapsed: float) -> str:
+    ceiling = limits.ceiling_seconds(settings)
+    if elapsed >= ceiling - 1:
+        return f"ran past the {ceiling:.0f} s its work allows"
+    return f"made no progress for {settings.timeout_seconds} s"
+
+
+async def _keep_lease(runtime: Runtime, job: dict[str, Any], lease_seconds: float) -> None:
+    """Renew the job's lease while it runs, so that no other worker takes it over."""
+    while True:
+        await asyncio.sleep(lease_seconds / jobs.RENEWALS_PER_LEASE)
+        with contextlib.suppress(*TRANSIENT):  # a blip: the lease outlasts two missed renewals
+            if not await jobs.renew(runtime.documents, job, lease_seconds=lease_seconds):
+                return  # cancelled, or taken over after all: its own writes will be refused
 
 
 # What of a result an event carries: ids and short values. A story or a translation can be far larger
@@ -133,9 +165,10 @@ def declare(
         async def run(job_id: str, _task: str = task) -> None:
             started = time.perf_counter()
             # Every log line of this job, here and in what it calls, carries its id.
-            with structlog.contextvars.bound_contextvars(job_id=job_id, task=_task), metrics.RUNNING.labels(
-                _task
-            ).track_inprogress():
+            with (
+                structlog.contextvars.bound_contextvars(job_id=job_id, task=_task),
+                metrics.RUNNING.labels(_task).track_inprogress(),
+            ):
                 try:
                     outcome = await execute(contexts[_task], job_id, _retries())
                     metrics.JOBS.labels(_task, outcome).inc()
@@ -149,7 +182,6 @@ def declare(
                     log.exception("job crashed")
                     await _crashed(contexts[_task], job_id)
 
-
         decorate = dramatiq.actor(
             actor_name=queue.actor_name(task),
             queue_name=task,
@@ -160,8 +192,8 @@ def declare(
             max_retries=settings.generation.max_retries,
             min_backoff=MIN_BACKOFF_MS,
             max_backoff=MAX_BACKOFF_MS,
-            # Our own asyncio.timeout is the job's limit; Dramatiq's is a backstop above it.
-            time_limit=(settings.generation.timeout_seconds + 60) * 1000,
+            # Our own limits (storybang.generation.limits) end a job; Dramatiq's is a backstop above them.
+            time_limit=int((limits.ceiling_seconds(settings.generation) + 60) * 1000),
         )
         actors.append(decorate(run))
     return actors
@@ -187,14 +219,21 @@ class Lifecycle(AsyncIO):
     ) -> None:
         super().__init__()
         self.settings, self.tasks, self.contexts, self.bus = settings, tasks, contexts, bus
+        self.sweeping: concurrent.futures.Future[None] | None = None
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         super().before_worker_boot(broker, worker)  # type: ignore[no-untyped-call]
         runtime = _loop().run_coroutine(Runtime.open(self.settings, broker=broker, bus=self.bus))
         self.contexts.update(contexts_for(runtime, self.tasks))
+        # An in-process queue is new at every start: whatever was queued or running lost its message.
+        first_grace = 0 if isinstance(broker, StubBroker) else sweeper.QUEUED_GRACE_SECONDS
+        sweeping = sweeper.keep_sweeping(runtime, broker, self.tasks, first_grace=first_grace)
+        self.sweeping = asyncio.run_coroutine_threadsafe(sweeping, _loop().loop)
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         loop = _loop()
+        if self.sweeping is not None:
+            self.sweeping.cancel()
         if self.contexts:
             ctx = next(iter(self.contexts.values()))
             for c in self.contexts.values():
@@ -275,4 +314,4 @@ def run(settings: Settings, tasks: list[str]) -> None:
     log.info("worker started", tasks=tasks, concurrency=settings.worker.concurrency)
     stop.wait()
     log.info("worker stopping")
-    worker.stop(timeout=settings.generation.timeout_seconds * 1000)
+    worker.stop(timeout=int(limits.ceiling_seconds(settings.generation) * 1000))
