@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import structlog
 
 from storybang.runtime import Runtime
-from tests.conftest import SignUp
+from tests.conftest import SignUp, app_for, client_for
 
 
 async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
@@ -53,3 +54,21 @@ async def test_unknown_route_is_a_problem(client: httpx.AsyncClient) -> None:
 async def test_wrong_method_is_405(client: httpx.AsyncClient, signup: SignUp) -> None:
     r = await client.put("/api/v1/auth/login", json={})
     assert r.status_code == 405
+
+
+async def test_an_unexpected_error_is_a_bare_500_logged_once(runtime: Runtime) -> None:
+    app = app_for(runtime)
+
+    @app.get("/api/v1/broken")
+    async def broken() -> None:
+        raise RuntimeError("a defect, with a secret detail")
+
+    # An exception leaving the app (for the server to log a second time) would be raised here.
+    async with client_for(app) as client:
+        with structlog.testing.capture_logs() as logged:
+            r = await client.get("/api/v1/broken")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "secret" not in r.text
+    errors = [entry for entry in logged if entry["log_level"] == "error"]
+    assert len(errors) == 1 and isinstance(errors[0]["exc_info"], RuntimeError), logged

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storybang import logs
 from storybang.errors import InvalidInput, StoryBangError, Unavailable
@@ -90,9 +91,33 @@ async def _on_store_down(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.error("unhandled error", path=request.url.path, exc_info=exc)
-    return problem(500, StoryBangError.title, "An unexpected error occurred.", slug=StoryBangError.slug)
+class LastResort:
+    """Answer an exception nothing else handled with a bare 500 problem, logged once with its
+    traceback. (An ``Exception`` handler would log it, then Starlette re-raises it for the server,
+    which logs it again.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            log.error("unhandled error", path=scope.get("path", ""), exc_info=exc)
+            if started:
+                return  # the answer is under way: all that is left is to end it, which the server does
+            answer = problem(500, StoryBangError.title, "An unexpected error occurred.", slug=StoryBangError.slug)
+            await answer(scope, receive, send)
 
 
 def install(app: FastAPI, *, store_down: Iterable[type[Exception]] = ()) -> None:
@@ -104,4 +129,4 @@ def install(app: FastAPI, *, store_down: Iterable[type[Exception]] = ()) -> None
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     for kind in store_down:
         app.add_exception_handler(kind, _on_store_down)
-    app.add_exception_handler(Exception, _on_unexpected)
+    app.add_middleware(LastResort)
