@@ -1,9 +1,10 @@
 /**
  * The whole journey of a new person, in a real browser against `storybang dev` with the bundled
  * model: sign up, verify, log in, a character with a photo, a story that streams in, a Spanish
- * translation, an edit and its undoing, log out. Run at 1280×800 and at 360×740 (touch).
+ * translation, an edit and its undoing, an EPUB, log out. Run at 1280×800 and at 360×740 (touch).
  */
 import { expect, test } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import { codeFor, expectAccessible, PASSWORD, PHOTO, shooter, uniqueEmail } from './helpers';
 
 test('a new person writes, translates and edits a story', async ({ page }, info) => {
@@ -92,6 +93,14 @@ test('a new person writes, translates and edits a story', async ({ page }, info)
   await expect(page.locator('article.story .paragraph').first()).toHaveText(firstText);
   await expectAccessible(page, 'the reader');
   await shot('restored');
+
+  // Export EPUB
+  const [book] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export EPUB' }).click()]);
+  expect(book.suggestedFilename()).toMatch(/\.epub$/);
+  const bytes = readFileSync((await book.path())!);
+  expect(bytes.subarray(0, 2).toString()).toBe('PK');
+  expect(bytes.subarray(30, 58).toString()).toBe('mimetypeapplication/epub+zip');
+  expect(bytes.toString('utf8')).toContain(firstText.slice(0, 40));
 
   // My jobs shows the finished story and translation
   await page.getByRole('link', { name: 'Jobs' }).click();

@@ -92,6 +92,8 @@ export const es: Record<string, string> = {
   Portrait: 'Retrato',
   'Portrait of {name}': 'Retrato de {name}',
   Print: 'Imprimir',
+  'Export EPUB': 'Exportar EPUB',
+  'Making the EPUB…': 'Preparando el EPUB…',
   Profile: 'Perfil',
   Progress: 'Progreso',
   'Read in': 'Leer en',

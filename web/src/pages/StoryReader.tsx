@@ -1,11 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
 import { useState } from 'react';
-import { api, ApiError, ok, type Story } from '../api/client';
+import { api, ApiError, fetchBlob, ok, type Story } from '../api/client';
 import { useT } from '../i18n';
 import { FormError, Select, TextArea } from '../ui/forms';
 import { JobStatus, useGeneration } from '../ui/jobs';
-import { ApiImage } from '../ui/media';
+import { ApiImage, download } from '../ui/media';
 import { LANGUAGES } from './StoryCreator';
 
 const route = getRouteApi('/stories/$id');
@@ -44,6 +44,20 @@ export default function StoryReader() {
       setEditing(null);
     },
   });
+  const exportBook = useMutation({
+    mutationFn: async ({ title, language, paragraphs }: { title: string; language: string; paragraphs: Paragraph[] }) => {
+      const { epub } = await import('../export/epub');
+      const book = await Promise.all(
+        paragraphs.map(async (p) => {
+          if (!p.image_id) return { text: p.text };
+          const blob = await fetchBlob(`/api/v1/stories/${id}/images/${p.image_id}`);
+          return { text: p.text, image: { id: p.image_id, type: blob.type, data: new Uint8Array(await blob.arrayBuffer()) } };
+        }),
+      );
+      const bytes = epub({ id, title, language, paragraphs: book, modified: new Date() });
+      download(new Blob([bytes as BlobPart], { type: 'application/epub+zip' }), `${title.replace(/[^\p{L}\p{N} _-]+/gu, '').trim() || 'story'}.epub`);
+    },
+  });
   const remove = useMutation({
     mutationFn: async () => ok(await api.DELETE('/api/v1/stories/{story_id}', { params: { path: { story_id: id } } })),
     onSuccess: () => navigate({ to: '/stories' }),
@@ -77,10 +91,19 @@ export default function StoryReader() {
         <button type="button" className="secondary" onClick={() => window.print()}>
           {t('Print')}
         </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={exportBook.isPending}
+          onClick={() => exportBook.mutate({ title, language: lang || original, paragraphs: paragraphs.map((p, i) => ({ ...p, image_id: p.image_id ?? s.paragraphs[i]?.image_id ?? null })) })}
+        >
+          {exportBook.isPending ? t('Making the EPUB…') : t('Export EPUB')}
+        </button>
         <button type="button" className="secondary" aria-expanded={showVersions} onClick={() => setShowVersions((v) => !v)}>
           {t('Version history')}
         </button>
       </div>
+      <FormError error={exportBook.error} />
       <JobStatus job={translate.job} label={t('Translation')} />
       <FormError error={translate.start.error} />
       {showVersions && <Versions id={id} current={s.version} />}
