@@ -67,7 +67,11 @@ def dev(host: str, port: int, data_dir: Path) -> None:
 
 @main.command()
 @click.option(
-    "--domain", "domains", multiple=True, required=True, help="identity, characters, stories, generation (repeatable)"
+    "--domain",
+    "domains",
+    multiple=True,
+    required=True,
+    help="identity, characters, stories, generation, web (repeatable)",
 )
 @click.option("--host", default="0.0.0.0", show_default=True)  # noqa: S104 - a pod listens on all interfaces
 @click.option("--port", default=8000, show_default=True, type=int)
