@@ -4,9 +4,7 @@ down), to exercise fallback and retries."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY
@@ -16,20 +14,11 @@ from storybang.generation.backends.chain import Chain
 from storybang.generation.tasks import Context
 from storybang.runtime import Runtime
 from storybang.settings import Settings
-from tests.conftest import Account, SignUp
-from tests.generation.conftest import running_worker, settings_with
+from tests.conftest import SignUp
+from tests.generation.conftest import finished, running_worker, settings_with
 
 DOWN = {"name": "down", "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"}
 APERTIUM = {"name": "apertium", "kind": "apertium"}
-
-
-async def wait_for(client: httpx.AsyncClient, account: Account, job_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(60):
-        while True:
-            job: dict[str, Any] = (await client.get(f"/api/v1/generations/{job_id}", headers=account.headers)).json()
-            if job["status"] in ("succeeded", "failed", "cancelled"):
-                return job
-            await asyncio.sleep(0.1)
 
 
 async def test_translation_falls_back_past_a_backend_that_is_down(
@@ -42,7 +31,7 @@ async def test_translation_falls_back_past_a_backend_that_is_down(
     with running_worker(settings, ["translate"]):
         body = {"task": "translate", "input": {"text": "The little fox is happy.", "target_language": "es"}}
         job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
-        done = await wait_for(client, account, job["id"])
+        done = await finished(client, account, job["id"])
     assert done["status"] == "succeeded", done
     assert done["backend"] == "apertium"
     assert "zorro" in done["result"]["text"].lower()
@@ -73,7 +62,7 @@ async def test_a_whole_story_is_translated_and_kept(
     with running_worker(settings, ["translate"]):
         body = {"task": "translate", "input": {"story_id": story["id"], "target_language": "es"}}
         job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
-        done = await wait_for(client, account, job["id"])
+        done = await finished(client, account, job["id"])
     assert done["status"] == "succeeded", done
     kept = (await client.get(f"/api/v1/stories/{story['id']}", headers=account.headers)).json()
     spanish = kept["translations"]["es"]
@@ -89,7 +78,7 @@ async def test_backends_down_are_retried_then_the_job_fails_with_the_reason(
     with running_worker(settings, ["translate"]):
         body = {"task": "translate", "input": {"text": "Hello", "target_language": "es"}}
         job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
-        done = await wait_for(client, account, job["id"])
+        done = await finished(client, account, job["id"])
     assert done["status"] == "failed"
     assert "every backend failed" in done["error"] and "down" in done["error"]
 
@@ -132,7 +121,7 @@ async def test_a_task_without_a_backend_fails_at_once(
     with running_worker(settings, ["image"]):
         body = {"task": "image", "input": {"character_id": character["id"]}}
         job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
-        done = await wait_for(client, account, job["id"])
+        done = await finished(client, account, job["id"])
     assert done["status"] == "failed" and "no backend" in done["error"]
 
 
@@ -147,7 +136,7 @@ async def test_a_job_naming_a_backend_the_worker_lacks_fails_at_once_with_the_re
         body = {"task": "translate", "backend": "nope", "input": {"text": "Hello.", "target_language": "es"}}
         r = await client.post("/api/v1/generations", headers=account.headers, json=body)
         assert r.status_code == 202, r.text
-        done = await wait_for(client, account, r.json()["id"])
+        done = await finished(client, account, r.json()["id"])
     assert done["status"] == "failed", done
     assert "'nope'" in done["error"] and "apertium" in done["error"]
 
@@ -161,7 +150,7 @@ async def test_a_result_larger_than_an_event_completes_with_a_summary(
     with running_worker(settings, ["translate"]):
         body = {"task": "translate", "input": {"text": text, "target_language": "es"}}
         job = (await client.post("/api/v1/generations", headers=account.headers, json=body)).json()
-        done = await wait_for(client, account, job["id"])
+        done = await finished(client, account, job["id"])
     assert done["status"] == "succeeded", done
     assert len(done["result"]["text"]) > 16 * 1024  # the whole result is fetched over the API
     replay = await runtime.events.replay(account.id, "0-0")

@@ -4,7 +4,6 @@ Redis and a real Dramatiq worker."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +13,8 @@ import structlog
 from storybang.generation import quotas
 from storybang.runtime import Runtime
 from storybang.settings import Settings
-from tests.conftest import Account, SignUp
-from tests.generation.conftest import running_worker, settings_with
+from tests.conftest import SignUp
+from tests.generation.conftest import finished, running_worker, settings_with
 from tests.identity.test_admin import make_admin
 
 # Two OpenAI-compatible addresses where nothing listens: both backends are down.
@@ -23,15 +22,6 @@ DOWN = [
     {"name": "down-a", "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"},
     {"name": "down-b", "kind": "openai", "base_url": "http://127.0.0.1:9/v1", "model": "m"},
 ]
-
-
-async def _finished(client: httpx.AsyncClient, account: Account, job_id: str) -> dict[str, Any]:
-    async with asyncio.timeout(60):
-        while True:
-            job: dict[str, Any] = (await client.get(f"/api/v1/generations/{job_id}", headers=account.headers)).json()
-            if job["status"] in ("succeeded", "failed", "cancelled"):
-                return job
-            await asyncio.sleep(0.1)
 
 
 async def test_admins_see_failed_jobs_with_reason_and_backends_tried(
@@ -43,7 +33,7 @@ async def test_admins_see_failed_jobs_with_reason_and_backends_tried(
     capture = structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars])
     with capture as lines, running_worker(settings, ["translate"]):
         job = (await client.post("/api/v1/generations", headers=user.headers, json=body)).json()
-        done = await _finished(client, user, job["id"])
+        done = await finished(client, user, job["id"])
     assert done["status"] == "failed"
 
     assert (await client.get("/api/v1/admin/generations/failed", headers=user.headers)).status_code == 403
