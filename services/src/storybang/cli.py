@@ -40,6 +40,7 @@ def _serve(app: Any, settings: Settings, host: str, port: int) -> None:
         proxy_headers=True,
         forwarded_allow_ips=settings.trusted_proxies,
         server_header=False,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
@@ -100,8 +101,7 @@ def notifier(host: str, port: int) -> None:
         app = create_app(settings)
     except ValueError as e:
         raise click.ClickException(str(e)) from e
-    configure_logs(settings)
-    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True, server_header=False)
+    _serve(app, settings, host, port)
 
 
 @main.command()

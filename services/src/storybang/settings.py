@@ -160,6 +160,9 @@ class Settings(BaseSettings):
     # Addresses whose X-Forwarded-For is believed (the ingress controller's pods): rate limits per
     # client address are only as good as this. "*" trusts every hop.
     trusted_proxies: str = "127.0.0.1"
+    # On SIGTERM, how long requests in flight may finish before they are cut: well inside the 30 s
+    # Kubernetes waits. Socket.IO long-polls would otherwise hold the exit for their whole 25 s.
+    shutdown_grace_seconds: int = Field(5, ge=0, le=300)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:
