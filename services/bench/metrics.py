@@ -1,7 +1,10 @@
 """What request metrics cost on the hot path: an authenticated ``GET /api/v1/characters`` (20
 items) on the same app with Prometheus request metrics on (as deployed) and off, on the real
 stores, measured with wrk. Rounds alternate on and off so a noisy machine hurts both alike; the
-best round of each counts. Run by `make bench` (BENCH=metrics).
+best round of each counts. Then, because a busy machine blurs a difference of a few percent, the
+CPU time the metrics middleware itself adds to one request, measured in-process (CPU time of this
+process only, so other load on the machine does not count) on the bare 20-item endpoint with and
+without the same instrumentation. Run by `make bench` (BENCH=metrics).
 
     python -m bench.metrics                       (in services/, with .servers/env sourced)
     uvicorn --factory bench.metrics:with_metrics  (what it serves; settings from STORYBANG_*)
@@ -9,6 +12,7 @@ best round of each counts. Run by `make bench` (BENCH=metrics).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -21,15 +25,18 @@ from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
+from bench import bare
 from bench.api import CONNECTIONS, DURATION, wrk
-from storybang.api.app import create_app
+from storybang.api.app import create_app, request_metrics
 from storybang.security import tokens
 from storybang.settings import Settings
 from storybang_testing.waiting import free_port
 from tests.processes import settings_env
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+CPU_REQUESTS = 3000
 DOMAINS = ["identity", "characters"]
 
 
@@ -60,6 +67,29 @@ def serving(factory: str, env: dict[str, str], log: Path) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait()
+
+
+async def cpu_per_request(app: FastAPI) -> float:
+    """Microseconds of this process's CPU time per ``GET /items``, through the ASGI stack."""
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bench") as client:
+        for _ in range(300):  # warm up
+            await client.get("/items")
+        started = time.process_time()
+        for _ in range(CPU_REQUESTS):
+            await client.get("/items")
+        return (time.process_time() - started) / CPU_REQUESTS * 1e6
+
+
+def middleware_cost() -> tuple[float, float]:
+    """CPU µs per request without and with the API's request metrics, best of three each."""
+    plain = FastAPI()
+    plain.add_api_route("/items", bare.items)
+    measured = FastAPI()
+    measured.add_api_route("/items", bare.items)
+    request_metrics(CollectorRegistry()).instrument(measured)  # the API's own, on a registry of its own
+    off = min(asyncio.run(cpu_per_request(plain)) for _ in range(3))
+    on = min(asyncio.run(cpu_per_request(measured)) for _ in range(3))
+    return off, on
 
 
 def main() -> None:
@@ -102,6 +132,9 @@ def main() -> None:
     for name, r in (("metrics on", on), ("metrics off", off)):
         print(f"{name:44} {r['rps']:9.0f} {r['p50']:8.2f} {r['p99']:8.2f}")
     print(f"ratio on/off: {on['rps'] / off['rps']:.3f}x throughput, {on['p50'] / off['p50']:.3f}x p50 latency")
+    cpu_off, cpu_on = middleware_cost()
+    print(f"CPU per request, bare 20-item endpoint in-process ({CPU_REQUESTS} requests, best of 3):")
+    print(f"  metrics off {cpu_off:.0f} µs, on {cpu_on:.0f} µs: +{cpu_on - cpu_off:.0f} µs ({cpu_on / cpu_off:.3f}x)")
 
 
 if __name__ == "__main__":
