@@ -71,6 +71,9 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         await runtime.events.publish(owner, "generation.started", event)
         async with limits.running(runtime.settings.generation):
             outcome = await RUNNERS[task](ctx, job)
+        # Inside the try: a store that is down at this very moment is retried like any other step
+        # (the result is applied idempotently, so running the job again stores it once).
+        done = await jobs.succeed(runtime.documents, job, outcome.result, outcome.backend)
     except Cancelled:
         return "cancelled"
     except TimeoutError as e:
@@ -87,15 +90,34 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         return await _fail(runtime, job, getattr(e, "detail", None) or str(e), e)
     finally:
         lease.cancel()
-    done = await jobs.succeed(runtime.documents, job, outcome.result, outcome.backend)
     if done is None:
         return "cancelled" if not await jobs.is_running(runtime.documents, job) else "lost"
     if outcome.tokens:
         metrics.TOKENS.labels(task, outcome.backend).inc(outcome.tokens)
-    await quotas.record(runtime, owner, tokens=outcome.tokens, images=outcome.images)
+    try:
+        await quotas.record(runtime, owner, tokens=outcome.tokens, images=outcome.images)
+    except TRANSIENT:  # the job is done; a usage counter that missed it is no reason to undo that
+        log.warning("usage not counted: the counters are unavailable", tokens=outcome.tokens)
     completed = event | {"backend": outcome.backend, "summary": summary(outcome.result)}
-    await runtime.events.publish(owner, "generation.completed", completed)
+    await _announce(runtime, owner, "generation.completed", completed)
     return "succeeded"
+
+
+# A finished job's last event is worth a short wait for a store blip: the job cannot run again to
+# send it, and a client waiting on it would otherwise learn of the end only when it refetches.
+ANNOUNCE_TRIES = 4
+
+
+async def _announce(runtime: Runtime, owner: str, name: str, data: dict[str, Any]) -> None:
+    for attempt in range(ANNOUNCE_TRIES):
+        try:
+            await runtime.events.publish(owner, name, data)
+            return
+        except TRANSIENT:
+            if attempt == ANNOUNCE_TRIES - 1:
+                log.error("event lost: the event bus stayed unavailable", event_name=name)
+                return
+            await asyncio.sleep(0.25 * 2**attempt)
 
 
 def _timed_out(settings: GenerationSettings, elapsed: float) -> str:
