@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import uvicorn
 
 from storybang.inference.app import create_app
 from storybang.inference.settings import InferenceSettings
-from storybang_testing.waiting import free_port
+from storybang_testing import processes
+from storybang_testing.waiting import eventually, free_port
 
 
 @contextmanager
@@ -25,17 +24,8 @@ def serving(settings: InferenceSettings, *, ready: bool = True) -> Iterator[str]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
     wanted = "/readyz" if ready else "/healthz"
-    while True:
-        try:
-            if httpx.get(base + wanted).status_code == 200 or (not ready and server.started):
-                break
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"the inference server on {base} did not become ready")
-        time.sleep(0.05)
+    eventually(lambda: processes.answers(base + wanted) or (not ready and server.started), timeout=120, interval=0.05)
     try:
         yield base
     finally:
