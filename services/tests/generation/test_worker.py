@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from prometheus_client import REGISTRY
 
-from storybang.generation import jobs, worker
+from storybang.generation import execution, jobs
 from storybang.generation.backends.chain import Chain
 from storybang.generation.tasks import Context
 from storybang.runtime import Runtime
@@ -92,8 +92,8 @@ async def test_a_repeated_message_does_not_apply_a_result_twice(
     job = await jobs.create(
         runtime.documents, account.id, "translate", {"text": "Hello", "target_language": "es"}, None
     )
-    assert await worker.execute(ctx, job["id"], retries=0) == "succeeded"
-    assert await worker.execute(ctx, job["id"], retries=0) == "skipped"
+    assert await execution.execute(ctx, job["id"], retries=0) == "succeeded"
+    assert await execution.execute(ctx, job["id"], retries=0) == "skipped"
     replay = await runtime.events.replay(account.id, "0-0")
     assert [e.name for e in replay.events if e.data.get("id") == job["id"]].count("generation.completed") == 1
 
@@ -108,7 +108,7 @@ async def test_a_cancelled_job_is_not_run(
         runtime.documents, account.id, "translate", {"text": "Hello", "target_language": "es"}, None
     )
     await jobs.cancel(runtime.documents, account.id, job["id"])
-    assert await worker.execute(ctx, job["id"], retries=0) == "skipped"
+    assert await execution.execute(ctx, job["id"], retries=0) == "skipped"
     assert (await jobs.get(runtime.documents, job["id"]) or {})["status"] == "cancelled"
 
 

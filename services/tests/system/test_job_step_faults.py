@@ -19,7 +19,7 @@ import pytest
 from pymongo.errors import AutoReconnect
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from storybang.generation import jobs, worker
+from storybang.generation import execution, jobs
 from storybang.generation.backends.chain import Chain
 from storybang.generation.tasks import Context
 from storybang.runtime import Runtime
@@ -84,7 +84,7 @@ async def test_a_store_error_at_each_step_still_ends_the_job_exactly_once(
     outcomes = []
     for delivery in range(4):
         try:
-            outcomes.append(await worker.execute(ctx, job["id"], retries=delivery))
+            outcomes.append(await execution.execute(ctx, job["id"], retries=delivery))
             break
         except dramatiq.Retry:
             outcomes.append("retried")
@@ -125,7 +125,7 @@ async def test_a_bus_error_on_the_last_event_still_delivers_it_once(
     job = await jobs.create(runtime.documents, owner, "translate", {"text": "Hello.", "target_language": "es"}, None)
     bus = BusFailingOnce(runtime.events, "generation.completed")
     ctx = Context(dataclasses.replace(runtime, events=bus), Chain.for_task("translate", settings.generation))
-    assert await worker.execute(ctx, job["id"], retries=0) == "succeeded"
+    assert await execution.execute(ctx, job["id"], retries=0) == "succeeded"
     assert bus.failed, "the fault was never met: the test proves nothing"
     replay = await runtime.events.replay(owner, "0-0")
     assert [e.name for e in replay.events] == ["generation.started", "generation.completed"]
