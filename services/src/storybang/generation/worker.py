@@ -100,7 +100,7 @@ def _loop() -> EventLoopThread:
 
 class Lifecycle(AsyncIO):
     """Dramatiq's event-loop middleware, plus our runtime: opened on the worker's event loop before
-    the first message is consumed, closed after the last. Connections (motor, asyncmy, redis) are
+    the first message is consumed, closed after the last. Connections (PyMongo, asyncmy, redis) are
     bound to the loop that made them, so they must be made on this one."""
 
     def __init__(

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorGridFSBucket
+from gridfs import AsyncGridFSBucket
+from pymongo import AsyncMongoClient
 
 from storybang.stores import ids
 from storybang.stores.blobs import Blob
 
 
 class GridFSBlobStore:
-    def __init__(self, client: AsyncIOMotorClient[Any], database: str) -> None:
-        self._bucket = AsyncIOMotorGridFSBucket(client[database], bucket_name="images")
+    def __init__(self, client: AsyncMongoClient[Any], database: str) -> None:
+        self._bucket = AsyncGridFSBucket(client[database], bucket_name="images")
         self._files = client[database]["images.files"]
 
     async def put(self, data: bytes, *, owner_id: str, content_type: str) -> str:

@@ -1,4 +1,4 @@
-"""The document store: one small interface, two implementations (MongoDB via motor, SQLite).
+"""The document store: one small interface, two implementations (MongoDB via PyMongo, SQLite).
 
 Documents are plain JSON-able dicts with an ``id`` (see :mod:`storybang.stores.ids`) and, for
 user data, an ``owner_id``. Every read and write may be scoped by ``owner_id``: a document of

@@ -1,4 +1,5 @@
-"""The document store on MongoDB (or anything speaking its wire protocol) through motor.
+"""The document store on MongoDB (or anything speaking its wire protocol) through PyMongo's own
+asyncio client, which runs on the event loop (Motor, its predecessor, ran every call on a thread).
 
 A document's ``id`` is stored as ``_id``; ``owner_id`` is indexed in every collection.
 
@@ -18,8 +19,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
-from pymongo import ReturnDocument
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from storybang.stores.documents import Doc, OneOf, Page
@@ -44,18 +45,18 @@ def _out(raw: dict[str, Any] | None) -> Doc | None:
 
 
 class MongoDocumentStore:
-    def __init__(self, client: AsyncIOMotorClient[Any], database: str) -> None:
+    def __init__(self, client: AsyncMongoClient[Any], database: str) -> None:
         self._client = client
-        self._db: AsyncIOMotorDatabase[Any] = client[database]
+        self._db: AsyncDatabase[Any] = client[database]
         self._indexed: set[str] = set()
 
     @property
-    def client(self) -> AsyncIOMotorClient[Any]:
+    def client(self) -> AsyncMongoClient[Any]:
         return self._client
 
     @classmethod
     async def open(cls, url: str, database: str) -> MongoDocumentStore:
-        client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
+        client: AsyncMongoClient[Any] = AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
         return cls(client, database)
 
     async def _collection(self, name: str) -> Any:
@@ -159,4 +160,4 @@ class MongoDocumentStore:
         await self._db.command("ping")
 
     async def close(self) -> None:
-        self._client.close()
+        await self._client.close()
