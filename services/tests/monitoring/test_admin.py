@@ -24,6 +24,9 @@ DOWN = [
 ]
 
 
+REQUEST_ID = "edge-request-0123456789"
+
+
 async def test_admins_see_failed_jobs_with_reason_and_backends_tried(
     client: httpx.AsyncClient, signup: SignUp, runtime: Runtime, real_settings: Settings, tmp_path: Path
 ) -> None:
@@ -32,7 +35,8 @@ async def test_admins_see_failed_jobs_with_reason_and_backends_tried(
     body = {"task": "translate", "input": {"text": "The fox is happy.", "target_language": "es"}}
     capture = structlog.testing.capture_logs(processors=[structlog.contextvars.merge_contextvars])
     with capture as lines, running_worker(settings, ["translate"]):
-        job = (await client.post("/api/v1/generations", headers=user.headers, json=body)).json()
+        asked = user.headers | {"X-Request-ID": REQUEST_ID}
+        job = (await client.post("/api/v1/generations", headers=asked, json=body)).json()
         done = await finished(client, user, job["id"])
     assert done["status"] == "failed"
 
@@ -50,11 +54,14 @@ async def test_admins_see_failed_jobs_with_reason_and_backends_tried(
     assert found["backends_tried"] == ["down-a", "down-b"]
     assert "every backend failed" in (found["error"] or "")
     assert all(j["task"] == "translate" for j in page["items"])
+    assert found["request_id"] == REQUEST_ID
 
-    # Every line the worker wrote about this job carries its id, so `job_id=<id>` finds them all.
+    # Every line the worker wrote about this job carries its id, so `job_id=<id>` finds them all,
+    # and the id of the request that queued it, so they come up with the API's lines about it.
     mine = [line for line in lines if line.get("job_id") == job["id"]]
     assert any(line["event"] == "job failed" for line in mine), lines
     assert all(line.get("task") == "translate" for line in mine)
+    assert all(line.get("request_id") == REQUEST_ID for line in mine if line["event"] == "job failed")
 
 
 async def test_admin_lists_only_what_it_is_asked(client: httpx.AsyncClient, signup: SignUp, runtime: Runtime) -> None:

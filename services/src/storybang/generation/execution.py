@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import dramatiq
+import structlog
 
 from storybang import errors, logs
 from storybang.generation import jobs, limits, metrics, quotas
@@ -52,6 +53,8 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
     if job is None:
         return "skipped"  # finished, cancelled, another worker's, or unknown: a late or repeated message
     owner, task = job["owner_id"], job["task"]
+    if job.get("request_id"):  # the worker's lines about a job join the API's about the request
+        structlog.contextvars.bind_contextvars(request_id=job["request_id"])
     event = {"id": job_id, "task": task}
     started = time.monotonic()
     lease = asyncio.create_task(_keep_lease(runtime, job, lease_seconds))

@@ -49,7 +49,17 @@ def lease_expired(job: Doc) -> bool:
     return lease is None or datetime.fromisoformat(lease) < datetime.now(UTC)
 
 
-async def create(store: DocumentStore, owner_id: str, task: str, data: dict[str, Any], backend: str | None) -> Doc:
+async def create(
+    store: DocumentStore,
+    owner_id: str,
+    task: str,
+    data: dict[str, Any],
+    backend: str | None,
+    *,
+    request_id: str | None = None,
+) -> Doc:
+    """A queued job; ``request_id`` is the API request's that asked for it, so the worker's log
+    lines about it can be found with the request's."""
     stamp = now()
     return await store.insert(
         COLLECTION,
@@ -64,6 +74,7 @@ async def create(store: DocumentStore, owner_id: str, task: str, data: dict[str,
             "result": None,
             "error": None,
             "attempt": 0,
+            "request_id": request_id,
             "created_at": stamp,
             "updated_at": stamp,
         },

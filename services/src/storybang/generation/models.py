@@ -118,6 +118,7 @@ class FailedGeneration(BaseModel):
     error: str | None
     backends_tried: list[str]
     attempts: int
+    request_id: str | None  # the API request that queued it: its log lines and the worker's carry it
     created_at: str
     updated_at: str
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import structlog
 from dramatiq.errors import DramatiqError
 from pydantic import ValidationError
 from redis.exceptions import RedisError
@@ -88,7 +89,8 @@ async def create(runtime: Runtime, owner_id: str, request: GenerationCreate) -> 
             raise InvalidInput(f"no backend is named {request.backend!r}; choose from: {listed}", field="backend")
     await _check_references(runtime, owner_id, request.task, data)
     await quotas.check(runtime, owner_id, request.task)
-    job = await jobs.create(runtime.documents, owner_id, request.task, data, request.backend)
+    request_id = structlog.contextvars.get_contextvars().get("request_id")
+    job = await jobs.create(runtime.documents, owner_id, request.task, data, request.backend, request_id=request_id)
     try:
         await asyncio.to_thread(queue.enqueue, runtime.broker, request.task, job["id"])
     except (RedisError, DramatiqError) as e:
@@ -127,6 +129,7 @@ async def failed_jobs(runtime: Runtime, limit: int, cursor: str | None, task: st
             error=d.get("error"),
             backends_tried=d.get("backends_tried", []),
             attempts=d.get("attempt", 0),
+            request_id=d.get("request_id"),
             created_at=d["created_at"],
             updated_at=d["updated_at"],
         )
