@@ -827,6 +827,8 @@ export interface components {
             id: string;
             /** Owner Id */
             owner_id: string;
+            /** Request Id */
+            request_id: string | null;
             /**
              * Task
              * @enum {string}
