@@ -76,21 +76,25 @@ async def logins(base: str) -> list[float]:
     return latencies
 
 
-def main() -> None:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: run `make bench` (scripts/bench.sh installs it)")
+def real_settings(prefix: str) -> Settings:
+    """Settings on the real servers of `make bench` (scripts/servers.sh), in a database of their own."""
     env = os.environ
-    tag = secrets.token_hex(3)
-    data = Path(tempfile.mkdtemp(prefix="storybang-bench-"))
-    settings = Settings(
+    return Settings(
         env="production",
-        data_dir=data,
+        data_dir=Path(tempfile.mkdtemp(prefix=prefix)),
         mysql={"url": env["STORYBANG_TEST_MYSQL_URL"]},
-        mongo={"url": env["STORYBANG_TEST_MONGO_URL"], "database": f"bench_{tag}"},
+        mongo={"url": env["STORYBANG_TEST_MONGO_URL"], "database": f"bench_{secrets.token_hex(3)}"},
         redis={"url": env["STORYBANG_TEST_REDIS_URL"]},
         auth={"signing_key": tokens.generate_pem(), "require_verification": False},
         limits={"login_per_address": "100000/minute", "register_per_address": "100000/minute"},
     )
+
+
+def main() -> None:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: run `make bench` (scripts/bench.sh installs it)")
+    settings = real_settings("storybang-bench-")
+    data, tag = settings.data_dir, secrets.token_hex(3)
     subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings), check=True)
     port, bare_port = free_port(), free_port()
     with storybang(["serve", "--domain", "identity", "--domain", "characters", "--port", str(port)],

@@ -17,7 +17,6 @@ import os
 import secrets
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,9 +27,8 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 from bench import bare
-from bench.api import CONNECTIONS, DURATION, wrk
+from bench.api import CONNECTIONS, DURATION, real_settings, wrk
 from storybang.api.app import create_app, request_metrics
-from storybang.security import tokens
 from storybang.settings import Settings
 from storybang_testing.waiting import free_port
 from tests.processes import settings_env
@@ -93,18 +91,8 @@ def middleware_cost() -> tuple[float, float]:
 
 
 def main() -> None:
-    env = os.environ
-    tag = secrets.token_hex(3)
-    data = Path(tempfile.mkdtemp(prefix="storybang-bench-metrics-"))
-    settings = Settings(
-        env="production",
-        data_dir=data,
-        mysql={"url": env["STORYBANG_TEST_MYSQL_URL"]},
-        mongo={"url": env["STORYBANG_TEST_MONGO_URL"], "database": f"bench_{tag}"},
-        redis={"url": env["STORYBANG_TEST_REDIS_URL"]},
-        auth={"signing_key": tokens.generate_pem(), "require_verification": False},
-        limits={"login_per_address": "100000/minute", "register_per_address": "100000/minute"},
-    )
+    settings = real_settings("storybang-bench-metrics-")
+    data, tag = settings.data_dir, secrets.token_hex(3)
     app_env = settings_env(settings) | {"STORYBANG_LOG__LEVEL": "warning"}
     subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | app_env, check=True)
     url = "/api/v1/characters?limit=20"
