@@ -13,12 +13,15 @@ from storybang_operator.builders import common, networkpolicies
 
 COMPONENT = "platform"
 
-# Which URL prefixes each domain answers, in the order an Ingress controller should match them.
+# Which URL prefixes each domain answers. Ingress controllers route a request by its longest
+# matching prefix, so a domain can answer below another's prefix (usage and failed jobs are
+# generation's, under identity's /users and /admin). charts/tests/test_routes.py checks every path
+# of the API against this table.
 ROUTES: Mapping[str, tuple[str, ...]] = {
     "identity": ("/api/v1/auth", "/api/v1/users", "/api/v1/admin", "/.well-known"),
     "characters": ("/api/v1/characters",),
     "stories": ("/api/v1/stories",),
-    "generation": ("/api/v1/generations",),
+    "generation": ("/api/v1/generations", "/api/v1/users/me/usage", "/api/v1/admin/generations", "/api/v1/admin/usage"),
     "notifier": ("/socket.io",),
     "web": ("/",),
 }
