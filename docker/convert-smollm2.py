@@ -53,9 +53,7 @@ def main(out: Path) -> None:
     )
     inputs = tokenizer(text, return_tensors="pt")
     generated = reloaded.generate(**inputs, max_new_tokens=8, do_sample=False)
-    reply = tokenizer.decode(
-        generated[0, inputs["input_ids"].shape[-1] :], skip_special_tokens=True
-    )
+    reply = tokenizer.decode(generated[0, inputs["input_ids"].shape[-1] :], skip_special_tokens=True)
     if not reply.strip():
         raise SystemExit("the converted model generated nothing")
     print(f"converted {source.name} into {out}; it says: {reply.strip()!r}")

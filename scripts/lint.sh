@@ -8,6 +8,7 @@ BIN="$ROOT/${VENV:-.venv}/bin"
 cd "$ROOT"
 echo "lint: ruff"
 "$BIN/ruff" check .
+"$BIN/ruff" format --check .
 for part in services operator; do
   echo "lint: $part"
   (cd "$ROOT/$part" && "$BIN/mypy" src && "$BIN/lint-imports" --config .importlinter)

@@ -97,8 +97,12 @@ def main() -> None:
     data, tag = settings.data_dir, secrets.token_hex(3)
     subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings), check=True)
     port, bare_port = free_port(), free_port()
-    with storybang(["serve", "--domain", "identity", "--domain", "characters", "--port", str(port)],
-                   settings_env(settings), port, data / "api.log") as base:
+    with storybang(
+        ["serve", "--domain", "identity", "--domain", "characters", "--port", str(port)],
+        settings_env(settings),
+        port,
+        data / "api.log",
+    ) as base:
         email, password = f"reader-{tag}@example.com", "benchmark passphrase"
         httpx.post(base + "/api/v1/auth/register", json={"email": email, "password": password, "display_name": "R"})
         login_body = {"email": email, "password": password}
@@ -111,8 +115,17 @@ def main() -> None:
         ours = wrk(base + "/api/v1/characters?limit=20", auth)
         login = asyncio.run(logins(base))
 
-    bare_cmd = [sys.executable, "-m", "uvicorn", "bench.bare:app", "--port", str(bare_port), "--log-level", "warning",
-                "--no-server-header"]
+    bare_cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.bare:app",
+        "--port",
+        str(bare_port),
+        "--log-level",
+        "warning",
+        "--no-server-header",
+    ]
     bare = subprocess.Popen(bare_cmd, cwd=Path(__file__).parent.parent)  # noqa: S603
     try:
         for _ in range(100):

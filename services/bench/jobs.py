@@ -155,8 +155,12 @@ def main() -> None:
             except httpx.TransportError:
                 time.sleep(0.1)
         settings = settings_for(tag, data, f"http://127.0.0.1:{port}/v1")
-        subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings),
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "storybang", "migrate"],
+            env=os.environ | settings_env(settings),
+            check=True,
+            capture_output=True,
+        )
         raw = raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], tag)
         our = asyncio.run(ours(settings))
         latencies = asyncio.run(overhead(settings, data))
@@ -168,8 +172,10 @@ def main() -> None:
     print(f"raw Dramatiq no-op actor:             {raw:8.0f} jobs/s")
     print(f"StoryBang job path, instant backend:  {our:8.0f} jobs/s")
     print(f"ratio StoryBang/raw: {our / raw:.3f}")
-    print(f"submit -> completed over Socket.IO ({SEQUENTIAL} sequential jobs, API + worker + notifier processes):"
-          f" p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
+    print(
+        f"submit -> completed over Socket.IO ({SEQUENTIAL} sequential jobs, API + worker + notifier processes):"
+        f" p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -99,19 +99,14 @@ def apply_server_side(cluster: Cluster, namespace: str, docs: list[dict[str, Any
 
 def available_deployments(cluster: Cluster, namespace: str) -> int:
     items = cluster.apps.list_namespaced_deployment(namespace).items
-    return sum(
-        1 for d in items if d.spec.replicas and d.status.available_replicas == d.spec.replicas
-    )
+    return sum(1 for d in items if d.spec.replicas and d.status.available_replicas == d.spec.replicas)
 
 
 def ready_generators(cluster: Cluster, namespace: str) -> int:
     def ready(obj: dict[str, Any]) -> bool:
         st = obj.get("status") or {}
         cond = next((c for c in st.get("conditions", []) if c["type"] == "Ready"), {})
-        return (
-            cond.get("status") == "True"
-            and st.get("observedGeneration") == obj["metadata"]["generation"]
-        )
+        return cond.get("status") == "True" and st.get("observedGeneration") == obj["metadata"]["generation"]
 
     return sum(1 for g in cluster.resources(namespace, "Generator") if ready(g))
 
@@ -173,10 +168,7 @@ def kopf_in_progress(cluster: Cluster, ns: str) -> list[str]:
     return [
         g["metadata"]["name"]
         for g in cluster.resources(ns, "Generator") + cluster.resources(ns, "Platform")
-        if any(
-            k.startswith("operator.storybang.io/") and k not in done
-            for k in g["metadata"].get("annotations", {})
-        )
+        if any(k.startswith("operator.storybang.io/") and k not in done for k in g["metadata"].get("annotations", {}))
     ]
 
 
@@ -195,9 +187,7 @@ def apiserver_requests(cluster: Cluster) -> Counter[tuple[str, str, str, str]]:
     return counts
 
 
-def count_resync_writes(
-    cluster: Cluster, operator: OperatorProcess, ns: str, resyncs: int
-) -> dict[str, float]:
+def count_resync_writes(cluster: Cluster, operator: OperatorProcess, ns: str, resyncs: int) -> dict[str, float]:
     """Writes and requests over `resyncs` resync periods of converged resources."""
     # Converged: Kopf has no handler left to retry (its progress annotations are gone), and a
     # full resync period has passed since.
@@ -220,11 +210,7 @@ def count_resync_writes(
     if written:
         print(f"  writes by (verb, dry run, resource, subresource): {dict(written)}", flush=True)
     dry_runs = sum(v for (verb, dry, r, _), v in delta.items() if dry and r in OPERATOR_RESOURCES)
-    gets = sum(
-        v
-        for (verb, _, r, _), v in delta.items()
-        if verb in ("GET", "LIST") and r in OPERATOR_RESOURCES
-    )
+    gets = sum(v for (verb, _, r, _), v in delta.items() if verb in ("GET", "LIST") and r in OPERATOR_RESOURCES)
     events = [
         e
         for e in cluster.events(ns)
@@ -232,13 +218,10 @@ def count_resync_writes(
         and e.last_timestamp and e.last_timestamp.timestamp() >= started_at
     ]  # fmt: skip
     return {
-        "resync passes": operator.metric("storybang_operator_reconciles_total", trigger="resync")
-        - before_reconciles,
+        "resync passes": operator.metric("storybang_operator_reconciles_total", trigger="resync") - before_reconciles,
         "server-side writes": writes,
-        "operator child writes": operator.metric("storybang_operator_child_writes_total")
-        - before_children,
-        "operator status writes": operator.metric("storybang_operator_status_writes_total")
-        - before_status,
+        "operator child writes": operator.metric("storybang_operator_child_writes_total") - before_children,
+        "operator status writes": operator.metric("storybang_operator_status_writes_total") - before_status,
         "operator events": len(events),
         "dry-run applies": dry_runs,
         "reads (GET+LIST)": gets,
@@ -265,9 +248,7 @@ def bench_nodes(cluster: Cluster) -> Iterator[None]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,500", help="Generator counts, comma-separated")
-    parser.add_argument(
-        "--resyncs", type=int, default=3, help="resync periods to count writes over"
-    )
+    parser.add_argument("--resyncs", type=int, default=3, help="resync periods to count writes over")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     log_dir = Path(tempfile.mkdtemp(prefix="bench-operator-"))

@@ -40,10 +40,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def failed(request: pytest.FixtureRequest) -> bool:
-    return any(
-        getattr(getattr(request.node, f"report_{when}", None), "failed", False)
-        for when in ("setup", "call")
-    )
+    return any(getattr(getattr(request.node, f"report_{when}", None), "failed", False) for when in ("setup", "call"))
 
 
 # --- session -----------------------------------------------------------------------------
@@ -89,9 +86,7 @@ def release(cluster: Cluster, volumes: VolumeProvisioner) -> Iterator[Release]:
     eventually_gone(lambda: cluster.core.read_namespace(namespace), 120)
     cluster.core.create_namespace({"metadata": {"name": namespace, "labels": RESTRICTED}})
     eventually(lambda: cluster.core.read_namespaced_service_account("default", namespace), 30)
-    done = cluster.helm(
-        "install", RELEASE, str(CHART), "-n", namespace, "--wait", "--timeout", "5m"
-    )
+    done = cluster.helm("install", RELEASE, str(CHART), "-n", namespace, "--wait", "--timeout", "5m")
     [account] = cluster.core.list_namespaced_service_account(
         namespace, label_selector="app.kubernetes.io/component=operator"
     ).items
@@ -101,9 +96,7 @@ def release(cluster: Cluster, volumes: VolumeProvisioner) -> Iterator[Release]:
 
 
 @pytest.fixture(scope="session")
-def operator_kubeconfig(
-    cluster: Cluster, release: Release, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
+def operator_kubeconfig(cluster: Cluster, release: Release, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A kubeconfig that authenticates as the release's operator ServiceAccount, with a token of
     the TokenRequest API: what the pod would get mounted."""
     token = cluster.kubectl(
@@ -148,9 +141,7 @@ def fresh_namespace(cluster: Cluster, redis_url: str, prefix: str, *, db: int = 
 
 
 @contextlib.contextmanager
-def operators(
-    kubeconfig: Path, log_dir: Path, request: pytest.FixtureRequest
-) -> Iterator[StartOperator]:
+def operators(kubeconfig: Path, log_dir: Path, request: pytest.FixtureRequest) -> Iterator[StartOperator]:
     """Start operators on demand; stop them at the end, print their logs when the test failed,
     and fail when the API server refused any of them something (RBAC too narrow)."""
     started: list[OperatorProcess] = []

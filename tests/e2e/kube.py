@@ -35,9 +35,7 @@ PLURALS = {
 }
 # Every pod of a StoryBang namespace must pass the Pod Security Standard "restricted": refused
 # (enforce), reported to the client (warn) and recorded (audit).
-RESTRICTED = {
-    f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
-}
+RESTRICTED = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
 OWNER_UID_LABEL = "storybang.io/owner-uid"
 
 
@@ -150,9 +148,7 @@ class Cluster:
 
     def create_namespace(self, prefix: str, *, labels: Mapping[str, str] | None = None) -> str:
         name = f"{prefix}-{uuid.uuid4().hex[:6]}"
-        self.core.create_namespace(
-            {"metadata": {"name": name, "labels": {**RESTRICTED, **(labels or {})}}}
-        )
+        self.core.create_namespace({"metadata": {"name": name, "labels": {**RESTRICTED, **(labels or {})}}})
         # Pods are refused until the service-account controller has made the default account.
         eventually(lambda: self.core.read_namespaced_service_account("default", name), 30)
         return name
@@ -176,9 +172,7 @@ class Cluster:
     # --- StoryBang resources ----------------------------------------------------------------
 
     def get(self, namespace: str, kind: str, name: str) -> dict[str, Any]:
-        obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURALS[kind], name
-        )
+        obj: dict[str, Any] = self.custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name)
         return obj
 
     def resources(self, namespace: str, kind: str) -> list[dict[str, Any]]:
@@ -187,9 +181,7 @@ class Cluster:
 
     def patch(self, namespace: str, kind: str, name: str, patch: Mapping[str, Any]) -> None:
         """A JSON merge patch of a resource (null deletes a field)."""
-        self.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURALS[kind], name, dict(patch)
-        )
+        self.custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name, dict(patch))
 
     def delete(self, namespace: str, kind: str, name: str) -> None:
         self.custom.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURALS[kind], name)
@@ -207,9 +199,7 @@ class Cluster:
             timeout=timeout,
         )
 
-    def wait_all_ready(
-        self, namespace: str, docs: Iterable[Mapping[str, Any]], timeout: float = 120
-    ) -> None:
+    def wait_all_ready(self, namespace: str, docs: Iterable[Mapping[str, Any]], timeout: float = 120) -> None:
         pending = {(d["kind"], d["metadata"]["name"]) for d in docs}
 
         def none_pending() -> bool:
@@ -221,10 +211,7 @@ class Cluster:
         try:
             eventually(none_pending, timeout=timeout)
         except AssertionError as e:
-            states = {
-                f"{k}/{n}": self.ready(namespace, k, n) or "no current Ready"
-                for k, n in sorted(pending)
-            }
+            states = {f"{k}/{n}": self.ready(namespace, k, n) or "no current Ready" for k, n in sorted(pending)}
             raise AssertionError(f"not Ready after {timeout}s: {states}") from e
 
     def events(self, namespace: str) -> list[Any]:

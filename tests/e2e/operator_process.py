@@ -78,9 +78,7 @@ class OperatorProcess:
         if not self.running:
             raise AssertionError(f"the operator exited:\n{self.log()[-3000:]}")
         try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{self.health_port}/healthz", timeout=2
-            ) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.health_port}/healthz", timeout=2) as r:
                 return bool(r.status == 200)
         except OSError:
             return False

@@ -66,17 +66,13 @@ def test_the_charts_platform_becomes_ready_under_the_operator(
     # answers to the name the operator reports and the workers send.
     [server] = cluster.resources(release.namespace, "ModelServer")
     served = server["status"]["model"]
-    deployment = cluster.apps.read_namespaced_deployment(
-        server["metadata"]["name"], release.namespace
-    )
+    deployment = cluster.apps.read_namespaced_deployment(server["metadata"]["name"], release.namespace)
     [container] = deployment.spec.template.spec.containers
     assert container.command[:2] == ["storybang", "inference"]
     env = {e.name: e.value for e in container.env}
     assert env["STORYBANG_INFERENCE_SERVED_MODEL_NAME"] == served
     for generator in cluster.resources(release.namespace, "Generator"):
-        workers = cluster.apps.read_namespaced_deployment(
-            generator["metadata"]["name"], release.namespace
-        )
+        workers = cluster.apps.read_namespaced_deployment(generator["metadata"]["name"], release.namespace)
         env = {e.name: e.value for e in workers.spec.template.spec.containers[0].env}
         [backend] = json.loads(env["STORYBANG_GENERATION__BACKENDS"])
         assert backend == {

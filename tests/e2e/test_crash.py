@@ -48,10 +48,7 @@ def test_an_operator_killed_mid_reconcile_converges_without_duplicates(
     cluster.wait_all_ready(namespace, docs, timeout=240)
     assert 0 < killed_at < GENERATORS
 
-    generators = {
-        g["metadata"]["uid"]: g["metadata"]["name"]
-        for g in cluster.resources(namespace, "Generator")
-    }
+    generators = {g["metadata"]["uid"]: g["metadata"]["name"] for g in cluster.resources(namespace, "Generator")}
     deployments = cluster.apps.list_namespaced_deployment(namespace).items
     hpas = cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items
     for objects in (deployments, hpas):
@@ -63,8 +60,7 @@ def test_an_operator_killed_mid_reconcile_converges_without_duplicates(
     # Each Deployment rolled out once: no second ReplicaSet from a rendering that changed, and
     # exactly its one pod.
     replicasets = Counter(
-        rs.metadata.owner_references[0].name
-        for rs in cluster.apps.list_namespaced_replica_set(namespace).items
+        rs.metadata.owner_references[0].name for rs in cluster.apps.list_namespaced_replica_set(namespace).items
     )
     assert set(replicasets.values()) == {1}, replicasets
     pods = cluster.core.list_namespaced_pod(namespace).items

@@ -41,9 +41,7 @@ def test_deleting_a_resource_collects_its_children(
         eventually(lambda uid=uid: not cluster.children(namespace, uid), timeout=90)
         # The pods go too: Deployment → ReplicaSet → Pod, each owned by the one before.
         eventually(
-            lambda name=name: _nothing_labelled(
-                cluster, namespace, f"app.kubernetes.io/instance={name}"
-            ),
+            lambda name=name: _nothing_labelled(cluster, namespace, f"app.kubernetes.io/instance={name}"),
             timeout=90,
         )
 

@@ -8,9 +8,7 @@ from conftest import StartOperator
 from kube import Cluster, eventually, example
 
 
-def test_hand_edits_to_children_are_reverted(
-    cluster: Cluster, namespace: str, start_operator: StartOperator
-) -> None:
+def test_hand_edits_to_children_are_reverted(cluster: Cluster, namespace: str, start_operator: StartOperator) -> None:
     start_operator(namespace)
     cluster.apply(
         namespace,
@@ -25,9 +23,7 @@ def test_hand_edits_to_children_are_reverted(
         ("configmap", "storybang-config", {"data": {"STORYBANG_LOG__LEVEL": "debug"}}),
         ("service", "stories", {"spec": {"selector": {"app.kubernetes.io/instance": "other"}}}),
     ):
-        cluster.kubectl(
-            "-n", namespace, "patch", kind, name, "--type=merge", "-p", json.dumps(patch)
-        )
+        cluster.kubectl("-n", namespace, "patch", kind, name, "--type=merge", "-p", json.dumps(patch))
 
     def hpa_max() -> int:
         hpa = cluster.autoscaling.read_namespaced_horizontal_pod_autoscaler("stories", namespace)
@@ -36,17 +32,13 @@ def test_hand_edits_to_children_are_reverted(
     eventually(lambda: hpa_max() == 8)
     eventually(
         lambda: (
-            cluster.core.read_namespaced_config_map("storybang-config", namespace).data.get(
-                "STORYBANG_LOG__LEVEL"
-            )
+            cluster.core.read_namespaced_config_map("storybang-config", namespace).data.get("STORYBANG_LOG__LEVEL")
             == "info"
         )
     )
     eventually(
         lambda: (
-            cluster.core.read_namespaced_service("stories", namespace).spec.selector[
-                "app.kubernetes.io/instance"
-            ]
+            cluster.core.read_namespaced_service("stories", namespace).spec.selector["app.kubernetes.io/instance"]
             == "stories"
         )
     )
@@ -71,9 +63,7 @@ def test_a_scaled_deployment_is_put_back_to_its_replicas(
     cluster.wait_ready(namespace, "DomainService", "identity")
 
 
-def test_deleted_children_are_recreated(
-    cluster: Cluster, namespace: str, start_operator: StartOperator
-) -> None:
+def test_deleted_children_are_recreated(cluster: Cluster, namespace: str, start_operator: StartOperator) -> None:
     start_operator(namespace)
     cluster.apply(
         namespace,
@@ -86,9 +76,7 @@ def test_deleted_children_are_recreated(
         "service": lambda: cluster.core.read_namespaced_service("identity", namespace),
         "configmap": lambda: cluster.core.read_namespaced_config_map("storybang-config", namespace),
         "ingress": lambda: cluster.networking.read_namespaced_ingress("storybang", namespace),
-        "networkpolicy": lambda: cluster.networking.read_namespaced_network_policy(
-            "storybang-default-deny", namespace
-        ),
+        "networkpolicy": lambda: cluster.networking.read_namespaced_network_policy("storybang-default-deny", namespace),
     }
     before = {kind: eventually(read).metadata.uid for kind, read in reads.items()}
     for kind, read in reads.items():

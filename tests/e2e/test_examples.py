@@ -55,9 +55,7 @@ def test_every_example_becomes_ready_once_kwoks_pods_run(
         obj = cluster.get(namespace, doc["kind"], doc["metadata"]["name"])
         assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
     for deployment in cluster.apps.list_namespaced_deployment(namespace).items:
-        assert deployment.status.available_replicas == deployment.spec.replicas, (
-            deployment.metadata.name
-        )
+        assert deployment.status.available_replicas == deployment.spec.replicas, deployment.metadata.name
 
 
 def test_children_exist_with_controller_owner_references(
@@ -165,9 +163,7 @@ def test_model_servers_answer_to_the_name_the_operator_reports(
 ) -> None:
     namespace, _ = applied
     smollm2 = cluster.get(namespace, "ModelServer", "smollm2")
-    [container] = cluster.apps.read_namespaced_deployment(
-        "smollm2", namespace
-    ).spec.template.spec.containers
+    [container] = cluster.apps.read_namespaced_deployment("smollm2", namespace).spec.template.spec.containers
     assert container.command == [
         "storybang",
         "inference",
@@ -178,9 +174,7 @@ def test_model_servers_answer_to_the_name_the_operator_reports(
     # `storybang inference` would call the bundled model "smollm2" by itself.
     assert env["STORYBANG_INFERENCE_SERVED_MODEL_NAME"] == smollm2["status"]["model"]
     llama = cluster.get(namespace, "ModelServer", "llama-story")
-    [container] = cluster.apps.read_namespaced_deployment(
-        "llama-story", namespace
-    ).spec.template.spec.containers
+    [container] = cluster.apps.read_namespaced_deployment("llama-story", namespace).spec.template.spec.containers
     assert f"--served-model-name={llama['status']['model']}" in container.args
 
 

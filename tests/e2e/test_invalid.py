@@ -134,9 +134,7 @@ def test_a_missing_profile_is_reported_with_its_reason(
     cluster.apply(namespace, [server])
     ready = eventually(lambda: cluster.ready(namespace, "ModelServer", "llama-story"))
     assert (ready["status"], ready["reason"]) == ("False", "ProfileNotFound")
-    assert eventually(lambda: _warnings(cluster, namespace, "llama-story"))[0][0] == (
-        "ProfileNotFound"
-    )
+    assert eventually(lambda: _warnings(cluster, namespace, "llama-story"))[0][0] == ("ProfileNotFound")
 
 
 def test_a_missing_dependency_is_reported_and_waited_for(

@@ -69,9 +69,7 @@ def test_a_domain_service_follows_its_replicas_then_its_autoscaling(
     cluster.wait_ready(namespace, "DomainService", "characters")
 
 
-def test_generator_workers_follow_their_bounds(
-    cluster: Cluster, namespace: str, start_operator: StartOperator
-) -> None:
+def test_generator_workers_follow_their_bounds(cluster: Cluster, namespace: str, start_operator: StartOperator) -> None:
     start_operator(namespace)
     generator = example("generator-story-xai.yaml")
     generator["spec"]["backends"] = [b for b in generator["spec"]["backends"] if "external" in b]
