@@ -64,10 +64,6 @@ COPY --from=build /opt/storybang /opt/storybang
 # at /. Built files are not in the repository.
 COPY web/dist /opt/storybang-web
 ENV STORYBANG_WEB__DIST_DIR=/opt/storybang-web
-# The web client, built by `make web` before the image: the web domain (and `storybang dev`) serve it
-# at /. Built files are not in the repository.
-COPY web/dist /opt/storybang-web
-ENV STORYBANG_WEB__DIST_DIR=/opt/storybang-web
 EXPOSE 8000 9191
 # `docker run -p 8000:8000 storybang` serves the APIs on embedded stores (generation with the
 # bundled model needs the inference image); in the cluster the operator sets each role's command
