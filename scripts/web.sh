@@ -26,6 +26,11 @@ apt_install() {
 
 install() {
 	command -v npm >/dev/null || apt_install nodejs npm
+	# Vite 8 needs Node 20.19 or newer (Debian 12's own nodejs is 18): say so instead of a stack trace.
+	if ! node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'; then
+		log "Node $(node --version) is too old: the web client needs Node 20.19 or newer"
+		exit 1
+	fi
 	# npm ci only when package-lock.json changed since the last install.
 	local stamp="$WEB/node_modules/.storybang-lock" want
 	want="$(sha256sum "$WEB/package-lock.json" | cut -d' ' -f1)"
