@@ -65,7 +65,9 @@ def system(real_settings: Settings, tmp_path: Path) -> Iterator[tuple[Settings, 
 def start_worker(settings: Settings, tmp_path: Path, name: str) -> Role:
     port = free_port()
     env = settings_env(settings) | {"STORYBANG_WORKER__METRICS_PORT": str(port)}
-    return start_role(["worker", "--task", "translate"], env, port, tmp_path / f"{name}.log")
+    # Ready, not only up: /healthz answers as soon as the process listens, /readyz once the worker
+    # has opened its stores and consumes.
+    return start_role(["worker", "--task", "translate"], env, port, tmp_path / f"{name}.log", ready="/readyz")
 
 
 def long_story(api: httpx.Client, paragraphs: int) -> str:
