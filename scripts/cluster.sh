@@ -8,12 +8,13 @@
 #
 # Pods are scheduled to fake nodes that kwok keeps Ready and whose pods it marks Running: no
 # container ever runs. Ports can be moved with CLUSTER_ETCD_PORT (and +1 for etcd peers),
-# CLUSTER_APISERVER_PORT, CLUSTER_CONTROLLER_MANAGER_PORT and CLUSTER_SCHEDULER_PORT.
+# CLUSTER_APISERVER_PORT, CLUSTER_CONTROLLER_MANAGER_PORT and CLUSTER_SCHEDULER_PORT; its state
+# directory (default .cluster/) with CLUSTER_STATE, so two clusters can run side by side.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=$root/bin
-state=$root/.cluster
+state=${CLUSTER_STATE:-$root/.cluster}
 pki=$state/pki
 # shellcheck source=scripts/lib.sh
 . "$root/scripts/lib.sh"

@@ -25,7 +25,7 @@ case "${E2E_CLUSTER:-local}" in
     fi
     trap 'scripts/cluster.sh down' EXIT
     scripts/cluster.sh up >/dev/null
-    kubeconfig="$ROOT/.cluster/kubeconfig"
+    kubeconfig="${CLUSTER_STATE:-$ROOT/.cluster}/kubeconfig"
     ;;
   kind)
     command -v kubectl >/dev/null && KUBECTL=$(command -v kubectl)
