@@ -35,6 +35,12 @@ class AuthSettings(BaseModel):
     # RFC 9700 advice: short-lived access tokens, long-lived rotated refresh tokens.
     access_token_ttl_seconds: int = Field(900, ge=60, le=3600)
     refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, ge=3600)
+    # After a rotation, the old refresh token is answered again with the same new pair for this
+    # long, so that two tabs or a retried request racing to refresh never log a person out; a
+    # reuse after it revokes the family. 0 turns the grace off.
+    refresh_grace_seconds: int = Field(10, ge=0, le=60)
+    # Image URLs in API responses (an <img> cannot send a bearer token) are signed for this long.
+    image_url_ttl_seconds: int = Field(3600, ge=60, le=24 * 3600)
     require_verification: bool = True
     verification_code_ttl_seconds: int = Field(15 * 60, ge=60)
     reset_token_ttl_seconds: int = Field(30 * 60, ge=60)
@@ -96,8 +102,10 @@ class GenerationSettings(BaseModel):
     max_active_jobs: int = Field(3, ge=1)
     daily_tokens: int = Field(200_000, ge=0)
     daily_images: int = Field(50, ge=0)
-    # The bundled model for `local` backends and `storybang dev`.
+    # The bundled model for `local` backends and `storybang dev`, and its engine: "auto" runs a GGUF
+    # model (the bundled one) on llama.cpp when no GPU is present, anything else on transformers.
     local_model: str = "smollm2"
+    local_engine: Literal["auto", "llama.cpp", "transformers"] = "auto"
 
 
 class WorkerSettings(BaseModel):

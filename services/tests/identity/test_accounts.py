@@ -122,7 +122,9 @@ async def test_refresh_rotates_the_token(client: httpx.AsyncClient, signup: Sign
     assert (await client.post("/api/v1/auth/refresh", json={"refresh_token": pair["refresh_token"]})).status_code == 200
 
 
-async def test_reused_refresh_token_revokes_family(client: httpx.AsyncClient, signup: SignUp) -> None:
+async def test_reused_refresh_token_revokes_family(strict_rotation: tuple[httpx.AsyncClient, SignUp]) -> None:
+    # Without the grace (test_refresh_grace.py has reuse after it): any reuse is a stale copy.
+    client, signup = strict_rotation
     account = await signup()
     rotated = (await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})).json()
     # The stale token comes back (a thief, or a client bug): refused, and the family is revoked...
@@ -133,7 +135,11 @@ async def test_reused_refresh_token_revokes_family(client: httpx.AsyncClient, si
     ).status_code == 401
 
 
-async def test_exactly_one_of_twenty_parallel_refreshes_succeeds(client: httpx.AsyncClient, signup: SignUp) -> None:
+async def test_exactly_one_of_twenty_parallel_refreshes_succeeds(
+    strict_rotation: tuple[httpx.AsyncClient, SignUp],
+) -> None:
+    # The rotation is claimed atomically: without the grace, the other nineteen are reuses.
+    client, signup = strict_rotation
     account = await signup()
     answers = await asyncio.gather(
         *(client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}) for _ in range(20))

@@ -46,7 +46,10 @@ async def test_a_password_change_ends_every_session(client: httpx.AsyncClient, s
     assert await me(client, (await login(client, account, new_password))["access_token"]) == 200
 
 
-async def test_a_reused_refresh_token_ends_the_access_tokens_too(client: httpx.AsyncClient, signup: SignUp) -> None:
+async def test_a_reused_refresh_token_ends_the_access_tokens_too(
+    strict_rotation: tuple[httpx.AsyncClient, SignUp],
+) -> None:
+    client, signup = strict_rotation
     account = await signup()
     r = await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
     rotated = r.json()

@@ -47,6 +47,9 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # The pair this token was rotated into, sealed with a key only the token itself yields: what a
+    # racing refresh gets back within the grace (storybang.identity.rotation).
+    successor: Mapped[bytes | None] = mapped_column(sa.LargeBinary(), nullable=True)
 
 
 class OneTimeCode(Base):

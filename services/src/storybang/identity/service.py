@@ -11,14 +11,14 @@ account exists.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storybang import logs
 from storybang.errors import BadRequest, Forbidden, InvalidInput, Unauthorized
-from storybang.identity import codes, sessions
+from storybang.identity import codes, rotation, sessions
 from storybang.identity.models import (
     Login,
     RefreshToken,
@@ -131,7 +131,8 @@ async def verify(runtime: Runtime, session: AsyncSession, data: Verify, address:
 # --- tokens -----------------------------------------------------------------------------------
 
 
-async def _issue(runtime: Runtime, session: AsyncSession, user: User, family_id: str | None = None) -> TokenPair:
+def _new_pair(runtime: Runtime, session: AsyncSession, user: User, family_id: str | None = None) -> TokenPair:
+    """A new pair, its refresh token added to ``session`` (the caller commits)."""
     refresh = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(
@@ -144,9 +145,14 @@ async def _issue(runtime: Runtime, session: AsyncSession, user: User, family_id:
             expires_at=now + timedelta(seconds=runtime.settings.auth.refresh_token_ttl_seconds),
         )
     )
-    await session.commit()
     access, ttl = runtime.keys.issue(user.id, user.role, user.session_version)
     return TokenPair(access_token=access, refresh_token=refresh, expires_in=ttl)
+
+
+async def _issue(runtime: Runtime, session: AsyncSession, user: User) -> TokenPair:
+    pair = _new_pair(runtime, session, user)
+    await session.commit()
+    return pair
 
 
 async def login(runtime: Runtime, session: AsyncSession, data: Login, address: str) -> TokenPair:
@@ -187,6 +193,10 @@ async def revoke_all(session: AsyncSession, user_id: str) -> None:
 async def refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenPair:
     """Rotate a refresh token. Presenting one that was already rotated revokes its whole family
     (RFC 9700 §4.14.2): either the client or a thief has a stale copy, and we cannot tell which.
+
+    Except within the grace after its rotation: then the same new pair comes back, so that racing
+    refreshes of one client all succeed (:mod:`storybang.identity.rotation`). The claim below and
+    the sealed pair are committed together, so a racer that waited on the claimed row finds it.
     """
     digest = codes.digest(token)
     now = utcnow()
@@ -203,17 +213,36 @@ async def refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenP
     row = (await session.execute(sa.select(RefreshToken).where(RefreshToken.token_hash == digest))).scalar_one_or_none()
     if claimed.rowcount != 1 or row is None:  # type: ignore[attr-defined]
         if row is not None and (row.used_at is not None or row.revoked_at is not None):
-            await _revoke_family(session, row.family_id)
-            await session.commit()
-            log.warning("refresh token reuse: family revoked", user_id=row.user_id, family_id=row.family_id)
-            # Whoever holds the stale copy may hold an access token from it too.
-            await sessions.end(runtime, session, row.user_id, "refresh_token_reused")
+            return await _presented_again(runtime, session, row, token, now)
         raise Unauthorized("The refresh token is invalid, expired or revoked.")
     user = await session.get(User, row.user_id)
     if user is None or user.disabled:
         await session.rollback()
         raise Unauthorized("The refresh token is invalid, expired or revoked.")
-    return await _issue(runtime, session, user, family_id=row.family_id)
+    pair = _new_pair(runtime, session, user, family_id=row.family_id)
+    row.successor = rotation.seal(token, row.id, pair)
+    await session.commit()
+    return pair
+
+
+async def _presented_again(
+    runtime: Runtime, session: AsyncSession, row: RefreshToken, token: str, now: datetime
+) -> TokenPair:
+    """A used or revoked refresh token: the same pair within the grace, else the family is revoked."""
+    again = rotation.replay(row, token, now, runtime.settings.auth.refresh_grace_seconds)
+    if again is not None:
+        user = await session.get(User, row.user_id)
+        usable = user is not None and not user.disabled
+        await session.rollback()
+        if not usable:
+            raise Unauthorized("The refresh token is invalid, expired or revoked.")
+        return again
+    await _revoke_family(session, row.family_id)
+    await session.commit()
+    log.warning("refresh token reuse: family revoked", user_id=row.user_id, family_id=row.family_id)
+    # Whoever holds the stale copy may hold an access token from it too.
+    await sessions.end(runtime, session, row.user_id, "refresh_token_reused")
+    raise Unauthorized("The refresh token is invalid, expired or revoked.")
 
 
 async def logout(runtime: Runtime, session: AsyncSession, token: str) -> None:
