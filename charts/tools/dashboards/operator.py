@@ -1,5 +1,5 @@
-"""The operator: reconcile passes, their failures and duration, and what it writes. Reads the
-metrics of storybang_operator.metrics, scraped by the chart's ServiceMonitor."""
+"""The operator: reconcile passes, their failures and duration, what it writes and its queue of
+work. Reads the metrics of storybang_operator.metrics, scraped by the chart's ServiceMonitor."""
 
 from __future__ import annotations
 
@@ -76,6 +76,13 @@ def dashboard() -> str:
                 unit="s",
             ),
             Panel(
+                "Queue of work: resources waiting for a pass, passes running",
+                [
+                    q(f"sum(storybang_operator_work_queue_waiting{OP})", "waiting"),
+                    q(f"sum by (kind) (storybang_operator_passes_in_progress{OP})", "running {{kind}}"),
+                ],
+            ),
+            Panel(
                 "Writes / s: children by owner kind, status by kind",
                 [
                     q(
@@ -105,7 +112,7 @@ def dashboard() -> str:
     return build(
         "storybang-operator",
         "StoryBang / Operator",
-        "Reconcile passes, failures, duration and writes of the StoryBang operator.",
+        "Reconcile passes, failures, duration, writes and queue of work of the StoryBang operator.",
         [now, passes, process],
         variables,
     )

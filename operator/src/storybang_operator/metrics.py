@@ -1,4 +1,5 @@
-"""Prometheus metrics of the operator: reconciles, their outcome and duration, and writes.
+"""Prometheus metrics of the operator: reconciles, their outcome and duration, writes, and its queue
+of work (resources waiting for a pass, passes running, passes to be retried).
 
 One `Metrics` per operator, on a registry of its own (with the process, platform and garbage
 collector collectors the default registry would carry): several operators in one process (the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from wsgiref.simple_server import WSGIServer
 
 import prometheus_client
@@ -52,7 +53,28 @@ class Metrics:
             ["kind", "trigger"],
             registry=self.registry,
         )
+        self.waiting = prometheus_client.Gauge(
+            "storybang_operator_work_queue_waiting",
+            "Resources queued for a pass (a periodic resync or a nudge by a child) and not started yet.",
+            registry=self.registry,
+        )
+        self.in_progress = prometheus_client.Gauge(
+            "storybang_operator_passes_in_progress",
+            "Reconcile passes running now, by resource kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.retries = prometheus_client.Counter(
+            "storybang_operator_retries_total",
+            "Passes that failed in a way that may pass and will be retried after a delay, by kind and reason.",
+            ["kind", "reason"],
+            registry=self.registry,
+        )
         self._server: tuple[WSGIServer, threading.Thread] | None = None
+
+    def watch_queue(self, waiting: Callable[[], int]) -> None:
+        """Read the work queue's length at every scrape."""
+        self.waiting.set_function(waiting)
 
     def serve(self, port: int) -> None:
         """Expose the metrics on `port` (0: not at all) until `stop`."""
@@ -71,6 +93,7 @@ class Metrics:
     def reconcile(self, kind: str, trigger: str) -> Iterator[None]:
         """Time a pass and count its result; an exception counts as an error with its reason."""
         started = time.perf_counter()
+        self.in_progress.labels(kind).inc()
         try:
             yield
         except Exception as e:
@@ -80,4 +103,5 @@ class Metrics:
         else:
             self.reconciles.labels(kind, trigger, "ok").inc()
         finally:
+            self.in_progress.labels(kind).dec()
             self.duration.labels(kind).observe(time.perf_counter() - started)

@@ -1,16 +1,43 @@
-"""The only module that talks to Redis: how many messages wait in a Dramatiq queue."""
+"""The only module that talks to Redis: how many messages wait in a Dramatiq queue, and how long
+the oldest has waited.
+
+Dramatiq's Redis broker keeps a queue as the list `<key>` of message ids, oldest first (it pushes
+on the right and pops on the left), its retries in `<key>.DQ`, and the messages in the hashes
+`<key>.msgs` and `<key>.DQ.msgs`; a message is JSON with its enqueue time in milliseconds
+(`message_timestamp`). The generation API exports the same figures to Prometheus
+(storybang.generation.backlog), so a Generator's status and the dashboards agree.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import threading
+import time
 
 import redis
 
 from storybang_operator import errors
 
 
+@dataclasses.dataclass(frozen=True)
+class Backlog:
+    depth: int  # messages waiting, retries included
+    oldest_age_seconds: float  # 0 when none waits
+
+
+def _age(message: bytes | str | None, now_ms: int) -> float:
+    if message is None:  # taken by a worker between the two round trips
+        return 0.0
+    try:
+        timestamp = int(json.loads(message).get("message_timestamp", now_ms))
+    except (ValueError, TypeError, AttributeError):
+        return 0.0  # not a Dramatiq message: it says nothing about an age
+    return max(0.0, (now_ms - timestamp) / 1000)
+
+
 class QueueReader:
-    """Reads queue depths, keeping one connection pool per Redis URL."""
+    """Reads queue backlogs, keeping one connection pool per Redis URL."""
 
     def __init__(self, *, timeout: float) -> None:
         self._timeout = timeout
@@ -26,8 +53,32 @@ class QueueReader:
             return client
 
     def depth(self, url: str, key: str) -> int:
-        """The length of the Redis list `key` (Dramatiq's pending message ids of one queue)."""
+        """The length of the Redis list `key` alone (what KEDA's redis scaler reads)."""
         try:
             return int(self._client(url).llen(key))
         except (redis.RedisError, ValueError) as e:
             raise errors.ApiError(f"reading {key} from Redis: {e}", reason="RedisUnavailable") from e
+
+    def backlog(self, url: str, key: str) -> Backlog:
+        """The queue `key` and its retries: how many messages wait and the age of the oldest, in
+        two round trips."""
+        names = (key, f"{key}.DQ")
+        try:
+            client = self._client(url)
+            pipe = client.pipeline(transaction=False)
+            for name in names:
+                pipe.llen(name)
+                pipe.lindex(name, 0)
+            answers = pipe.execute()
+            heads = {name: head for name, head in zip(names, answers[1::2], strict=True) if head is not None}
+            pipe = client.pipeline(transaction=False)
+            for name, head in heads.items():
+                pipe.hget(f"{name}.msgs", head)
+            messages = pipe.execute()
+        except (redis.RedisError, ValueError) as e:
+            raise errors.ApiError(f"reading {key} from Redis: {e}", reason="RedisUnavailable") from e
+        now_ms = int(time.time() * 1000)
+        return Backlog(
+            depth=sum(int(n) for n in answers[0::2]),
+            oldest_age_seconds=max((_age(m, now_ms) for m in messages), default=0.0),
+        )

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storybang_operator import errors, k8s, metrics, profiles, queue, specs, status
+from storybang_operator import errors, k8s, metrics, observe, profiles, prometheus, queue, specs, status
 from storybang_operator.builders import (
     common,
     domainservice,
@@ -44,12 +44,16 @@ CHILD_KINDS: Mapping[str, tuple[tuple[str, str], ...]] = {
 
 @dataclasses.dataclass(frozen=True)
 class Context:
-    """What a pass talks to: the Kubernetes API, Redis, the settings and the metrics."""
+    """What a pass talks to: the Kubernetes API, Redis, the settings, the metrics and the
+    Platforms' Prometheus."""
 
     api: k8s.Api
     queues: queue.QueueReader
     settings: OperatorSettings
     metrics: metrics.Metrics
+    prometheus: prometheus.PrometheusReader = dataclasses.field(
+        default_factory=lambda: prometheus.PrometheusReader(timeout=5)
+    )
 
 
 def _generation(body: common.Body) -> int:
@@ -207,21 +211,19 @@ def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
         "autoscaler": plan.autoscaler,
         "queue": key,
     }
-    try:
-        desired["queueDepth"] = ctx.queues.depth(_redis_url(ctx, plat), key)
-        queue_condition = status.condition(
-            "QueueObserved",
-            True,
-            "Read",
-            f"{key} read from Redis",
-            generation=generation,
-            previous=previous,
-        )
-    except (errors.ApiError, errors.DependencyNotReady) as e:
-        # The workers may be fine; only the number is unknown. Say so and keep the last one.
-        queue_condition = status.condition(
-            "QueueObserved", False, e.reason, e.message, generation=generation, previous=previous
-        )
+    # The workers may be fine while a figure's source is down: its condition says so.
+    load, observed = observe.generator_load(
+        ctx.queues,
+        ctx.prometheus,
+        gen,
+        plat,
+        redis_url=lambda: _redis_url(ctx, plat),
+        key=key,
+        shown=body.get("status"),
+        generation=generation,
+        previous=previous,
+    )
+    desired |= load
     conditions = [
         status.condition(
             status.READY,
@@ -232,7 +234,7 @@ def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
             previous=previous,
         ),
         status.condition("Autoscaling", True, plan.reason, plan.message, generation=generation, previous=previous),
-        queue_condition,
+        *observed,
     ]
     desired["conditions"] = conditions
     return desired
@@ -259,6 +261,15 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
     live = _converge(ctx, ms, manifests, kinds)
-    return _deployment_status(body, ms, live, modelserver.COMPONENT, modelserver.endpoint(ms)) | {
-        "model": modelplan.plan(ms, profile).served_name,
-    }
+    desired = _deployment_status(body, ms, live, modelserver.COMPONENT, modelserver.endpoint(ms))
+    load, observed = observe.model_server_load(
+        ctx.prometheus, ms, plat, shown=body.get("status"), generation=_generation(body), previous=_previous(body)
+    )
+    return (
+        desired
+        | load
+        | {
+            "model": modelplan.plan(ms, profile).served_name,
+            "conditions": [*desired["conditions"], *observed],
+        }
+    )

@@ -40,6 +40,8 @@ class OperatorSettings(BaseSettings):
     # KEDA rarely comes or goes; asking the API server once every few minutes is enough.
     keda_check_seconds: float = Field(300.0, ge=0)
     redis_timeout_seconds: float = Field(3.0, gt=0)
+    # A pass waits this long at most for each figure of a Platform's Prometheus.
+    prometheus_timeout_seconds: float = Field(5.0, gt=0)
     vllm_image: str = "vllm/vllm-openai:v0.33.0"
     # vLLM's CUDA image does not run without a GPU; profiles with `device: cpu` use this build.
     vllm_cpu_image: str = "public.ecr.aws/q9t5s3a7/vllm-cpu-release-repo:v0.33.0"

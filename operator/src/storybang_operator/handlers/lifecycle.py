@@ -11,7 +11,7 @@ from typing import Any
 import kopf
 import pydantic
 
-from storybang_operator import k8s, metrics, queue, reconcile, resync
+from storybang_operator import k8s, metrics, prometheus, queue, reconcile, resync
 from storybang_operator.handlers import kinds, nudges, state
 from storybang_operator.settings import OperatorSettings
 
@@ -61,6 +61,7 @@ async def start(
             queues=queue.QueueReader(timeout=ours.redis_timeout_seconds),
             settings=ours,
             metrics=metrics.Metrics(),
+            prometheus=prometheus.PrometheusReader(timeout=ours.prometheus_timeout_seconds),
         ),
         # Kopf passes each index by its id: `platforms`, `domain_services`, ...
         indices={kind: kwargs[kinds.index_id(kind)] for kind in kinds.PLURALS},
@@ -72,6 +73,7 @@ async def start(
         keys=operator.known_keys,
         reconcile=functools.partial(nudges.resync_key, operator),
     )
+    operator.context.metrics.watch_queue(lambda: operator.queue.waiting if operator.queue is not None else 0)
     memo[state.MEMO_KEY] = operator
     operator.context.metrics.serve(ours.metrics_port)
     if ours.peering:

@@ -57,6 +57,7 @@ def changed(operator: Operator, kind: str, body: kopf.Body, patch: kopf.Patch) -
         logger.info("%s %s waits: %s", kind, body.metadata.name, error.message)
         return
     delay = operator.settings.retry_delay_seconds * (4 if isinstance(error, errors.Forbidden) else 1)
+    operator.context.metrics.retries.labels(kind, error.reason).inc()
     raise kopf.TemporaryError(error.message, delay=delay) from error
 
 

@@ -84,6 +84,8 @@ class Ingress(Spec):
 class Monitoring(Spec):
     metrics: bool = True
     prometheus_namespace: str = "monitoring"
+    # Where the operator reads the figures it shows in status (job durations, model load).
+    prometheus_address: str | None = None
 
 
 class NetworkPolicies(Spec):
