@@ -104,6 +104,7 @@ def create_app(
     if runtime is not None:
         app.state.runtime = runtime
     problems.install(app, store_down=STORE_DOWN)
+    problems.document(app)
     docs.install(app, app.title)
     app.include_router(health.router)
     for name in chosen:

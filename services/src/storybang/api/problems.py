@@ -3,16 +3,22 @@
 Domain code raises :mod:`storybang.errors`; :func:`install` answers each with its status and
 problem type. Unexpected exceptions are logged with their traceback and answered with a bare 500
 problem: no stack trace ever reaches a user.
+
+:func:`document` lists these answers in the OpenAPI document, so that a generated client knows
+them: the ones an operation's shape implies (a credential can be 401, a path id 404, a body 400,
+413 and 422, an ``If-Match`` 412) are found from the document itself; those that depend on what a
+route does (403, 409, 429) it names with :func:`responses`, or its router does for all its routes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -45,12 +51,30 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-def _field(loc: tuple[Any, ...] | list[Any]) -> str:
-    # Drop the "body"/"query"/"path" prefix FastAPI adds: users name fields, not transport parts.
-    parts = [str(p) for p in loc]
+def _field(loc: tuple[Any, ...] | list[Any], body: Any = None) -> str:
+    """The dotted name of the field at ``loc`` in ``body``. The "body"/"query"/"path" prefix FastAPI
+    adds is dropped (users name fields, not transport parts), and so is the tag pydantic puts where
+    a discriminated union chose its member (``input`` of ``{"task": "story", "input": ...}`` is at
+    ``body.story.input``): a part that names no field of the body there, with more parts after it."""
+    parts = list(loc)
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
-    return ".".join(parts)
+    named: list[str] = []
+    at = body if loc and loc[0] == "body" else None
+    for i, part in enumerate(parts):
+        if isinstance(at, dict) and isinstance(part, str) and part not in at and i < len(parts) - 1:
+            continue  # a union's tag
+        named.append(str(part))
+        at = _child(at, part)
+    return ".".join(named)
+
+
+def _child(value: Any, part: Any) -> Any:
+    if isinstance(value, dict):
+        return value.get(part)
+    if isinstance(value, list) and isinstance(part, int) and 0 <= part < len(value):
+        return value[part]
+    return None
 
 
 async def _on_domain_error(_: Request, exc: Exception) -> JSONResponse:
@@ -59,10 +83,18 @@ async def _on_domain_error(_: Request, exc: Exception) -> JSONResponse:
     return problem(exc.status, exc.title, exc.detail, slug=exc.slug, errors=errors, headers=exc.headers())
 
 
+def _where(error: Mapping[str, Any], body: Any) -> str:
+    if error.get("type") in {"union_tag_invalid", "union_tag_not_found"}:
+        # The field that chooses the union's member (``task``) is missing or names none of them.
+        tag = str(error.get("ctx", {}).get("discriminator", "")).strip("'")
+        return ".".join(filter(None, [_field(error.get("loc", ()), body), tag]))
+    return _field(error.get("loc", ()), body)
+
+
 async def _on_validation_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid")), "type": e.get("type")}
+        {"field": _where(e, exc.body), "message": str(e.get("msg", "invalid")), "type": e.get("type")}
         for e in exc.errors()
     ]
     if any(e["type"] == "json_invalid" for e in errors):
@@ -130,3 +162,95 @@ def install(app: FastAPI, *, store_down: Iterable[type[Exception]] = ()) -> None
     for kind in store_down:
         app.add_exception_handler(kind, _on_store_down)
     app.add_middleware(LastResort)
+
+
+# ----------------------------------------------------------------------------------- the OpenAPI document
+
+
+class ProblemField(BaseModel):
+    field: str  # dotted, as the request names it: "input.prompt", "If-Match"
+    message: str
+    type: str | None = None
+
+
+class Problem(BaseModel):
+    """An error answer (RFC 9457); ``errors`` lists the fields at fault, when there are any."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[ProblemField] | None = None
+
+
+_MEANING = {
+    400: "The body is not valid JSON, or a code or token in it is not one we issued.",
+    401: "No access token, or one that is invalid or expired: refresh it or log in again.",
+    403: "The caller may not do this (an administrator's route, a disabled or unverified account).",
+    404: "No such resource, or one of another user's (which reads the same).",
+    409: "The resource kept changing while this was saved: read it again and retry.",
+    412: "If-Match names a version that is no longer current; the answer's ETag is the current one.",
+    413: "The body or an upload is larger than the limit.",
+    415: "The body is of a type this route does not take.",
+    422: "A field is invalid: ``errors`` names each one.",
+    429: "Too many requests, or a quota used up: try again after Retry-After seconds.",
+    503: "A store or the job queue is unavailable: try again after Retry-After seconds.",
+}
+_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The problem answers ``statuses`` for a route's ``responses=``: those that depend on what the
+    route does rather than on its shape (which :func:`document` finds by itself)."""
+    return {
+        status: {"description": _MEANING[status], "content": {PROBLEM_JSON: {"schema": _SCHEMA}}} for status in statuses
+    }
+
+
+def document(app: FastAPI) -> None:
+    """List every operation's problem answers in ``app``'s OpenAPI document."""
+    build = app.openapi
+    documented: list[dict[str, Any] | None] = [None]
+
+    def openapi() -> dict[str, Any]:
+        schema = build()  # FastAPI builds it again when routes are added
+        if schema is not documented[0]:
+            _document(schema)
+            documented[0] = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _statuses(path: str, operation: dict[str, Any]) -> set[int]:
+    """The problems an operation's shape implies."""
+    found: set[int] = set()
+    parameters = operation.get("parameters", [])
+    if operation.get("security"):
+        found.add(401)  # it reads a credential, which may be missing, invalid or expired
+    if "{" in path:
+        found.add(404)
+    if "requestBody" in operation:
+        found |= {400, 413, 422}
+    if parameters:
+        found.add(422)
+    if any(p["in"] == "header" and p["name"].lower() == "if-match" for p in parameters):
+        found.add(412)
+    return found
+
+
+def _document(schema: dict[str, Any]) -> None:
+    for path, item in schema.get("paths", {}).items():
+        for method, operation in item.items():
+            if method not in {"get", "put", "post", "patch", "delete"}:
+                continue
+            answers = operation.setdefault("responses", {})
+            # FastAPI's own 422 is a JSON body of its making; ours is a problem.
+            answers.update({str(k): v for k, v in responses(*sorted(_statuses(path, operation))).items()})
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    components.update(problem.pop("$defs", {}))
+    components["Problem"] = problem
+    # FastAPI's validation error schemas describe answers this API never gives.
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)

@@ -118,6 +118,8 @@ class CharacterPublic(BaseModel):
     photo_id: str | None = None
     portrait_id: str | None = None
     photo_description: str | None = None
+    # Bumped by every write; the ETag of a read, to send back as If-Match.
+    revision: int
     created_at: datetime
     updated_at: datetime
 

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Header, Query, Request, Response, UploadFile, sta
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from storybang import images, validation
+from storybang.api import problems
+from storybang.api.conditional import IfMatch, if_revision, tagged
 from storybang.api.deps import CurrentUser, RuntimeDep
 from storybang.characters import exchange, service
 from storybang.characters.models import (
@@ -67,6 +69,7 @@ async def list_characters(
 @router.post(
     "/import",
     status_code=status.HTTP_201_CREATED,
+    responses=problems.responses(415),
     openapi_extra={"requestBody": _IMPORT_BODY},
     summary="Import a Character Card (V1/V2/V3 JSON, or a PNG carrying one)",
 )
@@ -96,26 +99,45 @@ def _json(data: bytes) -> Any:
 
 
 @router.get("/{character_id}")
-async def get_character(character_id: str, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
-    return await service.get(runtime, user.id, character_id)
-
-
-@router.patch("/{character_id}")
-async def update_character(
-    character_id: str, body: CharacterUpdate, runtime: RuntimeDep, user: CurrentUser
+async def get_character(
+    character_id: str, runtime: RuntimeDep, user: CurrentUser, response: Response
 ) -> CharacterPublic:
-    return await service.update(runtime, user.id, character_id, body)
+    """The character, with its ``ETag``: send it back as ``If-Match`` to write only over this version."""
+    return tagged(await service.get(runtime, user.id, character_id), response)
+
+
+@router.patch("/{character_id}", responses=problems.responses(409))
+async def update_character(
+    character_id: str,
+    body: CharacterUpdate,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CharacterPublic:
+    character = await service.update(runtime, user.id, character_id, body, if_revision=if_revision(if_match))
+    return tagged(character, response)
 
 
 @router.delete("/{character_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_character(character_id: str, runtime: RuntimeDep, user: CurrentUser) -> None:
-    await service.delete(runtime, user.id, character_id)
+async def delete_character(character_id: str, runtime: RuntimeDep, user: CurrentUser, if_match: IfMatch = None) -> None:
+    await service.delete(runtime, user.id, character_id, if_revision=if_revision(if_match))
 
 
-@router.put("/{character_id}/photo")
-async def put_photo(character_id: str, file: UploadFile, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
+@router.put("/{character_id}/photo", responses=problems.responses(409, 415))
+async def put_photo(
+    character_id: str,
+    file: UploadFile,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    response: Response,
+    if_match: IfMatch = None,
+) -> CharacterPublic:
     """Upload the character's photo (PNG, JPEG, WebP or GIF; judged by content, not by name or type)."""
-    return await service.set_photo(runtime, user.id, character_id, await file.read())
+    data = await file.read()
+    return tagged(
+        await service.set_photo(runtime, user.id, character_id, data, if_revision=if_revision(if_match)), response
+    )
 
 
 @router.get("/{character_id}/photo", response_class=Response, responses={200: {"content": {"image/*": {}}}})

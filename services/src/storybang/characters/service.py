@@ -6,7 +6,9 @@ character holds their ids (``photo_id``, ``portrait_id``) and deleting it delete
 
 This module is the only reader and writer of the ``characters`` collection: other domains ask it
 (:func:`likeness`, :func:`set_portrait`, ...). Every write announces itself to the owner's clients
-with a ``character.updated`` event, whoever made it (an API call or a worker).
+with a ``character.updated`` event, whoever made it (an API call or a worker). Every write bumps
+the character's ``revision`` with a compare-and-set on it (:mod:`storybang.stores.revisions`), so a
+client that wrote on an older revision (``If-Match``) is refused instead of overwriting a change.
 
 Documents keep the card's free-form parts (``extensions``, ``character_book``) as JSON text: cards
 in the wild put keys with dots or a leading ``$`` there, which MongoDB refuses as field names.
@@ -15,7 +17,7 @@ in the wild put keys with dots or a leading ``$`` there, which MongoDB refuses a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,13 +32,13 @@ from storybang.characters.models import (
 )
 from storybang.errors import Conflict, InvalidInput, NotFound
 from storybang.runtime import Runtime
-from storybang.stores import ids
+from storybang.stores import ids, revisions
 from storybang.stores.blobs import Blob
 from storybang.stores.documents import Doc
 
 COLLECTION = "characters"
 _FREE_FORM = ("extensions", "character_book")
-# Compare-and-set retries when two writers race to replace the same image.
+# Compare-and-set retries when writers race (a person editing while a worker saves a portrait).
 _CAS_TRIES = 10
 _PAGE = 100
 
@@ -55,7 +57,7 @@ async def _announce(runtime: Runtime, owner_id: str, character_id: str, **extra:
 
 def _public(doc: Doc) -> CharacterPublic:
     card = {k: json.loads(v) if k in _FREE_FORM and isinstance(v, str) else v for k, v in doc["card"].items()}
-    return CharacterPublic.model_validate({**doc, "card": card})
+    return CharacterPublic.model_validate({**doc, "card": card, "revision": revisions.of(doc)})
 
 
 async def _doc(runtime: Runtime, owner_id: str, character_id: str) -> Doc:
@@ -80,6 +82,7 @@ async def create(
         "photo_id": photo_id,
         "portrait_id": None,
         "photo_description": None,
+        "revision": 1,
         "created_at": now,
         "updated_at": now,
     }
@@ -134,27 +137,52 @@ async def missing(runtime: Runtime, owner_id: str, character_ids: Iterable[str])
     return absent
 
 
-async def update(runtime: Runtime, owner_id: str, character_id: str, data: CharacterUpdate) -> CharacterPublic:
+Change = Callable[[Doc], Doc | None]
+
+
+async def _write(
+    runtime: Runtime, owner_id: str, character_id: str, change: Change, *, if_revision: int | None = None
+) -> Doc:
+    """Apply ``change(current) -> changes`` (``None``: nothing to change) with compare-and-set on the
+    revision, retried on a lost race; 409 when it keeps losing, 412 when ``if_revision`` is given
+    and is not the current revision. The caller announces the write."""
+    for _ in range(_CAS_TRIES):
+        doc = await _doc(runtime, owner_id, character_id)
+        revisions.check(doc, if_revision, "The character changed since you read it.")
+        changes = change(doc)
+        if changes is None:
+            return doc
+        changes |= {"revision": revisions.of(doc) + 1, "updated_at": _now()}
+        expect = {"revision": doc.get("revision")}
+        updated = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id, expect=expect)
+        if updated is not None:
+            return updated
+    raise Conflict("The character changed while saving; try again.")
+
+
+async def update(
+    runtime: Runtime, owner_id: str, character_id: str, data: CharacterUpdate, *, if_revision: int | None = None
+) -> CharacterPublic:
+    """Change the given fields; with ``if_revision``, only if the character is still at it (412)."""
     given = data.model_dump(mode="json", exclude_unset=True)
     changes: Doc = {k: given[k] for k in ("name", "description", "tags") if given.get(k) is not None}
     if given.get("card") is not None:
         # Field by field ("card.personality"), so a PATCH of one card field keeps the others.
         changes |= {f"card.{k}": v for k, v in _stored_card(given["card"]).items()}
     if not changes:
-        return await get(runtime, owner_id, character_id)
-    changes["updated_at"] = _now()
-    doc = None
-    if ids.is_valid(character_id):
-        doc = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id)
-    if doc is None:
-        raise NotFound("No such character.")
+        doc = await _doc(runtime, owner_id, character_id)
+        revisions.check(doc, if_revision, "The character changed since you read it.")
+        return _public(doc)
+    doc = await _write(runtime, owner_id, character_id, lambda _: dict(changes), if_revision=if_revision)
     await _announce(runtime, owner_id, character_id)
     return _public(doc)
 
 
-async def delete(runtime: Runtime, owner_id: str, character_id: str) -> None:
-    """Delete the character and its photo and portrait."""
+async def delete(runtime: Runtime, owner_id: str, character_id: str, *, if_revision: int | None = None) -> None:
+    """Delete the character and its photo and portrait; with ``if_revision``, only if it is still
+    at that revision (a write landing between this check and the delete is deleted with it)."""
     doc = await _doc(runtime, owner_id, character_id)
+    revisions.check(doc, if_revision, "The character changed since you read it.")
     if not await runtime.documents.delete(COLLECTION, character_id, owner_id=owner_id):
         raise NotFound("No such character.")
     await _delete_blobs(runtime, owner_id, [doc.get("photo_id"), doc.get("portrait_id")])
@@ -186,50 +214,55 @@ async def _delete_blobs(runtime: Runtime, owner_id: str, blob_ids: Iterable[str 
 
 
 async def _attach(
-    runtime: Runtime, owner_id: str, character_id: str, field: str, blob_id: str, extra: Doc | None = None
+    runtime: Runtime,
+    owner_id: str,
+    character_id: str,
+    field: str,
+    blob_id: str,
+    extra: Doc | None = None,
+    *,
+    if_revision: int | None = None,
 ) -> CharacterPublic:
     """Point ``field`` at ``blob_id`` and delete the image it pointed at before.
 
-    Compare-and-set on the old value, so two concurrent uploads never both delete the other's
-    image. When the character is gone (or the race is lost too often) the new image is deleted.
+    Compare-and-set, so two concurrent uploads never both delete the other's image. When the
+    character is gone, has moved past ``if_revision``, or the race is lost too often, the new image
+    is deleted.
     """
+    replaced: list[str | None] = []
+
+    def point(doc: Doc) -> Doc | None:
+        if doc.get(field) == blob_id:  # a retried worker message: already done
+            return None
+        replaced[:] = [doc.get(field)]
+        return {field: blob_id, **(extra or {})}
+
     try:
-        doc = await _replace_image(runtime, owner_id, character_id, field, blob_id, extra)
+        doc = await _write(runtime, owner_id, character_id, point, if_revision=if_revision)
     except BaseException:
         await runtime.blobs.delete(blob_id, owner_id=owner_id)
         raise
+    await _delete_blobs(runtime, owner_id, replaced)
     # A retried worker message finds the image already in place and announces it again, harmlessly.
     await _announce(runtime, owner_id, character_id)
     return _public(doc)
 
 
-async def _replace_image(
-    runtime: Runtime, owner_id: str, character_id: str, field: str, blob_id: str, extra: Doc | None
-) -> Doc:
-    for _ in range(_CAS_TRIES):
-        doc = await _doc(runtime, owner_id, character_id)
-        old = doc.get(field)
-        if old == blob_id:  # a retried worker message: already done
-            return doc
-        changes = {field: blob_id, "updated_at": _now(), **(extra or {})}
-        updated = await runtime.documents.update(
-            COLLECTION, character_id, changes, owner_id=owner_id, expect={field: old}
-        )
-        if updated is not None:
-            await _delete_blobs(runtime, owner_id, [old])
-            return updated
-    raise Conflict("The character changed while its image was being replaced; try again.")
-
-
-async def set_photo(runtime: Runtime, owner_id: str, character_id: str, data: bytes) -> CharacterPublic:
-    """Check ``data`` as an image (by content) and make it the character's photo.
+async def set_photo(
+    runtime: Runtime, owner_id: str, character_id: str, data: bytes, *, if_revision: int | None = None
+) -> CharacterPublic:
+    """Check ``data`` as an image (by content) and make it the character's photo; with
+    ``if_revision``, only if the character is still at that revision (412).
 
     The old photo's description no longer applies: it is cleared until the describe worker runs.
     """
-    await _doc(runtime, owner_id, character_id)
+    doc = await _doc(runtime, owner_id, character_id)
+    revisions.check(doc, if_revision, "The character changed since you read it.")
     image = await images.check_async(data, runtime.settings.limits)
     blob_id = await runtime.blobs.put(image.data, owner_id=owner_id, content_type=image.content_type)
-    return await _attach(runtime, owner_id, character_id, "photo_id", blob_id, {"photo_description": None})
+    return await _attach(
+        runtime, owner_id, character_id, "photo_id", blob_id, {"photo_description": None}, if_revision=if_revision
+    )
 
 
 async def set_portrait(runtime: Runtime, owner_id: str, character_id: str, image_id: str) -> CharacterPublic:
@@ -251,14 +284,16 @@ async def set_description(
     was replaced is dropped instead of describing the wrong picture.
     """
     # A model's output is not a user's input: keep what fits instead of failing the job.
-    changes = {"photo_description": text.strip()[:DESCRIPTION_MAX], "updated_at": _now()}
-    doc = None
-    if ids.is_valid(character_id):
-        expect = {"photo_id": photo_id} if photo_id is not None else None
-        doc = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id, expect=expect)
-    current = _public(doc) if doc is not None else await get(runtime, owner_id, character_id)
+    description = text.strip()[:DESCRIPTION_MAX]
+
+    def describe(doc: Doc) -> Doc | None:
+        if photo_id is not None and doc.get("photo_id") != photo_id:
+            return None
+        return {"photo_description": description}
+
+    doc = await _write(runtime, owner_id, character_id, describe)
     await _announce(runtime, owner_id, character_id)
-    return current
+    return _public(doc)
 
 
 async def _image(runtime: Runtime, owner_id: str, character_id: str, field: str, what: str) -> Blob:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
+from storybang.api import problems
 from storybang.api.deps import AdminUser, CurrentUser, RuntimeDep
 from storybang.generation import quotas, service
 from storybang.generation.models import (
@@ -20,11 +21,11 @@ from storybang.generation.models import (
 
 generations = APIRouter(prefix="/api/v1/generations", tags=["generations"])
 usage = APIRouter(prefix="/api/v1/users", tags=["users"])
-admin = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=problems.responses(403))
 routers = [generations, usage, admin]
 
 
-@generations.post("", status_code=status.HTTP_202_ACCEPTED)
+@generations.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems.responses(429, 503))
 async def create(data: GenerationCreate, user: CurrentUser, runtime: RuntimeDep) -> GenerationPublic:
     """Queue a story, image, describe or translate job. Follow it here or over Socket.IO."""
     return await service.create(runtime, user.id, data)

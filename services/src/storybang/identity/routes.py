@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
+from storybang.api import problems
 from storybang.api.deps import AdminUser, ClientAddress, CurrentUser, RuntimeDep, SessionDep
 from storybang.identity import administration, service
 from storybang.identity.models import (
@@ -27,7 +28,7 @@ from storybang.runtime import Runtime
 
 auth = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 users = APIRouter(prefix="/api/v1/users", tags=["users"])
-admin = APIRouter(prefix="/api/v1/admin", tags=["admin"])
+admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=problems.responses(403))
 well_known = APIRouter(tags=["auth"])
 routers = [auth, users, admin, well_known]
 
@@ -37,7 +38,7 @@ def _send_later(tasks: BackgroundTasks, runtime: Runtime, message: Message | Non
         tasks.add_task(runtime.sender.send, message)
 
 
-@auth.post("/register", status_code=status.HTTP_201_CREATED)
+@auth.post("/register", status_code=status.HTTP_201_CREATED, responses=problems.responses(429))
 async def register(
     data: Register, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
 ) -> dict[str, Any]:
@@ -47,12 +48,12 @@ async def register(
     return answer
 
 
-@auth.post("/verify", status_code=status.HTTP_204_NO_CONTENT)
+@auth.post("/verify", status_code=status.HTTP_204_NO_CONTENT, responses=problems.responses(400, 429))
 async def verify(data: Verify, runtime: RuntimeDep, session: SessionDep, address: ClientAddress) -> None:
     await service.verify(runtime, session, data, address)
 
 
-@auth.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED)
+@auth.post("/verify/resend", status_code=status.HTTP_202_ACCEPTED, responses=problems.responses(429))
 async def resend_verification(
     data: ForgotPassword, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
 ) -> dict[str, str]:
@@ -66,7 +67,7 @@ def _no_store(response: Response) -> None:
     response.headers["Pragma"] = "no-cache"
 
 
-@auth.post("/login")
+@auth.post("/login", responses=problems.responses(401, 403, 429))
 async def login(
     data: Login, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, response: Response
 ) -> TokenPair:
@@ -74,7 +75,7 @@ async def login(
     return await service.login(runtime, session, data, address)
 
 
-@auth.post("/refresh")
+@auth.post("/refresh", responses=problems.responses(401))
 async def refresh(data: RefreshRequest, runtime: RuntimeDep, session: SessionDep, response: Response) -> TokenPair:
     """Exchange a refresh token for a new pair; the old refresh token stops working."""
     _no_store(response)
@@ -93,7 +94,7 @@ async def logout_everywhere(user: CurrentUser, runtime: RuntimeDep, session: Ses
     await service.logout_everywhere(runtime, session, user.id)
 
 
-@auth.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED)
+@auth.post("/password/forgot", status_code=status.HTTP_202_ACCEPTED, responses=problems.responses(429))
 async def forgot_password(
     data: ForgotPassword, runtime: RuntimeDep, session: SessionDep, address: ClientAddress, tasks: BackgroundTasks
 ) -> dict[str, str]:
@@ -102,7 +103,7 @@ async def forgot_password(
     return {"status": "accepted"}
 
 
-@auth.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT)
+@auth.post("/password/reset", status_code=status.HTTP_204_NO_CONTENT, responses=problems.responses(400, 429))
 async def reset_password(data: ResetPassword, runtime: RuntimeDep, session: SessionDep) -> None:
     """Set a new password with the token from the reset link; every session is logged out."""
     await service.reset_password(runtime, session, data)
@@ -124,7 +125,7 @@ async def update_me(data: UserUpdate, user: CurrentUser, runtime: RuntimeDep, se
     return UserPublic.model_validate(await service.update_me(runtime, session, user, data))
 
 
-@users.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+@users.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problems.responses(429))
 async def delete_me(data: AccountDeletion, user: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> None:
     """Delete the account with its characters, stories, images and jobs; the body repeats the password."""
     await service.delete_account(runtime, session, user, data.password)

@@ -7,8 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from storybang import images
+from storybang.api import problems
+from storybang.api.conditional import IfMatch, if_revision, tagged
 from storybang.api.deps import CurrentUser, RuntimeDep
-from storybang.stories import service, store, versions
+from storybang.stories import service, versions
 from storybang.stories.models import (
     StoriesPublic,
     StoryCreate,
@@ -19,27 +21,6 @@ from storybang.stories.models import (
 )
 
 router = APIRouter(prefix="/api/v1/stories", tags=["stories"])
-
-IfMatch = Annotated[
-    str | None,
-    Header(description='The ETag of the story as last read (`"7"`): 412 if it has changed since', max_length=64),
-]
-
-
-def _revision(if_match: str | None) -> int | None:
-    """The revision an ``If-Match`` names; ``None`` for none or ``*``. A tag that is no revision of
-    ours (or several tags) matches nothing, so the write is refused rather than done blindly."""
-    if if_match is None or if_match.strip() == "*":
-        return None
-    tag = if_match.strip().removeprefix("W/")
-    digits = tag[1:-1] if len(tag) > 2 and tag[0] == tag[-1] == '"' else ""
-    return int(digits) if digits.isdigit() and len(digits) < 19 else -1
-
-
-def _tagged(story: StoryPublic, response: Response) -> StoryPublic:
-    response.headers["ETag"] = store.etag(story.revision)
-    return story
-
 
 Limit = Annotated[int, Query(ge=1, le=100)]
 Search = Annotated[str | None, Query(max_length=100, description="Case-insensitive part of the title")]
@@ -62,10 +43,10 @@ async def list_stories(
 @router.get("/{story_id}")
 async def get_story(story_id: str, runtime: RuntimeDep, user: CurrentUser, response: Response) -> StoryPublic:
     """The story, with its ``ETag``: send it back as ``If-Match`` to write only over this version."""
-    return _tagged(await service.get(runtime, user.id, story_id), response)
+    return tagged(await service.get(runtime, user.id, story_id), response)
 
 
-@router.patch("/{story_id}")
+@router.patch("/{story_id}", responses=problems.responses(409))
 async def update_story(
     story_id: str,
     body: StoryUpdate,
@@ -75,12 +56,12 @@ async def update_story(
     if_match: IfMatch = None,
 ) -> StoryPublic:
     """Change the story; the content it replaces is kept as a version."""
-    return _tagged(await service.update(runtime, user.id, story_id, body, if_revision=_revision(if_match)), response)
+    return tagged(await service.update(runtime, user.id, story_id, body, if_revision=if_revision(if_match)), response)
 
 
 @router.delete("/{story_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_story(story_id: str, runtime: RuntimeDep, user: CurrentUser, if_match: IfMatch = None) -> None:
-    await service.delete(runtime, user.id, story_id, if_revision=_revision(if_match))
+    await service.delete(runtime, user.id, story_id, if_revision=if_revision(if_match))
 
 
 @router.get("/{story_id}/versions")
@@ -95,7 +76,7 @@ async def get_version(story_id: str, number: Number, runtime: RuntimeDep, user: 
     return await versions.get_version(runtime, user.id, story_id, number)
 
 
-@router.post("/{story_id}/versions/{number}/restore")
+@router.post("/{story_id}/versions/{number}/restore", responses=problems.responses(409, 413))
 async def restore_version(story_id: str, number: Number, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
     """Make an earlier version current again; this is itself a new version."""
     return await versions.restore_version(runtime, user.id, story_id, number)

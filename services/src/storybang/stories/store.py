@@ -26,9 +26,9 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from storybang.errors import Conflict, NotFound, PayloadTooLarge, PreconditionFailed
+from storybang.errors import Conflict, NotFound, PayloadTooLarge
 from storybang.runtime import Runtime
-from storybang.stores import ids
+from storybang.stores import ids, revisions
 from storybang.stores.documents import Doc
 
 STORIES = "stories"
@@ -77,14 +77,9 @@ def with_images(doc: Doc, image_ids: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*doc.get("image_ids", []), *image_ids]))
 
 
-def etag(revision: int) -> str:
-    return f'"{revision}"'
-
-
 def check_revision(doc: Doc, if_revision: int | None) -> None:
     """412 when the client wrote on a revision that is no longer current (``If-Match``)."""
-    if if_revision is not None and doc["revision"] != if_revision:
-        raise PreconditionFailed("The story changed since you read it.", etag=etag(doc["revision"]))
+    revisions.check(doc, if_revision, "The story changed since you read it.")
 
 
 async def write(
