@@ -2,8 +2,9 @@
 # `make test`: install and start what the tests need, run every check and every test, stop it all.
 #
 # Order: fast static checks first, then the services on the real stores (MariaDB, FerretDB, Redis),
-# the model-running tests in their own environment (torch), the operator, the chart, and last the
-# whole system on a real Kubernetes API server.
+# the model-running tests in their own environment (torch), the operator, the chart, the contract
+# between the pods the operator renders and the services' settings, and last the whole system on a
+# real Kubernetes API server.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -39,6 +40,9 @@ step "operator"
 
 step "chart"
 scripts/chart.sh test
+
+step "contract: every STORYBANG_* variable the operator and the chart set is one the services read"
+(cd tests/contract && "$ROOT/$VENV/bin/pytest" "${PYTEST[@]}")
 
 step "the system on a real Kubernetes API server"
 scripts/e2e.sh

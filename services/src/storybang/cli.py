@@ -12,8 +12,9 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
-from storybang import logs, migrations
+from storybang import logs, migrations, variables
 from storybang.inference import cli as inference_cli
+from storybang.inference.settings import InferenceSettings
 from storybang.settings import Settings
 
 
@@ -48,6 +49,11 @@ def _serve(app: Any, settings: Settings, host: str, port: int) -> None:
 @click.version_option(package_name="storybang")
 def main() -> None:
     """StoryBang: write illustrated stories with AI."""
+    # Whatever the role: a misspelt STORYBANG_* variable stops the process before it starts.
+    try:
+        variables.refuse_unknown(os.environ)
+    except variables.UnknownVariables as e:
+        raise click.ClickException(str(e)) from e
 
 
 @main.command()
@@ -159,6 +165,14 @@ def create_admin(email: str, display_name: str, password: str) -> None:
     except StoryBangError as e:
         raise click.ClickException(e.detail) from e
     click.echo(f"administrator {email} ({user_id}) ready")
+
+
+@main.command("check-settings")
+@click.option("--inference", is_flag=True, help="Check the settings of `storybang inference` instead.")
+def check_settings(inference: bool) -> None:
+    """Check the STORYBANG_* settings of the environment as a role checks them at start; run nothing."""
+    settings: Settings | InferenceSettings = inference_cli.load_settings() if inference else load_settings()
+    click.echo(f"{type(settings).__name__}: valid")
 
 
 @main.command()
