@@ -114,6 +114,8 @@ export const es: Record<string, string> = {
   'Show more': 'Mostrar más',
   'Sign up': 'Crear cuenta',
   'Skip to content': 'Saltar al contenido',
+  'Someone changed this character meanwhile. Reload it to see their version before editing again.':
+    'Alguien ha cambiado este personaje mientras tanto. Recárgalo para ver su versión antes de volver a editarlo.',
   'Someone changed this story meanwhile. Reload it to see their version before editing again.':
     'Alguien ha cambiado esta historia mientras tanto. Recárgala para ver su versión antes de volver a editar.',
   'Something went wrong.': 'Algo ha salido mal.',

@@ -1,8 +1,9 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
 import { api, asIs, fetchBlob, ok, type Character } from '../api/client';
 import { useT } from '../i18n';
-import { fieldError, FormError, Input, TextArea } from '../ui/forms';
+import { Conflict, fieldError, FormError, Input, isConflict, TextArea } from '../ui/forms';
 import { JobStatus, useGeneration } from '../ui/jobs';
 import { ApiImage, download, DropZone } from '../ui/media';
 
@@ -22,24 +23,39 @@ export default function CharacterEditor() {
     void queryClient.invalidateQueries({ queryKey: ['characters'] });
     void queryClient.invalidateQueries({ queryKey: ['blob'] });
   };
+  // Every write names the revision it was made on (If-Match): one made on a version that another
+  // tab or device has changed since is refused (412) and shown, never silently written over it.
+  // While the details are being edited they stay as typed, and are saved over the revision the
+  // editing began on; otherwise the form follows the live character.
+  const [editingFrom, setEditingFrom] = useState<number | null>(null);
+  const params = (revision: number) => ({ path: { character_id: id }, header: { 'if-match': `"${revision}"` } });
   const save = useMutation({
-    mutationFn: async (body: { name: string; description: string; tags: string[] }) =>
-      ok(await api.PATCH('/api/v1/characters/{character_id}', { params: { path: { character_id: id } }, body })),
-    onSuccess: set,
+    mutationFn: async ({ body, revision }: { body: { name: string; description: string; tags: string[] }; revision: number }) =>
+      ok(await api.PATCH('/api/v1/characters/{character_id}', { params: params(revision), body })),
+    onSuccess: (c) => {
+      setEditingFrom(null);
+      set(c);
+    },
   });
   const photo = useMutation({
-    mutationFn: async (file: File) => {
+    mutationFn: async ({ file, revision }: { file: File; revision: number }) => {
       const form = new FormData();
       form.append('file', file);
-      return ok(await api.PUT('/api/v1/characters/{character_id}/photo', { params: { path: { character_id: id } }, body: form as never, bodySerializer: asIs }));
+      return ok(await api.PUT('/api/v1/characters/{character_id}/photo', { params: params(revision), body: form as never, bodySerializer: asIs }));
     },
     onSuccess: set,
   });
   const remove = useMutation({
-    mutationFn: async () => ok(await api.DELETE('/api/v1/characters/{character_id}', { params: { path: { character_id: id } } })),
+    mutationFn: async (revision: number) => ok(await api.DELETE('/api/v1/characters/{character_id}', { params: params(revision) })),
     onSuccess: () => navigate({ to: '/characters' }),
   });
   const refetch = () => void character.refetch().then(() => queryClient.invalidateQueries({ queryKey: ['blob'] }));
+  const reload = () => {
+    for (const m of [save, photo, remove]) m.reset();
+    setEditingFrom(null);
+    refetch();
+  };
+  const conflict = [save, photo, remove].some((m) => isConflict(m.error));
   const describe = useGeneration(refetch);
   const portrait = useGeneration(refetch);
   const exportCard = useMutation({
@@ -55,13 +71,14 @@ export default function CharacterEditor() {
   return (
     <section>
       <h1>{c.name}</h1>
+      {conflict && <Conflict message={t('Someone changed this character meanwhile. Reload it to see their version before editing again.')} onReload={reload} />}
       <div className="grid two">
         <div className="card">
           <h2>{t('Photo')}</h2>
           {c.photo_id && <ApiImage path={`/api/v1/characters/${id}/photo?v=${c.photo_id}`} alt={t('Photo of {name}', { name: c.name })} className="portrait" />}
-          <DropZone label={t('Choose a photo')} accept="image/*" busy={photo.isPending} onFile={(f) => photo.mutate(f)} />
-          <DropZone label={t('Take a photo')} accept="image/*" capture="user" busy={photo.isPending} onFile={(f) => photo.mutate(f)} />
-          <FormError error={photo.error} />
+          <DropZone label={t('Choose a photo')} accept="image/*" busy={photo.isPending} onFile={(file) => photo.mutate({ file, revision: c.revision })} />
+          <DropZone label={t('Take a photo')} accept="image/*" capture="user" busy={photo.isPending} onFile={(file) => photo.mutate({ file, revision: c.revision })} />
+          <FormError error={photo.error} shown={['If-Match']} />
           {c.photo_description && (
             <p>
               <strong>{t('What the photo shows')}:</strong> {c.photo_description}
@@ -82,14 +99,18 @@ export default function CharacterEditor() {
         </div>
         <form
           className="card"
-          key={c.updated_at}
+          key={editingFrom ?? c.revision}
+          onChange={() => setEditingFrom((from) => from ?? c.revision)}
           onSubmit={(e) => {
             e.preventDefault();
             const f = new FormData(e.currentTarget);
             save.mutate({
-              name: String(f.get('name')),
-              description: String(f.get('description')),
-              tags: String(f.get('tags')).split(',').map((s) => s.trim()).filter(Boolean),
+              body: {
+                name: String(f.get('name')),
+                description: String(f.get('description')),
+                tags: String(f.get('tags')).split(',').map((s) => s.trim()).filter(Boolean),
+              },
+              revision: editingFrom ?? c.revision,
             });
           }}
         >
@@ -97,7 +118,7 @@ export default function CharacterEditor() {
           <Input label={t('Name')} name="name" defaultValue={c.name} required maxLength={100} error={fieldError(save.error, 'name')} />
           <TextArea label={t('Description')} name="description" defaultValue={c.description} rows={6} maxLength={5000} error={fieldError(save.error, 'description')} />
           <Input label={t('Tags (comma separated)')} name="tags" defaultValue={c.tags.join(', ')} error={fieldError(save.error, 'tags')} />
-          <FormError error={save.error} shown={['name', 'description', 'tags']} />
+          <FormError error={save.error} shown={['name', 'description', 'tags', 'If-Match']} />
           {save.isSuccess && <p role="status">{t('Saved.')}</p>}
           <button type="submit" disabled={save.isPending}>
             {t('Save')}
@@ -117,7 +138,7 @@ export default function CharacterEditor() {
               type="button"
               className="danger"
               onClick={() => {
-                if (window.confirm(t('Delete {name}?', { name: c.name }))) remove.mutate();
+                if (window.confirm(t('Delete {name}?', { name: c.name }))) remove.mutate(c.revision);
               }}
             >
               {t('Delete character')}

@@ -74,6 +74,24 @@ export function FormError({ error, shown = [] }: { error: unknown; shown?: strin
   );
 }
 
+/** A write refused because the resource changed since it was read (412 on a stale If-Match). */
+export function isConflict(error: unknown): boolean {
+  return error instanceof ApiError && error.problem.status === 412;
+}
+
+/** Says that someone else changed what is being edited, and offers their version instead. */
+export function Conflict({ message, onReload }: { message: string; onReload: () => void }) {
+  const t = useT();
+  return (
+    <p className="error" role="alert">
+      {message}{' '}
+      <button type="button" className="secondary" onClick={onReload}>
+        {t('Reload')}
+      </button>
+    </p>
+  );
+}
+
 /** The API's message for one field of a failed request. */
 export function fieldError(error: unknown, field: string): string | undefined {
   return error instanceof ApiError ? error.fields[field] : undefined;
