@@ -117,6 +117,10 @@ class CharacterPublic(BaseModel):
     card: CardExtras
     photo_id: str | None = None
     portrait_id: str | None = None
+    # Short-lived signed URLs of the pictures, usable in an <img> (no token needed); fetch the
+    # character again for fresh ones.
+    photo_url: str | None = None
+    portrait_url: str | None = None
     photo_description: str | None = None
     # Bumped by every write; the ETag of a read, to send back as If-Match.
     revision: int

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Header, Query, Request, Response, UploadFile, sta
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from storybang import images, validation
-from storybang.api import problems
+from storybang.api import problems, signed_images
 from storybang.api.conditional import IfMatch, if_revision, tagged
 from storybang.api.deps import CurrentUser, RuntimeDep
-from storybang.characters import exchange, service
+from storybang.characters import exchange, pictures, service
 from storybang.characters.models import (
     CardFormat,
     CardVersion,
@@ -22,6 +22,7 @@ from storybang.characters.models import (
     CharacterUpdate,
 )
 from storybang.errors import BadRequest, InvalidInput, UnsupportedMediaType
+from storybang.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1/characters", tags=["characters"])
 
@@ -52,7 +53,7 @@ _IMPORT_BODY: dict[str, Any] = {
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_character(body: CharacterCreate, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
-    return await service.create(runtime, user.id, body)
+    return pictures.signed(runtime.keys.image_urls, user.id, await service.create(runtime, user.id, body))
 
 
 @router.get("")
@@ -63,7 +64,9 @@ async def list_characters(
     cursor: str | None = None,
     q: Search = None,
 ) -> CharactersPublic:
-    return await service.list_characters(runtime, user.id, limit=limit, cursor=cursor, q=q)
+    page = await service.list_characters(runtime, user.id, limit=limit, cursor=cursor, q=q)
+    items = [pictures.signed(runtime.keys.image_urls, user.id, c) for c in page.items]
+    return page.model_copy(update={"items": items})
 
 
 @router.post(
@@ -74,6 +77,10 @@ async def list_characters(
     summary="Import a Character Card (V1/V2/V3 JSON, or a PNG carrying one)",
 )
 async def import_character(request: Request, runtime: RuntimeDep, user: CurrentUser) -> CharacterPublic:
+    return pictures.signed(runtime.keys.image_urls, user.id, await _import(request, runtime, user.id))
+
+
+async def _import(request: Request, runtime: Runtime, owner_id: str) -> CharacterPublic:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=10)
@@ -82,12 +89,12 @@ async def import_character(request: Request, runtime: RuntimeDep, user: CurrentU
             raise InvalidInput("Upload the card as the multipart field `file`.", field="file")
         data = await upload.read()
         if data.startswith(images.PNG_SIGNATURE):
-            return await exchange.import_card(runtime, user.id, png=data)
-        return await exchange.import_card(runtime, user.id, card=_json(data))
+            return await exchange.import_card(runtime, owner_id, png=data)
+        return await exchange.import_card(runtime, owner_id, card=_json(data))
     if content_type == "application/json" or content_type.endswith("+json"):
-        return await exchange.import_card(runtime, user.id, card=_json(await request.body()))
+        return await exchange.import_card(runtime, owner_id, card=_json(await request.body()))
     if content_type == "image/png":
-        return await exchange.import_card(runtime, user.id, png=await request.body())
+        return await exchange.import_card(runtime, owner_id, png=await request.body())
     raise UnsupportedMediaType("Send the card as JSON, as image/png, or as multipart/form-data.")
 
 
@@ -103,7 +110,8 @@ async def get_character(
     character_id: str, runtime: RuntimeDep, user: CurrentUser, response: Response
 ) -> CharacterPublic:
     """The character, with its ``ETag``: send it back as ``If-Match`` to write only over this version."""
-    return tagged(await service.get(runtime, user.id, character_id), response)
+    character = await service.get(runtime, user.id, character_id)
+    return tagged(pictures.signed(runtime.keys.image_urls, user.id, character), response)
 
 
 @router.patch("/{character_id}", responses=problems.responses(409))
@@ -116,7 +124,7 @@ async def update_character(
     if_match: IfMatch = None,
 ) -> CharacterPublic:
     character = await service.update(runtime, user.id, character_id, body, if_revision=if_revision(if_match))
-    return tagged(character, response)
+    return tagged(pictures.signed(runtime.keys.image_urls, user.id, character), response)
 
 
 @router.delete("/{character_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -135,9 +143,8 @@ async def put_photo(
 ) -> CharacterPublic:
     """Upload the character's photo (PNG, JPEG, WebP or GIF; judged by content, not by name or type)."""
     data = await file.read()
-    return tagged(
-        await service.set_photo(runtime, user.id, character_id, data, if_revision=if_revision(if_match)), response
-    )
+    character = await service.set_photo(runtime, user.id, character_id, data, if_revision=if_revision(if_match))
+    return tagged(pictures.signed(runtime.keys.image_urls, user.id, character), response)
 
 
 @router.get("/{character_id}/photo", response_class=Response, responses={200: {"content": {"image/*": {}}}})
@@ -176,4 +183,4 @@ async def export_card(
     )
 
 
-routers = [router]
+routers = [router, signed_images.router(pictures.PREFIX, "characters")]

@@ -7,18 +7,23 @@ Verification is strict on purpose: one allowed algorithm, a ``kid`` that names o
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet as JWKSet
 from joserfc.jwk import OKPKey
 from joserfc.jwt import JWTClaimsRegistry
 
+from storybang.security import urls
 from storybang.settings import AuthSettings
 
 ALGORITHM = "Ed25519"
@@ -68,6 +73,19 @@ class KeySet:
     @property
     def kid(self) -> str:
         return str(self._key.kid)
+
+    def derive(self, purpose: bytes) -> bytes:
+        """A 256-bit key for ``purpose`` alone, derived (HKDF-SHA256) from the signing key: other
+        secrets without another Secret to provision, and no way back to the signing key."""
+        private = self._key.private_key
+        if not isinstance(private, Ed25519PrivateKey):
+            raise TypeError("the signing key has no Ed25519 private part")
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(private.private_bytes_raw())
+
+    @functools.cached_property
+    def image_urls(self) -> urls.UrlSigner:
+        """The signer of image URLs (:mod:`storybang.security.urls`)."""
+        return urls.UrlSigner(self.derive(urls.PURPOSE), self._settings.image_url_ttl_seconds)
 
     def issue(self, user_id: str, role: str, session_version: int = 0) -> tuple[str, int]:
         now = int(time.time())

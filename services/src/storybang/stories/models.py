@@ -117,6 +117,9 @@ class StoryPublic(StorySummary):
     revision: int
     paragraphs: list[Paragraph]
     translations: dict[str, Translation] = {}
+    # A short-lived signed URL, usable in an <img>, for every image_id above; fetch the story again
+    # for fresh ones.
+    image_urls: dict[str, str] = {}
 
 
 class StoriesPublic(BaseModel):
@@ -145,3 +148,4 @@ class StoryVersion(StoryVersionSummary):
     genre: str | None = None
     values: list[str] = []
     translations: dict[str, Translation] = {}
+    image_urls: dict[str, str] = {}  # as in StoryPublic

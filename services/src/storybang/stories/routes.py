@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
 from storybang import images
-from storybang.api import problems
+from storybang.api import problems, signed_images
 from storybang.api.conditional import IfMatch, if_revision, tagged
 from storybang.api.deps import CurrentUser, RuntimeDep
-from storybang.stories import service, versions
+from storybang.stories import pictures, service, versions
 from storybang.stories.models import (
     StoriesPublic,
     StoryCreate,
@@ -30,7 +30,7 @@ Number = Annotated[int, Path(ge=1, le=1_000_000_000, description="A version numb
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_story(body: StoryCreate, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
-    return await service.create(runtime, user.id, body)
+    return pictures.signed(runtime.keys.image_urls, user.id, await service.create(runtime, user.id, body))
 
 
 @router.get("")
@@ -43,7 +43,8 @@ async def list_stories(
 @router.get("/{story_id}")
 async def get_story(story_id: str, runtime: RuntimeDep, user: CurrentUser, response: Response) -> StoryPublic:
     """The story, with its ``ETag``: send it back as ``If-Match`` to write only over this version."""
-    return tagged(await service.get(runtime, user.id, story_id), response)
+    story = await service.get(runtime, user.id, story_id)
+    return tagged(pictures.signed(runtime.keys.image_urls, user.id, story), response)
 
 
 @router.patch("/{story_id}", responses=problems.responses(409))
@@ -56,7 +57,8 @@ async def update_story(
     if_match: IfMatch = None,
 ) -> StoryPublic:
     """Change the story; the content it replaces is kept as a version."""
-    return tagged(await service.update(runtime, user.id, story_id, body, if_revision=if_revision(if_match)), response)
+    story = await service.update(runtime, user.id, story_id, body, if_revision=if_revision(if_match))
+    return tagged(pictures.signed(runtime.keys.image_urls, user.id, story), response)
 
 
 @router.delete("/{story_id}", status_code=status.HTTP_204_NO_CONTENT)
@@ -73,13 +75,15 @@ async def list_versions(
 
 @router.get("/{story_id}/versions/{number}")
 async def get_version(story_id: str, number: Number, runtime: RuntimeDep, user: CurrentUser) -> StoryVersion:
-    return await versions.get_version(runtime, user.id, story_id, number)
+    version = await versions.get_version(runtime, user.id, story_id, number)
+    return pictures.signed(runtime.keys.image_urls, user.id, version)
 
 
 @router.post("/{story_id}/versions/{number}/restore", responses=problems.responses(409, 413))
 async def restore_version(story_id: str, number: Number, runtime: RuntimeDep, user: CurrentUser) -> StoryPublic:
     """Make an earlier version current again; this is itself a new version."""
-    return await versions.restore_version(runtime, user.id, story_id, number)
+    story = await versions.restore_version(runtime, user.id, story_id, number)
+    return pictures.signed(runtime.keys.image_urls, user.id, story)
 
 
 @router.get("/{story_id}/images/{image_id}", response_class=Response, responses={200: {"content": {"image/*": {}}}})
@@ -94,4 +98,4 @@ async def get_image(
     return images.response(await service.get_image(runtime, user.id, story_id, image_id), if_none_match)
 
 
-routers = [router]
+routers = [router, signed_images.router(pictures.PREFIX, "stories")]
