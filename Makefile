@@ -36,8 +36,9 @@ test-vllm:  ## the end-to-end story told by `vllm serve` on the CPU; not in `mak
 bench: install  ## benchmarks: figures and ratios, printed
 	scripts/bench.sh
 
-tools:  ## build the local Kubernetes control plane, kwok and helm into bin/
+tools:  ## build the local Kubernetes control plane, kwok, helm and KEDA's admission webhooks into bin/
 	scripts/cluster.sh build
+	scripts/keda.sh build
 
 crds:  ## copy crds/ into the Helm chart
 	scripts/crds.sh sync

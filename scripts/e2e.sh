@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make e2e` (and `make test`): the whole system on a real Kubernetes API server.
 #
-#   1. builds bin/kube, bin/kwok and bin/helm when one is missing (scripts/cluster.sh build)
+#   1. builds bin/kube, bin/kwok and bin/helm when one is missing (scripts/cluster.sh build), and
+#      bin/keda-webhooks (scripts/keda.sh build)
 #   2. starts a cluster (scripts/cluster.sh up) and stops it on exit, whatever happens
 #   3. runs tests/e2e (Helm chart, the operator out of the cluster on the chart's RBAC, manifests/)
 #   4. runs operator/tests/cluster (the operator in-process, on the RBAC of operator/rbac.yaml)
@@ -23,6 +24,8 @@ case "${E2E_CLUSTER:-local}" in
     if [[ ! -x bin/kube || ! -x bin/kwok || ! -x bin/helm ]]; then
       scripts/cluster.sh build
     fi
+    # KEDA's admission webhooks (tests/e2e/keda.py), built from tools/keda when missing or stale.
+    scripts/keda.sh build
     trap 'scripts/cluster.sh down' EXIT
     scripts/cluster.sh up >/dev/null
     kubeconfig="${CLUSTER_STATE:-$ROOT/.cluster}/kubeconfig"

@@ -4,13 +4,14 @@ external stores and the migration Job."""
 from __future__ import annotations
 
 import base64
+import urllib.parse
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-from conftest import FULLNAME, Manifest, Render, by_kind, crds, one
+from conftest import FULLNAME, Manifest, Render, RenderError, by_kind, crds, one
 from storybang_testing import crd_schema
 
 CR_KINDS = ("Platform", "DomainService", "Generator", "ModelServer")
@@ -163,6 +164,36 @@ def test_given_passwords_are_used_and_escaped_in_urls(render: Render) -> None:
     assert mysql["mariadb-password"] == "p@ss:w/rd"
     assert mysql["url"].startswith("mysql+asyncmy://storybang:p%40ss%3Aw%2Frd@")
     assert secret_data(one(manifests, "Secret", f"{FULLNAME}-redis"))["password"] == "r3dis"
+
+
+def test_a_space_in_a_password_survives_the_urls(render: Render) -> None:
+    """Form encoding writes a space as "+", which redis-py and SQLAlchemy read as a plus."""
+    manifests = render({"redis.auth.password": "r3 dis+x", "mysql.auth.password": "my sql"})
+    redis = secret_data(one(manifests, "Secret", f"{FULLNAME}-redis"))
+    assert redis["password"] == "r3 dis+x"
+    assert redis["url"].startswith("redis://:r3%20dis%2Bx@")
+    assert urllib.parse.unquote(urllib.parse.urlsplit(redis["url"]).password or "") == "r3 dis+x"
+    mysql = secret_data(one(manifests, "Secret", f"{FULLNAME}-mysql"))
+    assert mysql["url"].startswith("mysql+asyncmy://storybang:my%20sql@")
+
+
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("redis://:p%40ss@redis.example.com:6379/0", "p@ss"),
+        ("redis://user:a%20b%2Fc%3Ad%25e@redis.example.com:6379", "a b/c:d%e"),
+        ("redis://:q%22uo%5Cte@redis.example.com:6379", 'q"uo\\te'),
+        ("redis://:plain@redis.example.com:6379", "plain"),
+    ],
+)
+def test_keda_gets_an_external_url_s_password_decoded(render: Render, url: str, password: str) -> None:
+    manifests = render(EXTERNAL | {"externalRedis.url": url})
+    assert secret_data(one(manifests, "Secret", f"{FULLNAME}-redis"))["password"] == password
+
+
+def test_a_non_ascii_password_in_an_external_url_is_refused(render: Render) -> None:
+    with pytest.raises(RenderError, match="beyond ASCII"):
+        render(EXTERNAL | {"externalRedis.url": "redis://:p%C3%A4ss@redis.example.com:6379"})
 
 
 def test_signing_key_is_a_generated_ed25519_key(default_manifests: list[Manifest]) -> None:

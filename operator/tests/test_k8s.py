@@ -99,3 +99,29 @@ def test_kopf_connects_as_the_kubeconfig_the_settings_name(tmp_path: Path) -> No
         "Bearer",
         "operator-token",
     )
+
+
+def _deployment(replicas: int | None, *, managers: list[tuple[str, str, bool]]) -> dict[str, object]:
+    """A live Deployment whose managedFields entries (manager, operation, owns spec.replicas)."""
+    entries = [
+        {
+            "manager": manager,
+            "operation": operation,
+            "fieldsV1": {"f:spec": {"f:replicas": {}} if owns else {"f:template": {}}},
+        }
+        for manager, operation, owns in managers
+    ]
+    spec = {} if replicas is None else {"replicas": replicas}
+    return {"kind": "Deployment", "metadata": {"managedFields": entries}, "spec": spec}
+
+
+def test_replicas_are_handed_over_when_the_operator_stops_applying_its_count() -> None:
+    without = {"kind": "Deployment", "spec": {"template": {}}}
+    ours = _deployment(3, managers=[(k8s.FIELD_MANAGER, "Apply", True)])
+    assert k8s.hands_over_replicas(without, ours)
+    # The operator still applies a count, or never applied one, or the object is no Deployment.
+    assert not k8s.hands_over_replicas({"kind": "Deployment", "spec": {"replicas": 2}}, ours)
+    assert not k8s.hands_over_replicas(without, _deployment(3, managers=[(k8s.FIELD_MANAGER, "Apply", False)]))
+    hpa_owned = _deployment(3, managers=[("kube-controller-manager", "Update", True)])
+    assert not k8s.hands_over_replicas(without, hpa_owned)
+    assert not k8s.hands_over_replicas({"kind": "HorizontalPodAutoscaler", "spec": {}}, ours)

@@ -172,10 +172,32 @@ URL, the given Secret otherwise. Returns JSON {secretName, urlKey, …}.
 {{- end -}}
 {{- end -}}
 
-{{/* The password of a redis:// URL ("" when none). */}}
+{{/*
+The password of a redis:// URL ("" when none), decoded: KEDA sends it as it finds it in the Secret,
+so `p%40ss` must become `p@ss`. Sprig has no URL decoder: each %XX becomes a JSON \u00XX escape,
+which fromJson decodes. That is right for ASCII only; a percent-encoded byte above 0x7F (a UTF-8
+character) is refused rather than decoded wrong.
+*/}}
 {{- define "storybang.redis.urlPassword" -}}
 {{- $userinfo := (urlParse .).userinfo -}}
-{{- if contains ":" $userinfo -}}{{- regexReplaceAll "^[^:]*:" $userinfo "" -}}{{- end -}}
+{{- if contains ":" $userinfo -}}
+{{- $escaped := regexReplaceAll "^[^:]*:" $userinfo "" -}}
+{{- if regexMatch "%[89A-Fa-f][0-9A-Fa-f]" $escaped -}}
+{{- include "storybang.fail" "externalRedis.url: a password with characters beyond ASCII cannot be decoded here; give it with externalRedis.existingSecret and existingSecretPasswordKey" -}}
+{{- end -}}
+{{- $json := $escaped | replace "\\" "\\\\" | replace "\"" "\\\"" -}}
+{{- $json = regexReplaceAll "%([0-9A-Fa-f]{2})" $json "\\u00${1}" -}}
+{{- (printf "{\"password\": \"%s\"}" $json | fromJson).password -}}
+{{- end -}}
+{{- end -}}
+
+{{/*
+A URL's userinfo part, percent-encoded: urlquery is form encoding, which writes a space as "+",
+and in a URL's userinfo "+" is a plus (redis-py and SQLAlchemy read it so); "%20" is a space to
+every reader.
+*/}}
+{{- define "storybang.urlEscape" -}}
+{{- urlquery . | replace "+" "%20" -}}
 {{- end -}}
 
 {{/* The database number in the path of a redis:// URL (0 when none). */}}

@@ -5,6 +5,7 @@
 - `DependencyNotReady`: something the resource points at (its Platform, a ModelServer) is not
   there yet. Retried after a delay; the condition says what is missing.
 - `ApiError`: the Kubernetes API (or Redis) failed in a way that may pass. Retried after a delay.
+  `Denied` (an admission webhook said no) and `Forbidden` (RBAC said no) are the two kinds of 403.
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ class ApiError(OperatorError):
     def __init__(self, message: str, *, status: int = 0, reason: str | None = None) -> None:
         super().__init__(message, reason=reason)
         self.status = status
+
+
+class Denied(ApiError):
+    """An admission webhook or policy refused a write (KEDA's refuses a ScaledObject for a
+    Deployment another HPA scales): the message is the refusal, retried at the usual pace."""
+
+    reason = "AdmissionDenied"
 
 
 class Forbidden(ApiError):

@@ -19,12 +19,17 @@ from storybang_operator.builders import (
     domainservice,
     generator,
     modelplan,
+    modelscaling,
     modelserver,
     platform,
+    workerscaling,
 )
 from storybang_operator.settings import OperatorSettings
 
 KEDA_CRD = "scaledobjects.keda.sh"
+# What a Prometheus adapter serves; an HPA on a custom metric needs it.
+CUSTOM_METRICS_GROUP = "custom.metrics.k8s.io"
+AUTOSCALING = "Autoscaling"
 KEDA_KINDS = (("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"))
 HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
 DEPLOYMENT = ("apps/v1", "Deployment")
@@ -98,14 +103,17 @@ def _converge(
     manifests: Sequence[common.Manifest],
     kinds: Sequence[tuple[str, str]],
 ) -> dict[tuple[str, str], dict[str, Any]]:
-    """Apply what differs, prune what is gone; the live children by (kind, name)."""
+    """Prune what is gone, then apply what differs; the live children by (kind, name).
+
+    Pruning first removes the autoscaler being replaced before its successor is applied: KEDA's
+    admission webhook refuses a ScaledObject for a Deployment that an HPA still scales."""
+    deleted = ctx.api.prune(owner.metadata.uid, owner.namespace, kinds, manifests)
     live: dict[tuple[str, str], dict[str, Any]] = {}
     writes = 0
     for manifest in manifests:
         written, obj = ctx.api.ensure(manifest)
         writes += written
         live[(manifest["kind"], manifest["metadata"]["name"])] = obj
-    deleted = ctx.api.prune(owner.metadata.uid, owner.namespace, kinds, manifests)
     ctx.metrics.writes.labels(owner.kind).inc(writes + len(deleted))
     return live
 
@@ -197,11 +205,12 @@ def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
         server = ctx.api.get(common.API_VERSION, "ModelServer", gen.namespace, server_name)
         if server is not None:
             servers[server_name] = _dependency(server, specs.ModelServer, "BackendNotReady")
-    manifests = generator.build(gen, plat, servers, keda=keda)
+    plan = _worker_plan(ctx, gen, plat, keda)
+    manifests = generator.build(gen, plat, servers, plan=plan)
+    # The HPA is there for Generators rendered by operators before the workers followed the queue.
     kinds = CHILD_KINDS["Generator"] + (KEDA_KINDS if keda else ())
     live = _converge(ctx, gen, manifests, kinds)
     readiness = status.deployment_readiness(live.get(("Deployment", gen.name)))
-    plan = generator.scaling(gen, keda)
     generation, previous = _generation(body), _previous(body)
     key = generator.queue_key(gen.spec.task)
     desired: dict[str, Any] = {
@@ -233,11 +242,26 @@ def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
             generation=generation,
             previous=previous,
         ),
-        status.condition("Autoscaling", True, plan.reason, plan.message, generation=generation, previous=previous),
+        status.condition(
+            AUTOSCALING, plan.observed, plan.reason, plan.message, generation=generation, previous=previous
+        ),
         *observed,
     ]
     desired["conditions"] = conditions
     return desired
+
+
+def _worker_plan(ctx: Context, gen: specs.Generator, plat: specs.Platform, keda: bool) -> workerscaling.Plan:
+    """KEDA's plan, or the worker count the operator sets from the queue and the count now."""
+    if keda:
+        return workerscaling.plan(gen, keda=True, queue_depth=None, current=None)
+    live = ctx.api.get(*DEPLOYMENT, gen.namespace, gen.name)
+    current = (live or {}).get("spec", {}).get("replicas")
+    try:
+        depth: int | None = ctx.queues.backlog(_redis_url(ctx, plat), generator.queue_key(gen.spec.task)).depth
+    except (errors.ApiError, errors.DependencyNotReady):
+        depth = None  # the count stays; QueueObserved says why
+    return workerscaling.plan(gen, keda=False, queue_depth=depth, current=current)
 
 
 def _redis_url(ctx: Context, plat: specs.Platform) -> str:
@@ -250,6 +274,13 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     profile = profiles.load(ctx.settings.profiles_dir, ms.spec.profile) if ms.spec.profile else None
     plat = _platform_of(ctx, ms, ms.spec.platform_ref) if ms.spec.platform_ref else None
     keda = ctx.api.crd_exists(KEDA_CRD)
+    p = modelplan.plan(ms, profile)
+    # Only a vLLM server without KEDA's Prometheus trigger asks whether an adapter serves metrics.
+    autoscaling = ms.spec.autoscaling
+    on_keda = keda and autoscaling is not None and bool(autoscaling.prometheus_address)
+    wants_adapter = p.engine == "vllm" and autoscaling is not None and not on_keda
+    custom_metrics = wants_adapter and ctx.api.group_served(CUSTOM_METRICS_GROUP)
+    scaling = modelscaling.decide(ms, p, keda=keda, custom_metrics=custom_metrics)
     manifests = modelserver.build(
         ms,
         profile=profile,
@@ -257,6 +288,7 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         vllm_image=ctx.settings.vllm_image,
         vllm_cpu_image=ctx.settings.vllm_cpu_image,
         keda=keda,
+        custom_metrics=custom_metrics,
     )
     # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
@@ -269,7 +301,18 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         desired
         | load
         | {
-            "model": modelplan.plan(ms, profile).served_name,
-            "conditions": [*desired["conditions"], *observed],
+            "model": p.served_name,
+            "conditions": [
+                *desired["conditions"],
+                status.condition(
+                    AUTOSCALING,
+                    scaling.scaling,
+                    scaling.reason,
+                    scaling.message,
+                    generation=_generation(body),
+                    previous=_previous(body),
+                ),
+                *observed,
+            ],
         }
     )

@@ -1,4 +1,5 @@
-"""Generator → worker Deployment and its autoscaler (KEDA ScaledObject or HPA)."""
+"""Generator → worker Deployment and what scales it (a KEDA ScaledObject, or the operator from
+the queue's length)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,26 @@ from typing import Any
 import pytest
 
 from storybang_operator import errors
-from storybang_operator.builders import generator
+from storybang_operator.builders import generator, workerscaling
 from tests.builders import typed
 from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_names, one, pod_specs
 
 Example = Callable[..., dict[str, Any]]
 
 
-def _build(gen: dict[str, Any], plat: dict[str, Any], servers: dict[str, Any], *, keda: bool) -> list[dict[str, Any]]:
+def _build(
+    gen: dict[str, Any],
+    plat: dict[str, Any],
+    servers: dict[str, Any],
+    *,
+    keda: bool,
+    depth: int | None = 0,
+    current: int | None = None,
+) -> list[dict[str, Any]]:
     parsed = {name: typed.model_server(server) for name, server in servers.items()}
-    return generator.build(typed.generator(gen), typed.platform(plat), parsed, keda=keda)
+    typed_gen = typed.generator(gen)
+    plan = workerscaling.plan(typed_gen, keda=keda, queue_depth=depth, current=current)
+    return generator.build(typed_gen, typed.platform(plat), parsed, plan=plan)
 
 
 @pytest.fixture
@@ -47,8 +58,9 @@ def test_workers_are_owned_restricted_and_run_their_task(
     container = pod["containers"][0]
     assert container["command"] == ["storybang", "worker", "--task", "story"]
     assert container["ports"][0]["containerPort"] == 9191
-    # The autoscaler owns the replica count.
-    assert "replicas" not in one(children, "Deployment")["spec"]
+    # KEDA owns the replica count, else the operator sets it from the queue.
+    assert ("replicas" in one(children, "Deployment")["spec"]) is not keda
+    assert by_kind(children, "HorizontalPodAutoscaler") == []
 
 
 def test_keda_present_renders_a_scaled_object_on_the_dramatiq_list(
@@ -71,29 +83,59 @@ def test_keda_present_renders_a_scaled_object_on_the_dramatiq_list(
     ]
 
 
-def test_keda_absent_renders_an_hpa(example: Example, plat: dict[str, Any], servers: dict[str, Any]) -> None:
-    children = _build(example("Generator", "story"), plat, servers, keda=False)
+def test_keda_absent_the_workers_follow_the_queue_not_the_cpu(
+    example: Example, plat: dict[str, Any], servers: dict[str, Any]
+) -> None:
+    # story: 1..6 workers, 5 waiting messages per worker.
+    gen = example("Generator", "story")
+    children = _build(gen, plat, servers, keda=False, depth=17, current=1)
     assert by_kind(children, "ScaledObject") == [] and by_kind(children, "TriggerAuthentication") == []
-    hpa = one(children, "HorizontalPodAutoscaler")["spec"]
-    assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 6)
+    assert by_kind(children, "HorizontalPodAutoscaler") == []
+    assert one(children, "Deployment")["spec"]["replicas"] == 4  # ceil(17 / 5)
+    plan = workerscaling.plan(typed.generator(gen), keda=False, queue_depth=17, current=1)
+    assert (plan.autoscaler, plan.observed, plan.reason) == ("Operator", True, "Queue")
+    assert "dramatiq:story" in plan.message
+
+
+@pytest.mark.parametrize(
+    ("depth", "current", "expected"),
+    [
+        (0, None, 1),  # a new Deployment: the minimum
+        (1000, 2, 6),  # up at once, to the maximum at most
+        (0, 5, 4),  # down by one per pass
+        (12, 5, 4),  # ceil(12 / 5) = 3 < 5: still one at a time
+        (None, 3, 3),  # the queue cannot be read: the count stays
+        (None, None, 1),
+        (None, 9, 6),  # within the bounds even then
+    ],
+)
+def test_the_operator_s_worker_count(depth: int | None, current: int | None, expected: int) -> None:
+    assert workerscaling.desired_workers(depth, current, target=5, low=1, high=6) == expected
+
+
+def test_an_unreadable_queue_leaves_the_workers_and_says_so(example: Example) -> None:
+    plan = workerscaling.plan(typed.generator(example("Generator", "story")), keda=False, queue_depth=None, current=3)
+    assert (plan.replicas, plan.observed, plan.reason) == (3, False, "QueueUnreadable")
 
 
 def test_scale_to_zero_with_keda(example: Example, plat: dict[str, Any], servers: dict[str, Any]) -> None:
     gen = example("Generator", "translate")
-    scaled = one(_build(gen, plat, servers, keda=True), "ScaledObject")["spec"]
+    children = _build(gen, plat, servers, keda=True)
+    scaled = one(children, "ScaledObject")["spec"]
     assert scaled["minReplicaCount"] == 0
     assert scaled["cooldownPeriod"] == 600
-    assert generator.scaling(typed.generator(gen), keda=True).reason == "KEDA"
+    assert "replicas" not in one(children, "Deployment")["spec"]
+    assert workerscaling.plan(typed.generator(gen), keda=True, queue_depth=None, current=None).reason == "KEDA"
 
 
 def test_scale_to_zero_without_keda_keeps_one_worker(
     example: Example, plat: dict[str, Any], servers: dict[str, Any]
 ) -> None:
     gen = example("Generator", "translate")
-    hpa = one(_build(gen, plat, servers, keda=False), "HorizontalPodAutoscaler")["spec"]
-    assert hpa["minReplicas"] == 1
-    plan = generator.scaling(typed.generator(gen), keda=False)
-    assert plan.reason == "ScaleToZeroNeedsKEDA"
+    deployment = one(_build(gen, plat, servers, keda=False, depth=0, current=0), "Deployment")
+    assert deployment["spec"]["replicas"] == 1
+    plan = workerscaling.plan(typed.generator(gen), keda=False, queue_depth=0, current=0)
+    assert plan.reason == "ScaleToZeroNeedsKEDA" and plan.min_replicas == 1
 
 
 def test_backends_become_ordered_config_and_secret_refs(

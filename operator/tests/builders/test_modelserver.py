@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from storybang_operator import errors, profiles
-from storybang_operator.builders import modelplan, modelserver
+from storybang_operator.builders import modelplan, modelscaling, modelserver
 from tests.builders import typed
 from tests.builders.pods import assert_owned, assert_restricted, by_kind, env_names, one, pod_specs
 from tests.conftest import PROFILES
@@ -22,15 +22,24 @@ def plat(example: Example) -> dict[str, Any]:
     return example("Platform", "storybang")
 
 
-def _build(ms: dict[str, Any], plat: dict[str, Any] | None, *, keda: bool = False) -> list[dict[str, Any]]:
+def _build(
+    ms: dict[str, Any], plat: dict[str, Any] | None, *, keda: bool = False, custom_metrics: bool = False
+) -> list[dict[str, Any]]:
     profile = profiles.load(PROFILES, ms["spec"]["profile"]) if ms["spec"].get("profile") else None
     return modelserver.build(
         typed.model_server(ms),
         profile=profile,
         plat=typed.platform(plat) if plat is not None else None,
         keda=keda,
+        custom_metrics=custom_metrics,
         **IMAGES,
     )
+
+
+def _decide(ms: dict[str, Any], *, keda: bool, custom_metrics: bool) -> modelscaling.Decision:
+    parsed = typed.model_server(ms)
+    profile = profiles.load(PROFILES, ms["spec"]["profile"]) if ms["spec"].get("profile") else None
+    return modelscaling.decide(parsed, modelplan.plan(parsed, profile), keda=keda, custom_metrics=custom_metrics)
 
 
 def test_vllm_gpu_server_runs_the_official_image_with_profile_args(example: Example, plat: dict[str, Any]) -> None:
@@ -105,22 +114,72 @@ def test_cache_pvc_is_mounted_for_hugging_face_downloads(example: Example) -> No
     assert env_names(pod["containers"][0])["HF_HOME"]["value"].startswith("/models/cache")
 
 
-def test_vllm_autoscales_on_waiting_requests(example: Example) -> None:
-    children = _build(example("ModelServer", "llama-story"), None)
+def test_vllm_autoscales_on_waiting_requests_where_an_adapter_serves_them(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    children = _build(ms, None, custom_metrics=True)
     assert "replicas" not in one(children, "Deployment")["spec"]
     hpa = one(children, "HorizontalPodAutoscaler")["spec"]
     assert hpa["metrics"][0]["pods"]["metric"]["name"] == "vllm_num_requests_waiting"
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (1, 3)
+    assert _decide(ms, keda=False, custom_metrics=True).reason == "CustomMetrics"
+
+
+@pytest.mark.parametrize("keda", [False, True])
+def test_vllm_without_a_metrics_source_renders_no_autoscaler_and_says_why(example: Example, keda: bool) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["replicas"] = 2
+    ms["spec"]["autoscaling"].pop("prometheusAddress", None)
+    children = _build(ms, None, keda=keda)
+    assert by_kind(children, "HorizontalPodAutoscaler") == [] and by_kind(children, "ScaledObject") == []
+    # spec.replicas within the bounds (1..3): turning autoscaling on stops no running replica.
+    assert one(children, "Deployment")["spec"]["replicas"] == 2
+    decision = _decide(ms, keda=keda, custom_metrics=False)
+    assert (decision.scaling, decision.reason) == (False, "NoMetricsSource")
+    missing = "prometheusAddress is not set" if keda else "KEDA is not installed"
+    assert missing in decision.message and "custom metrics API" in decision.message
+
+
+def test_vllm_without_a_metrics_source_keeps_replicas_within_the_bounds(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["replicas"] = 9
+    assert one(_build(ms, None), "Deployment")["spec"]["replicas"] == 3
+
+
+def test_transformers_autoscales_on_cpu(example: Example, plat: dict[str, Any]) -> None:
+    ms = example("ModelServer", "smollm2")
+    ms["spec"]["autoscaling"] = {"minReplicas": 1, "maxReplicas": 3}
+    children = _build(ms, plat)
+    hpa = one(children, "HorizontalPodAutoscaler")["spec"]
+    assert hpa["metrics"][0]["resource"]["name"] == "cpu"
+    assert "replicas" not in one(children, "Deployment")["spec"]
+    assert _decide(ms, keda=False, custom_metrics=False).reason == "CPU"
+
+
+def test_without_autoscaling_the_replicas_are_the_spec_s(example: Example, plat: dict[str, Any]) -> None:
+    ms = example("ModelServer", "smollm2")
+    ms["spec"].pop("autoscaling", None)
+    ms["spec"]["replicas"] = 2
+    children = _build(ms, plat, keda=True, custom_metrics=True)
+    assert one(children, "Deployment")["spec"]["replicas"] == 2
+    assert by_kind(children, "HorizontalPodAutoscaler") == [] and by_kind(children, "ScaledObject") == []
 
 
 def test_vllm_uses_keda_with_a_prometheus_address(example: Example) -> None:
     ms = example("ModelServer", "llama-story")
     ms["spec"]["autoscaling"]["prometheusAddress"] = "http://prometheus.monitoring:9090"
-    children = _build(ms, None, keda=True)
+    # KEDA's Prometheus trigger comes before an adapter's custom metric.
+    children = _build(ms, None, keda=True, custom_metrics=True)
     assert by_kind(children, "HorizontalPodAutoscaler") == []
-    trigger = one(children, "ScaledObject")["spec"]["triggers"][0]
+    scaled = one(children, "ScaledObject")["spec"]
+    assert "replicas" not in one(children, "Deployment")["spec"]
+    assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 3)
+    assert scaled["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": "llama-story"}
+    [trigger] = scaled["triggers"]
     assert trigger["type"] == "prometheus"
-    assert "vllm:num_requests_waiting" in trigger["metadata"]["query"]
+    assert trigger["metadata"]["query"] == (
+        'sum(vllm:num_requests_waiting{namespace="stories",model_name="llama-3.1-8b-instruct"})'
+    )
+    assert trigger["metadata"]["serverAddress"] == "http://prometheus.monitoring:9090"
 
 
 def test_model_from_a_pvc_is_mounted_read_only(example: Example) -> None:

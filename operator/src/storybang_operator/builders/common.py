@@ -256,6 +256,38 @@ def hpa(
     }
 
 
+def scaled_object(
+    owner: Owner,
+    name: str,
+    component: str,
+    *,
+    min_replicas: int,
+    max_replicas: int,
+    trigger: dict[str, Any],
+    polling_seconds: int | None = None,
+    cooldown_seconds: int | None = None,
+    extra_labels: Mapping[str, str] | None = None,
+) -> Manifest:
+    """A KEDA ScaledObject on the Deployment `name`, KEDA's counterpart of `hpa()`: KEDA makes
+    and drives an HPA of its own from it, and may scale the Deployment to zero."""
+    spec: dict[str, Any] = {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+        "minReplicaCount": min_replicas,
+        "maxReplicaCount": max_replicas,
+        "triggers": [trigger],
+    }
+    if polling_seconds is not None:
+        spec["pollingInterval"] = polling_seconds
+    if cooldown_seconds is not None:
+        spec["cooldownPeriod"] = cooldown_seconds
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": metadata(owner, name, component, extra_labels=extra_labels),
+        "spec": spec,
+    }
+
+
 def selector_string(owner: Owner, component: str) -> str:
     """The pods' selector as the scale subresource wants it (`k=v,k=v`)."""
     return ",".join(f"{k}={v}" for k, v in sorted(selector_labels(owner, component).items()))

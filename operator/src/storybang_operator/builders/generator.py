@@ -1,30 +1,20 @@
-"""Generator → Dramatiq worker Deployment and its autoscaler.
-
-The autoscaler is a KEDA ScaledObject on the task's Redis list when KEDA is installed (workers may
-then scale to zero), a CPU HorizontalPodAutoscaler with at least one pod otherwise.
+"""Generator → Dramatiq worker Deployment and what scales it (`workerscaling`): a KEDA
+ScaledObject on the task's Redis list when KEDA is installed (workers may then scale to zero),
+else the operator itself, from the same list's length.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from storybang_operator import errors, specs
-from storybang_operator.builders import common, modelserver, platform
+from storybang_operator.builders import common, modelserver, platform, workerscaling
 
-COMPONENT = "worker"
+COMPONENT = workerscaling.COMPONENT
 TASK_LABEL = "storybang.io/task"
-# Dramatiq's Redis broker keeps a queue's pending message ids in the list "<namespace>:<queue>",
-# and the namespace is "dramatiq" (dramatiq/brokers/redis.py; enqueue.lua LPUSHes there).
-QUEUE_PREFIX = "dramatiq:"
-# Seconds between two looks at the queue by KEDA.
-KEDA_POLLING_SECONDS = 15
-
-
-def queue_key(task: str) -> str:
-    return f"{QUEUE_PREFIX}{task}"
+queue_key = workerscaling.queue_key
 
 
 def model_server_names(gen: specs.Generator) -> list[str]:
@@ -90,43 +80,15 @@ def _model_server_backend(
     }
 
 
-@dataclasses.dataclass(frozen=True)
-class Scaling:
-    autoscaler: str  # KEDA or HPA
-    min_replicas: int
-    max_replicas: int
-    reason: str
-    message: str
-
-
-def scaling(gen: specs.Generator, keda: bool) -> Scaling:
-    """Which autoscaler drives the workers and within what bounds.
-
-    Scale to zero needs KEDA: an HPA cannot wake workers from zero because it has no pod to
-    measure. Without KEDA a minimum of 0 becomes 1, and the reason says so."""
-    low, high = gen.spec.workers.min_replicas, gen.spec.workers.max_replicas
-    if keda:
-        return Scaling("KEDA", low, high, "KEDA", "KEDA scales the workers on the queue length")
-    if low == 0:
-        return Scaling(
-            "HPA",
-            1,
-            high,
-            "ScaleToZeroNeedsKEDA",
-            "KEDA is not installed: scale to zero is off and one worker stays up",
-        )
-    return Scaling("HPA", low, high, "HPA", "KEDA is not installed: an HPA scales on CPU")
-
-
 def build(
     gen: specs.Generator,
     plat: specs.Platform,
     model_servers: Mapping[str, specs.ModelServer],
     *,
-    keda: bool,
+    plan: workerscaling.Plan,
 ) -> list[common.Manifest]:
     """Render a Generator's children, given its Platform, the ModelServers its backends name and
-    whether KEDA's ScaledObject CRD exists in the cluster."""
+    the workers' plan (`workerscaling.plan`: KEDA's, or a count set by the operator)."""
     spec = gen.spec
     task, name = spec.task, gen.name
     listed, key_env = backends(gen, model_servers)
@@ -170,76 +132,11 @@ def build(
             name,
             COMPONENT,
             pod_spec=pod,
-            replicas=None,  # always driven by an autoscaler
+            replicas=plan.replicas,
             extra_labels=extra,
             pod_annotations=platform.pod_annotations(plat, common.WORKER_METRICS_PORT),
         )
     ]
-    plan = scaling(gen, keda)
-    low, high = plan.min_replicas, plan.max_replicas
     if plan.autoscaler == "KEDA":
-        children.extend(build_keda(gen, plat, task, low, high, extra))
-    else:
-        children.append(
-            common.cpu_hpa(
-                gen,
-                name,
-                COMPONENT,
-                min_replicas=low,
-                max_replicas=high,
-                cpu_percent=workers.target_cpu_utilization_percentage,
-                extra_labels=extra,
-            )
-        )
+        children.extend(workerscaling.build_keda(gen, plat, plan, extra))
     return children
-
-
-def build_keda(
-    gen: specs.Generator,
-    plat: specs.Platform,
-    task: str,
-    low: int,
-    high: int,
-    extra: dict[str, str],
-) -> list[common.Manifest]:
-    """A ScaledObject on the Redis list and the TriggerAuthentication that points KEDA at the
-    Platform's Redis Secret (KEDA reads it itself; the operator never copies the values)."""
-    workers, redis = gen.spec.workers, plat.spec.datastores.redis
-    name = gen.name
-    auth_name = f"{name}-redis"
-    secret_refs = [{"parameter": "address", "name": redis.secret_name, "key": redis.address_key}]
-    if redis.password_key:
-        secret_refs.append({"parameter": "password", "name": redis.secret_name, "key": redis.password_key})
-    return [
-        {
-            "apiVersion": "keda.sh/v1alpha1",
-            "kind": "TriggerAuthentication",
-            "metadata": common.metadata(gen, auth_name, COMPONENT, extra_labels=extra),
-            "spec": {"secretTargetRef": secret_refs},
-        },
-        {
-            "apiVersion": "keda.sh/v1alpha1",
-            "kind": "ScaledObject",
-            "metadata": common.metadata(gen, name, COMPONENT, extra_labels=extra),
-            "spec": {
-                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                "minReplicaCount": low,
-                "maxReplicaCount": high,
-                "pollingInterval": KEDA_POLLING_SECONDS,
-                "cooldownPeriod": workers.cooldown_seconds,
-                "triggers": [
-                    {
-                        "type": "redis",
-                        "metadata": {
-                            "listName": queue_key(task),
-                            "listLength": str(workers.target_queue_depth),
-                            "activationListLength": "0",
-                            "databaseIndex": str(redis.database_index),
-                            "enableTLS": "true" if redis.tls else "false",
-                        },
-                        "authenticationRef": {"name": auth_name},
-                    }
-                ],
-            },
-        },
-    ]

@@ -1,9 +1,17 @@
-"""A ModelServer's autoscaler: on CPU for transformers; on vLLM's waiting requests for vLLM, with
-a KEDA ScaledObject reading Prometheus when both are there, else an HPA on the custom metric a
-metrics adapter serves."""
+"""A ModelServer's autoscaler, and what its `Autoscaling` condition says about it.
+
+- transformers: an HPA on CPU (`storybang inference` is busy on the CPU while it answers);
+- vLLM scales on its waiting requests (`vllm:num_requests_waiting`), which only a metrics
+  source can serve: a KEDA ScaledObject reading Prometheus when KEDA is installed and
+  `prometheusAddress` is set; else an HPA on the custom metric when the cluster serves the
+  custom metrics API (a Prometheus adapter); else no autoscaler at all — an HPA on a metric
+  nobody serves would never act — and the server runs `minReplicas` replicas, which the
+  condition says.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from storybang_operator import specs
@@ -16,70 +24,97 @@ VLLM_WAITING_METRIC = "vllm:num_requests_waiting"
 VLLM_WAITING_CUSTOM_METRIC = "vllm_num_requests_waiting"
 
 
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What drives the replicas: `autoscaler` is KEDA, HPA or None (the operator's fixed count,
+    `replicas`); `scaling` says whether anything adjusts the count to the load."""
+
+    autoscaler: str | None
+    replicas: int | None
+    scaling: bool
+    reason: str
+    message: str
+
+
+def decide(ms: specs.ModelServer, p: Plan, *, keda: bool, custom_metrics: bool) -> Decision:
+    """The autoscaler a ModelServer gets, given what the cluster offers."""
+    autoscaling = ms.spec.autoscaling
+    if autoscaling is None:
+        return Decision(
+            None, ms.spec.replicas, False, "Off", f"spec.autoscaling is not set: {ms.spec.replicas} replicas"
+        )
+    bounds = f"{autoscaling.min_replicas}..{autoscaling.max_replicas}"
+    if p.engine == "transformers":
+        return Decision("HPA", None, True, "CPU", f"an HPA scales {bounds} replicas on CPU")
+    if keda and autoscaling.prometheus_address:
+        return Decision(
+            "KEDA", None, True, "KEDA", f"KEDA scales {bounds} replicas on {VLLM_WAITING_METRIC} from Prometheus"
+        )
+    if custom_metrics:
+        return Decision(
+            "HPA",
+            None,
+            True,
+            "CustomMetrics",
+            f"an HPA scales {bounds} replicas on the custom metric {VLLM_WAITING_CUSTOM_METRIC}",
+        )
+    missing = "spec.autoscaling.prometheusAddress is not set" if keda else "KEDA is not installed"
+    # spec.replicas within the bounds: turning autoscaling on never stops a running replica.
+    count = min(max(ms.spec.replicas, autoscaling.min_replicas), autoscaling.max_replicas)
+    return Decision(
+        None,
+        count,
+        False,
+        "NoMetricsSource",
+        f"vLLM scales on its waiting requests, which nothing serves here ({missing} and the cluster "
+        f"serves no custom metrics API): spec.replicas within {bounds}, {count}, not autoscaled",
+    )
+
+
 def build(
     ms: specs.ModelServer,
     p: Plan,
-    autoscaling: Autoscaling,
+    decision: Decision,
     *,
     component: str,
-    keda: bool,
     extra: Mapping[str, str],
 ) -> list[common.Manifest]:
-    name = ms.name
-    low, high = autoscaling.min_replicas, autoscaling.max_replicas
-    if p.engine == "transformers":
+    """The autoscaler of a decision (none when it has none)."""
+    autoscaling = ms.spec.autoscaling
+    if autoscaling is None or decision.autoscaler is None:
+        return []
+    name, low, high = ms.name, autoscaling.min_replicas, autoscaling.max_replicas
+    if decision.reason == "CPU":
+        return [_cpu(ms, autoscaling, component, extra)]
+    target = str(autoscaling.target_waiting_requests)
+    if decision.autoscaler == "KEDA":
+        query = f'sum({VLLM_WAITING_METRIC}{{namespace="{ms.namespace}",model_name="{p.served_name}"}})'
+        trigger = {
+            "type": "prometheus",
+            "metadata": {"serverAddress": autoscaling.prometheus_address, "query": query, "threshold": target},
+        }
         return [
-            common.cpu_hpa(
-                ms,
-                name,
-                component,
-                min_replicas=low,
-                max_replicas=high,
-                cpu_percent=autoscaling.target_cpu_utilization_percentage,
-                extra_labels=extra,
+            common.scaled_object(
+                ms, name, component, min_replicas=low, max_replicas=high, trigger=trigger, extra_labels=extra
             )
         ]
-    target = autoscaling.target_waiting_requests
-    if keda and autoscaling.prometheus_address:
-        query = f'sum({VLLM_WAITING_METRIC}{{namespace="{ms.namespace}",model_name="{p.served_name}"}})'
-        return [
-            {
-                "apiVersion": "keda.sh/v1alpha1",
-                "kind": "ScaledObject",
-                "metadata": common.metadata(ms, name, component, extra_labels=extra),
-                "spec": {
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
-                    "minReplicaCount": low,
-                    "maxReplicaCount": high,
-                    "triggers": [
-                        {
-                            "type": "prometheus",
-                            "metadata": {
-                                "serverAddress": autoscaling.prometheus_address,
-                                "query": query,
-                                "threshold": str(target),
-                            },
-                        }
-                    ],
-                },
-            }
-        ]
-    return [
-        common.hpa(
-            ms,
-            name,
-            component,
-            min_replicas=low,
-            max_replicas=high,
-            metrics=[
-                {
-                    "type": "Pods",
-                    "pods": {
-                        "metric": {"name": VLLM_WAITING_CUSTOM_METRIC},
-                        "target": {"type": "AverageValue", "averageValue": str(target)},
-                    },
-                }
-            ],
-            extra_labels=extra,
-        )
-    ]
+    metric = {
+        "type": "Pods",
+        "pods": {
+            "metric": {"name": VLLM_WAITING_CUSTOM_METRIC},
+            "target": {"type": "AverageValue", "averageValue": target},
+        },
+    }
+    return [common.hpa(ms, name, component, min_replicas=low, max_replicas=high, metrics=[metric], extra_labels=extra)]
+
+
+def _cpu(ms: specs.ModelServer, autoscaling: Autoscaling, component: str, extra: Mapping[str, str]) -> common.Manifest:
+    return common.cpu_hpa(
+        ms,
+        ms.name,
+        component,
+        min_replicas=autoscaling.min_replicas,
+        max_replicas=autoscaling.max_replicas,
+        cpu_percent=autoscaling.target_cpu_utilization_percentage,
+        extra_labels=extra,
+    )

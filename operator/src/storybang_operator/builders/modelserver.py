@@ -40,11 +40,14 @@ def build(
     vllm_image: str,
     vllm_cpu_image: str,
     keda: bool,
+    custom_metrics: bool = False,
 ) -> list[common.Manifest]:
     """Render a ModelServer's children. `profile` is the loaded profile (when spec.profile is set),
-    `plat` the Platform of spec.platformRef (when set), `keda` whether KEDA is installed."""
+    `plat` the Platform of spec.platformRef (when set), `keda` whether KEDA is installed and
+    `custom_metrics` whether the cluster serves the custom metrics API."""
     spec = ms.spec
     p = modelplan.plan(ms, profile)
+    scaling = modelscaling.decide(ms, p, keda=keda, custom_metrics=custom_metrics)
     name = ms.name
     extra = {common.PLATFORM_LABEL: plat.name} if plat is not None else {}
     container = (
@@ -68,7 +71,6 @@ def build(
         if plat is not None
         else {"prometheus.io/scrape": "true", "prometheus.io/port": str(common.HTTP_PORT)}
     )
-    autoscaling = spec.autoscaling
     cache = spec.cache
     # GPUs and single-node volumes cannot hold two pods during a rolling update.
     exclusive = p.gpu_count > 0 or (cache.enabled and cache.access_mode != "ReadWriteMany")
@@ -78,7 +80,7 @@ def build(
             name,
             COMPONENT,
             pod_spec=pod,
-            replicas=None if autoscaling else spec.replicas,
+            replicas=scaling.replicas,
             extra_labels=extra,
             pod_annotations=annotations,
             strategy={"type": "Recreate"} if exclusive else None,
@@ -93,8 +95,7 @@ def build(
     ]
     if cache.enabled:
         children.append(_cache_pvc(ms, extra))
-    if autoscaling is not None:
-        children.extend(modelscaling.build(ms, p, autoscaling, component=COMPONENT, keda=keda, extra=extra))
+    children.extend(modelscaling.build(ms, p, scaling, component=COMPONENT, extra=extra))
     return children
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import copy
 import dataclasses
 import datetime
 import json
@@ -18,27 +17,18 @@ import urllib3
 
 from storybang_operator import errors
 from storybang_operator.k8s.paths import kind_of
+from storybang_operator.k8s.ssa import (
+    APPLY_CONTENT_TYPE,
+    FIELD_MANAGER,
+    HANDOVER_MANAGER,
+    comparable,
+    hands_over_replicas,
+)
 
-FIELD_MANAGER = "storybang-operator"
-APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+# How the API server words a refusal by an admission webhook or a ValidatingAdmissionPolicy
+# (apiserver's admission/plugin/webhook/errors and validating policy dispatcher): a 403 like RBAC's.
+DENIALS = ("denied the request", "denied request")
 logger = logging.getLogger(__name__)
-
-
-def comparable(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """An object without the fields that change on every write or read: what is left differs
-    only when an apply would really change something. Of the managed fields only the operator's
-    own entry counts: a controller writing status between the read and the dry run (as the HPA
-    controller does) adds an entry of its own, which no apply of ours would change."""
-    out = copy.deepcopy(dict(obj))
-    out.pop("status", None)
-    meta = out.get("metadata", {})
-    for key in ("resourceVersion", "generation"):
-        meta.pop(key, None)
-    ours = [e for e in meta.get("managedFields", []) or [] if e.get("manager") == FIELD_MANAGER]
-    for entry in ours:
-        entry.pop("time", None)
-    meta["managedFields"] = ours
-    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +129,8 @@ class Api:
         text = f"{method} {path}: {status} {message}"
         if status in (400, 422):
             raise errors.InvalidSpec(f"the API server rejected a child: {message}", reason="Rejected")
+        if status == 403 and any(d in message for d in DENIALS):
+            raise errors.Denied(f"{method} {path}: {message}", status=status)
         if status in (401, 403):
             raise errors.Forbidden(text, status=status)
         raise errors.ApiError(text, status=status)
@@ -177,6 +169,25 @@ class Api:
             self._crd_cache[name] = (now, found is not None)
         return found is not None
 
+    def group_served(self, group: str) -> bool:
+        """Whether the API server serves an API group now (discovery, which every authenticated
+        client may read; cached like CRDs). An aggregated API whose server is down is not."""
+        key = f"group:{group}"
+        now = time.monotonic()
+        with self._lock:
+            cached = self._crd_cache.get(key)
+        if cached is not None and now - cached[0] < self._crd_cache_seconds:
+            return cached[1]
+        try:
+            served = self._request("GET", f"/apis/{group}") is not None
+        except errors.ApiError as e:
+            if e.status != 503:  # 503: registered, its server unavailable
+                raise
+            served = False
+        with self._lock:
+            self._crd_cache[key] = (now, served)
+        return served
+
     # --- writes ----------------------------------------------------------------------------
 
     def apply(self, manifest: Mapping[str, Any], *, dry_run: bool = False) -> Any:
@@ -199,12 +210,36 @@ class Api:
         A converged object costs a read and a dry-run apply, and no write."""
         meta = manifest["metadata"]
         live = self.get(str(manifest["apiVersion"]), str(manifest["kind"]), meta.get("namespace"), meta["name"])
+        if live is not None and hands_over_replicas(manifest, live):
+            logger.info("handing over the replicas of %s/%s", meta.get("namespace"), meta["name"])
+            self._hand_over_replicas(manifest, live)
         if live is not None:
             preview = self.apply(manifest, dry_run=True)
             if comparable(preview) == comparable(live):
                 return False, dict(live)
         logger.info("applying %s %s/%s", manifest["kind"], meta.get("namespace"), meta["name"])
         return True, dict(self.apply(manifest))
+
+    def _hand_over_replicas(self, manifest: Mapping[str, Any], live: Mapping[str, Any]) -> None:
+        """Keep the live replica count when the operator stops applying it: another field
+        manager applies the same count first, so that the field stays (with a co-owner) instead
+        of being removed and defaulted to 1 when the operator's apply leaves it out. The
+        autoscaler then changes it, and that manager's claim lapses."""
+        meta = manifest["metadata"]
+        only_replicas = {
+            "apiVersion": manifest["apiVersion"],
+            "kind": manifest["kind"],
+            "metadata": {"name": meta["name"], "namespace": meta.get("namespace")},
+            "spec": {"replicas": live["spec"]["replicas"]},
+        }
+        kind = kind_of(str(manifest["apiVersion"]), str(manifest["kind"]))
+        self._request(
+            "PATCH",
+            kind.path(meta.get("namespace"), meta["name"]),
+            query=[("fieldManager", HANDOVER_MANAGER), ("force", "true")],
+            body=only_replicas,
+            content_type=APPLY_CONTENT_TYPE,
+        )
 
     def patch_status(self, owner: Mapping[str, Any], fields: Mapping[str, Any]) -> None:
         """Merge `fields` into a resource's status (the status subresource; lists are replaced)."""
