@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import FULLNAME, Manifest, Render, by_kind, one
+from conftest import FULLNAME, NAMESPACE, Manifest, Render, by_kind, one
 
 MONITORING = ("monitoring.coreos.com/v1",)
 FILES = Path(__file__).resolve().parents[1] / "storybang" / "files"
@@ -39,6 +39,35 @@ def test_monitors_when_the_prometheus_operator_is_installed(render: Render) -> N
     # The workers' metrics carry `task` themselves: a target label of that name would rename theirs.
     assert "task" not in targets
     assert not by_kind(render({"monitoring.serviceMonitors.enabled": False}, api_versions=MONITORING), "PodMonitor")
+
+
+def test_without_the_prometheus_operator_scrape_jobs_label_series_as_the_monitors_do(
+    render: Render, default_manifests: list[Manifest]
+) -> None:
+    scrape = one(default_manifests, "ConfigMap", f"{FULLNAME}-prometheus-scrape")
+    pods, operator = yaml.safe_load(scrape["data"]["storybang.yml"])["scrape_configs"]
+    # The monitors' relabelling, in Prometheus's own spelling, after the Prometheus operator's
+    # target labels: the PodMonitor's job is <namespace>/<name>, the ServiceMonitor's its Service.
+    shared = yaml.safe_load((FILES / "monitoring" / "relabelings.yaml").read_text())["pods"]
+    spelled = [{"source_labels": r["sourceLabels"], "target_label": r["targetLabel"]} for r in shared]
+    assert pods["relabel_configs"][-len(spelled) :] == spelled
+    targets = {r.get("target_label"): r for r in pods["relabel_configs"]}
+    assert {"namespace", "pod", "container", "endpoint", "job"} <= set(targets)
+    assert targets["job"]["replacement"] == f"{NAMESPACE}/{FULLNAME}-platform"
+    keep = pods["relabel_configs"][0]
+    assert keep["action"] == "keep"
+    assert keep["source_labels"][0] == "__meta_kubernetes_pod_annotation_prometheus_io_scrape"
+    assert keep["regex"] == f"true;storybang;{FULLNAME};(http|metrics)"
+    operator_targets = {r.get("target_label"): r.get("replacement") for r in operator["relabel_configs"]}
+    assert operator_targets["job"] == operator_targets["service"] == f"{FULLNAME}-operator-metrics"
+    one(default_manifests, "Service", f"{FULLNAME}-operator-metrics")
+    with_operator = render({}, api_versions=MONITORING)
+    assert not [m for m in by_kind(with_operator, "ConfigMap") if m["metadata"]["name"].endswith("prometheus-scrape")]
+    assert not [
+        m
+        for m in by_kind(render({"monitoring.scrapeConfig.enabled": False}), "ConfigMap")
+        if m["metadata"]["name"].endswith("prometheus-scrape")
+    ]
 
 
 def test_alert_rules_are_the_ones_promtool_tests(render: Render, default_manifests: list[Manifest]) -> None:
