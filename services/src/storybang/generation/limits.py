@@ -6,7 +6,13 @@ story of the bundled model) or waits far too long for a stuck one. So a job has 
 - a **stall limit** (``timeout_seconds``): no progress for that long, and the job is stuck. Every
   streamed token, translated paragraph or finished step counts as progress (:func:`alive`);
 - a **ceiling** that follows the work asked for: the stall limit plus the tokens the job may write
-  at the slowest speed that still counts as working (:data:`MIN_TOKENS_PER_SECOND`).
+  at the slowest speed that still counts as working (:data:`MIN_TOKENS_PER_SECOND`), plus the time
+  it waited its turn (:func:`queued`).
+
+Waiting for a model that is busy with other jobs is neither progress nor being stuck: an in-process
+model writes one story at a time, and a job behind three others may wait minutes for its first
+token while the model streams theirs. :func:`queued` says so; the stall limit starts again and the
+ceiling moves by the time waited, so only the job's own work counts against it.
 
 The job's lease (:mod:`storybang.generation.jobs`) is renewed while it runs, so that the sweeper
 (:mod:`storybang.generation.sweeper`) takes over only jobs whose worker is gone.
@@ -26,6 +32,7 @@ from storybang.settings import GenerationSettings
 MIN_TOKENS_PER_SECOND = 2
 
 _alive: ContextVar[Callable[[], None] | None] = ContextVar("storybang_job_alive", default=None)
+_queued: ContextVar[Callable[[float], None] | None] = ContextVar("storybang_job_queued", default=None)
 
 
 def ceiling_seconds(settings: GenerationSettings) -> float:
@@ -40,6 +47,14 @@ def alive() -> None:
         touch()
 
 
+def queued(seconds: float) -> None:
+    """Say that the job running in this task waited ``seconds`` more for a model busy with other
+    jobs: its stall limit starts again and its ceiling moves by ``seconds``."""
+    wait = _queued.get()
+    if wait is not None:
+        wait(seconds)
+
+
 @asynccontextmanager
 async def running(settings: GenerationSettings) -> AsyncIterator[None]:
     """Run the block under the stall limit and the ceiling; raises ``TimeoutError`` past either."""
@@ -52,8 +67,14 @@ async def running(settings: GenerationSettings) -> AsyncIterator[None]:
         def touch() -> None:
             limit.reschedule(min(end, loop.time() + stall))
 
-        token = _alive.set(touch)
+        def wait(seconds: float) -> None:
+            nonlocal end
+            end += seconds
+            touch()
+
+        tokens = _alive.set(touch), _queued.set(wait)
         try:
             yield
         finally:
-            _alive.reset(token)
+            _alive.reset(tokens[0])
+            _queued.reset(tokens[1])
