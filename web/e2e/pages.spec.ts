@@ -1,9 +1,10 @@
 /**
  * Every page passes axe (no serious or critical WCAG 2.1 A/AA violation), in English and Spanish;
- * sessions hold across tabs; the app shell opens offline; an edit made elsewhere shows up live.
+ * sessions hold across tabs; the app shell opens offline; an edit made elsewhere shows up live;
+ * pictures load from signed URLs.
  */
-import { expect, test } from '@playwright/test';
-import { account, expectAccessible, logIn, PASSWORD, shooter } from './helpers';
+import { expect, test, type Request as PlaywrightRequest } from '@playwright/test';
+import { account, expectAccessible, logIn, PASSWORD, PHOTO, shooter } from './helpers';
 
 const PUBLIC_PAGES = ['/', '/login', '/signup', '/verify', '/forgot', '/reset'];
 
@@ -144,4 +145,36 @@ test('an edit over a version changed elsewhere shows the conflict instead of ove
   await expect(page.getByRole('alert')).toContainText('Someone changed this story meanwhile');
   await page.getByRole('button', { name: 'Reload' }).click();
   await expect(page.locator('article.story .paragraph')).toHaveText('The phone version.');
+});
+
+test('pictures load from signed URLs, with no token sent or written in them', async ({ page, request }) => {
+  const who = await account(request, 'pictures');
+  const auth = { Authorization: `Bearer ${who.access_token}` };
+  const character = await (await request.post('/api/v1/characters', { headers: auth, data: { name: 'Luna' } })).json();
+  const upload = await request.put(`/api/v1/characters/${character.id}/photo`, {
+    headers: auth,
+    multipart: { file: { name: 'luna.png', mimeType: 'image/png', buffer: PHOTO } },
+  });
+  expect(upload.status()).toBe(200);
+  const photoId: string = (await upload.json()).photo_id;
+  const loads: PlaywrightRequest[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/images/')) loads.push(r);
+  });
+  await logIn(page, who);
+  for (const [path, picture] of [
+    [`/characters/${character.id}`, page.locator('img[alt="Photo of Luna"]')],
+    ['/characters', page.locator('img.thumb').first()],
+  ] as const) {
+    await page.goto(path);
+    await expect(picture).toBeVisible();
+    await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(96);
+  }
+  expect(loads.length).toBeGreaterThan(0);
+  for (const r of loads) {
+    expect(r.url()).toContain(`/api/v1/characters/images/${photoId}?`);
+    expect(r.url()).toContain('signature=');
+    expect(r.url()).not.toContain(who.access_token);
+    expect(await r.headerValue('authorization')).toBeNull();
+  }
 });

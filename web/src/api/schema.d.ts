@@ -287,6 +287,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/characters/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An image at a signed URL (no token: the URL is the proof)
+         * @description The URLs come in API answers (``photo_url``, ``image_urls``, ...) and expire; the
+         *     resource they came with, fetched again, has fresh ones.
+         */
+        get: operations["signed_image_api_v1_characters_images__image_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/characters/import": {
         parameters: {
             query?: never;
@@ -441,6 +462,27 @@ export interface paths {
         put?: never;
         /** Create Story */
         post: operations["create_story_api_v1_stories_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/stories/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An image at a signed URL (no token: the URL is the proof)
+         * @description The URLs come in API answers (``photo_url``, ``image_urls``, ...) and expire; the
+         *     resource they came with, fetched again, has fresh ones.
+         */
+        get: operations["signed_image_api_v1_stories_images__image_id__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -783,8 +825,12 @@ export interface components {
             photo_description?: string | null;
             /** Photo Id */
             photo_id?: string | null;
+            /** Photo Url */
+            photo_url?: string | null;
             /** Portrait Id */
             portrait_id?: string | null;
+            /** Portrait Url */
+            portrait_url?: string | null;
             /** Revision */
             revision: number;
             /** Tags */
@@ -1037,6 +1083,13 @@ export interface components {
             genre?: string | null;
             /** Id */
             id: string;
+            /**
+             * Image Urls
+             * @default {}
+             */
+            image_urls?: {
+                [key: string]: string;
+            };
             /** Language */
             language?: string | null;
             /** Paragraphs */
@@ -1142,6 +1195,13 @@ export interface components {
             created_at: string;
             /** Genre */
             genre?: string | null;
+            /**
+             * Image Urls
+             * @default {}
+             */
+            image_urls?: {
+                [key: string]: string;
+            };
             /** Language */
             language?: string | null;
             /** Number */
@@ -2160,6 +2220,60 @@ export interface operations {
             };
         };
     };
+    signed_image_api_v1_characters_images__image_id__get: {
+        parameters: {
+            query?: {
+                owner?: string | null;
+                /** @description Unix time */
+                expires?: string | null;
+                signature?: string | null;
+            };
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
+                };
+            };
+            /** @description An invalid or expired link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such resource, or one of another user's (which reads the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: ``errors`` names each one. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     import_character_api_v1_characters_import_post: {
         parameters: {
             query?: never;
@@ -2995,6 +3109,60 @@ export interface operations {
             };
             /** @description The body or an upload is larger than the limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: ``errors`` names each one. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signed_image_api_v1_stories_images__image_id__get: {
+        parameters: {
+            query?: {
+                owner?: string | null;
+                /** @description Unix time */
+                expires?: string | null;
+                signature?: string | null;
+            };
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
+                };
+            };
+            /** @description An invalid or expired link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description No such resource, or one of another user's (which reads the same). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

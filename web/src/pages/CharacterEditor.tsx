@@ -5,7 +5,7 @@ import { api, asIs, fetchBlob, ok, type Character } from '../api/client';
 import { useT } from '../i18n';
 import { Conflict, fieldError, FormError, Input, isConflict, TextArea } from '../ui/forms';
 import { JobStatus, useGeneration } from '../ui/jobs';
-import { ApiImage, download, DropZone } from '../ui/media';
+import { download, DropZone, SignedImage } from '../ui/media';
 
 const route = getRouteApi('/characters/$id');
 
@@ -21,7 +21,6 @@ export default function CharacterEditor() {
   const set = (c: Character) => {
     queryClient.setQueryData(['character', id], c);
     void queryClient.invalidateQueries({ queryKey: ['characters'] });
-    void queryClient.invalidateQueries({ queryKey: ['blob'] });
   };
   // Every write names the revision it was made on (If-Match): one made on a version that another
   // tab or device has changed since is refused (412) and shown, never silently written over it.
@@ -49,7 +48,7 @@ export default function CharacterEditor() {
     mutationFn: async (revision: number) => ok(await api.DELETE('/api/v1/characters/{character_id}', { params: params(revision) })),
     onSuccess: () => navigate({ to: '/characters' }),
   });
-  const refetch = () => void character.refetch().then(() => queryClient.invalidateQueries({ queryKey: ['blob'] }));
+  const refetch = () => void character.refetch();
   const reload = () => {
     for (const m of [save, photo, remove]) m.reset();
     setEditingFrom(null);
@@ -75,7 +74,7 @@ export default function CharacterEditor() {
       <div className="grid two">
         <div className="card">
           <h2>{t('Photo')}</h2>
-          {c.photo_id && <ApiImage path={`/api/v1/characters/${id}/photo?v=${c.photo_id}`} alt={t('Photo of {name}', { name: c.name })} className="portrait" />}
+          {c.photo_id && <SignedImage url={c.photo_url} alt={t('Photo of {name}', { name: c.name })} className="portrait" onExpired={refetch} />}
           <DropZone label={t('Choose a photo')} accept="image/*" busy={photo.isPending} onFile={(file) => photo.mutate({ file, revision: c.revision })} />
           <DropZone label={t('Take a photo')} accept="image/*" capture="user" busy={photo.isPending} onFile={(file) => photo.mutate({ file, revision: c.revision })} />
           <FormError error={photo.error} shown={['If-Match']} />
@@ -90,7 +89,7 @@ export default function CharacterEditor() {
           <FormError error={describe.start.error} />
           <JobStatus job={describe.job} label={t('Description')} />
           <h2>{t('Portrait')}</h2>
-          {c.portrait_id && <ApiImage path={`/api/v1/characters/${id}/portrait?v=${c.portrait_id}`} alt={t('Portrait of {name}', { name: c.name })} className="portrait" />}
+          {c.portrait_id && <SignedImage url={c.portrait_url} alt={t('Portrait of {name}', { name: c.name })} className="portrait" onExpired={refetch} />}
           <button type="button" className="secondary" disabled={portrait.start.isPending} onClick={() => portrait.start.mutate({ task: 'image', input: { character_id: id } })}>
             {t('Draw a portrait')}
           </button>

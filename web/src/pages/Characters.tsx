@@ -4,7 +4,7 @@ import { useDeferredValue, useState } from 'react';
 import { api, asIs, ok } from '../api/client';
 import { useT } from '../i18n';
 import { fieldError, FormError, Input } from '../ui/forms';
-import { ApiImage, DropZone } from '../ui/media';
+import { DropZone, SignedImage } from '../ui/media';
 
 const PAGE = 12;
 
@@ -71,7 +71,7 @@ export default function Characters() {
           <li key={c.id}>
             <Link to="/characters/$id" params={{ id: c.id }} className="tile">
               {c.portrait_id || c.photo_id ? (
-                <ApiImage path={`/api/v1/characters/${c.id}/${c.portrait_id ? 'portrait' : 'photo'}`} alt="" className="thumb" />
+                <SignedImage url={c.portrait_url ?? c.photo_url} alt="" className="thumb" onExpired={() => void list.refetch()} />
               ) : (
                 <div className="thumb placeholder" aria-hidden="true">
                   {c.name.slice(0, 1).toUpperCase()}

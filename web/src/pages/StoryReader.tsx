@@ -5,7 +5,7 @@ import { api, ApiError, fetchBlob, ok, type Story } from '../api/client';
 import { useT } from '../i18n';
 import { FormError, Select, TextArea } from '../ui/forms';
 import { JobStatus, useGeneration } from '../ui/jobs';
-import { ApiImage, download } from '../ui/media';
+import { download, SignedImage } from '../ui/media';
 import { LANGUAGES } from './StoryCreator';
 
 const route = getRouteApi('/stories/$id');
@@ -112,7 +112,7 @@ export default function StoryReader() {
         <h1>{title}</h1>
         {paragraphs.map((p, i) => (
           <div key={i} className="paragraph-block">
-            {p.image_id && <ApiImage path={`/api/v1/stories/${id}/images/${p.image_id}`} alt={t('Illustration of paragraph {n}', { n: i + 1 })} className="illustration" />}
+            {p.image_id && <SignedImage url={s.image_urls?.[p.image_id]} alt={t('Illustration of paragraph {n}', { n: i + 1 })} className="illustration" onExpired={refetch} />}
             {editing?.index === i && !showing ? (
               <form
                 className="no-print"

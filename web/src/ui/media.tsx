@@ -1,21 +1,39 @@
-/** Pictures behind the API's authentication, and a drop zone for files. */
-import { useQuery } from '@tanstack/react-query';
-import { useEffect, useId, useState, type ReactNode } from 'react';
-import { fetchBlob } from '../api/client';
+/** Pictures at the signed URLs of API answers, and a drop zone for files. */
+import { useId, useState, type ReactNode } from 'react';
+import { isExpired } from '../api/images';
 import { useT } from '../i18n';
 
-/** An image at an API path: fetched with the access token (an <img> cannot send one). */
-export function ApiImage({ path, alt, className }: { path: string; alt: string; className?: string }) {
-  const blob = useQuery({ queryKey: ['blob', path], queryFn: () => fetchBlob(path), staleTime: Infinity, retry: false });
-  const [url, setUrl] = useState<string | null>(null);
-  useEffect(() => {
-    if (!blob.data) return;
-    const u = URL.createObjectURL(blob.data);
-    setUrl(u);
-    return () => URL.revokeObjectURL(u);
-  }, [blob.data]);
-  if (!url) return <div className={`placeholder ${className ?? ''}`} role="img" aria-label={alt} />;
-  return <img src={url} alt={alt} className={className} loading="lazy" />;
+/**
+ * An image at a signed URL from an API answer: a plain <img>, so the browser caches it and loads it
+ * lazily (no token needed: the URL carries its own short-lived proof). When it fails to load
+ * because the URL has expired (a page left open for an hour), ``onExpired`` fetches the resource
+ * again, which brings a fresh URL; any other failure leaves the placeholder.
+ */
+export function SignedImage({
+  url,
+  alt,
+  className,
+  onExpired,
+}: {
+  url: string | null | undefined;
+  alt: string;
+  className?: string;
+  onExpired?: () => void;
+}) {
+  const [failed, setFailed] = useState<string | null>(null);
+  if (!url || failed === url) return <div className={`placeholder ${className ?? ''}`} role="img" aria-label={alt} />;
+  return (
+    <img
+      src={url}
+      alt={alt}
+      className={className}
+      loading="lazy"
+      onError={() => {
+        setFailed(url);
+        if (isExpired(url)) onExpired?.();
+      }}
+    />
+  );
 }
 
 /** A file input that also takes files dropped on it; ``capture`` opens the camera on phones. */
