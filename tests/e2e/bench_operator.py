@@ -39,6 +39,7 @@ from operator_process import OperatorProcess
 from storybang_operator import specs
 from storybang_operator.builders import generator as generator_builder
 from storybang_operator.builders import platform as platform_builder
+from storybang_operator.builders import workerscaling
 from storybang_testing.kube import fake_node
 from storybang_testing.redis import redis_server
 
@@ -83,7 +84,9 @@ def rendered(cluster: Cluster, namespace: str, n: int) -> list[dict[str, Any]]:
     manifests = platform_builder.build(plat, [])
     for body in bodies:
         if body["kind"] == "Generator":
-            manifests += generator_builder.build(specs.parse(body, specs.Generator), plat, {}, keda=False)
+            gen = specs.parse(body, specs.Generator)
+            plan = workerscaling.plan(gen, keda=False, queue_depth=0, current=None)
+            manifests += generator_builder.build(gen, plat, {}, plan=plan)
     for manifest in manifests:
         manifest["metadata"].pop("ownerReferences", None)
         manifest["metadata"]["labels"].pop("storybang.io/owner-uid", None)

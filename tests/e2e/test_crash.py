@@ -50,8 +50,7 @@ def test_an_operator_killed_mid_reconcile_converges_without_duplicates(
 
     generators = {g["metadata"]["uid"]: g["metadata"]["name"] for g in cluster.resources(namespace, "Generator")}
     deployments = cluster.apps.list_namespaced_deployment(namespace).items
-    hpas = cluster.autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items
-    for objects in (deployments, hpas):
+    for objects in (deployments,):
         owners = Counter(o.metadata.labels[OWNER_UID_LABEL] for o in objects)
         assert owners == Counter(generators.keys()), owners  # one each, none orphaned
         for obj in objects:

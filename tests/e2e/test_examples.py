@@ -20,7 +20,7 @@ from kube import Cluster, eventually, examples
 CHILD_KINDS = {
     "Platform": {"ConfigMap", "ServiceAccount", "Ingress", "NetworkPolicy"},
     "DomainService": {"Deployment", "Service", "PodDisruptionBudget"},
-    "Generator": {"Deployment", "HorizontalPodAutoscaler"},
+    "Generator": {"Deployment"},  # scaled on the queue: by KEDA when installed, else by the operator
     "ModelServer": {"Deployment", "Service"},
 }
 QUEUE_DB = 3  # the examples' Platform reads its queues from this Redis database
