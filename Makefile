@@ -4,7 +4,7 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 ARGS  ?=
 
-.PHONY: help dev web install test lint bench tools crds chart dashboards e2e test-vllm clean
+.PHONY: help dev web install test lint bench tools crds chart dashboards e2e test-vllm images clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ chart: install  ## regenerate the chart's generated files: CRDs, operator RBAC, 
 
 dashboards: install  ## write the Grafana dashboards from their code (charts/tools/dashboards); also done by `make chart`
 	PYTHONPATH=charts/tools $(PY) -m dashboards charts/storybang/files/dashboards
+
+images:  ## build the images storybang and storybang-operator (Docker, else podman); ARGS=storybang-inference for that one
+	scripts/images.sh $(ARGS)
 
 e2e: install tools  ## the whole system on a real Kubernetes API server
 	scripts/e2e.sh
