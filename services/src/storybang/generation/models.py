@@ -12,6 +12,7 @@ Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 ACTIVE: tuple[Status, ...] = ("queued", "running")
 Audience = Literal["children", "young", "general"]
 Length = Literal["short", "medium", "long"]
+Rewrite = Literal["regenerate", "continue"]
 
 ObjectId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")]
@@ -23,7 +24,10 @@ class _Input(BaseModel):
 
 
 class StoryInput(_Input):
-    prompt: Annotated[str, Field(min_length=1, max_length=20_000)]
+    """A whole story; or, with ``story_id`` and ``paragraph``, one paragraph of a saved story written
+    again (``regenerate``) or a new one after it (``continue``), the ``prompt`` then an optional wish."""
+
+    prompt: Annotated[str, Field(max_length=20_000)] = ""
     audience: Audience = "general"
     character_ids: Annotated[list[ObjectId], Field(max_length=6)] = []
     genre: Short | None = None
@@ -32,6 +36,14 @@ class StoryInput(_Input):
     language: Language = "en"
     save: bool = False
     story_id: ObjectId | None = None  # with save: keep the result as a new version of this story
+    paragraph: Annotated[int, Field(ge=0, le=500)] | None = None
+    rewrite: Rewrite = "regenerate"
+
+    @model_validator(mode="after")
+    def _paragraph_of_a_story(self) -> StoryInput:
+        if self.paragraph is not None and self.story_id is None:
+            raise ValueError("a paragraph is written for a story: give its story_id")
+        return self
 
 
 class ImageInput(_Input):
@@ -96,6 +108,8 @@ class GenerationPublic(BaseModel):
     task: Task
     status: Status
     progress: float = 0.0
+    # While queued: 1 when it is next for its task's workers (jobs of every user count).
+    queue_position: int | None = None
     input: dict[str, Any]
     result: dict[str, Any] | None = None
     error: str | None = None

@@ -81,6 +81,53 @@ def story_messages(
     return [Message("system", system), Message("user", "\n".join(lines))]
 
 
+# The story around the paragraph that the model sees: enough to keep names and tone, bounded so that
+# a long story does not crowd a small model's context.
+CONTEXT_PARAGRAPHS = 3
+
+
+def paragraph_messages(
+    *,
+    title: str,
+    paragraphs: list[str],
+    index: int,
+    rewrite: str,
+    audience: str,
+    language: str,
+    wish: str = "",
+) -> list[Message]:
+    """Write paragraph ``index`` again (``regenerate``), or the paragraph after it (``continue``)."""
+    system = (
+        f"You are a children's and fiction author writing for {AUDIENCES[audience]}. "
+        f"Write in {language_name(language)}. Answer with one paragraph of about "
+        f"{WORDS_PER_PARAGRAPH[audience]} words and nothing else: no title, no notes, no quotes around it."
+    )
+    before = paragraphs[max(0, index - CONTEXT_PARAGRAPHS) : index]
+    lines = [f"Story: {title}"]
+    if rewrite == "continue":
+        lines += ["The story so far ends:", *before, paragraphs[index]]
+        after = paragraphs[index + 1 : index + 2]
+        lines += [f"It goes on later with: {after[0]}"] if after else []
+        lines.append("Write the next paragraph, carrying the story on from there.")
+    else:
+        lines += ["Before it:", *before] if before else []
+        lines += [f"The paragraph to write again: {paragraphs[index]}"]
+        after = paragraphs[index + 1 : index + 2]
+        lines += [f"After it: {after[0]}"] if after else []
+        lines.append("Write that paragraph again, differently, so that it still fits between them.")
+    if wish.strip():
+        lines.append(f"The author asks: {wish.strip()}")
+    return [Message("system", system), Message("user", "\n".join(lines))]
+
+
+def parse_paragraph(text: str) -> str:
+    """One paragraph out of a model's answer: blocks run together, a stray label or quotes dropped."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+    folded = " ".join(" ".join(b.split()) for b in blocks)
+    folded = re.sub(r"^(paragraph|p[aá]rrafo)\s*\d*\s*:\s*", "", folded, flags=re.IGNORECASE)
+    return folded.strip().strip('"“”')
+
+
 _TITLE_PREFIX = re.compile(r"^\s*(#+\s*|\*\*|title\s*:\s*|t[ií]tulo\s*:\s*)", re.IGNORECASE)
 
 

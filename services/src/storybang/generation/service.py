@@ -33,12 +33,13 @@ from storybang.stores.documents import Doc
 from storybang.stories import service as stories
 
 
-def public(doc: Doc) -> GenerationPublic:
+def public(doc: Doc, queue_position: int | None = None) -> GenerationPublic:
     return GenerationPublic(
         id=doc["id"],
         task=doc["task"],
         status=doc["status"],
         progress=doc.get("progress", 0.0),
+        queue_position=queue_position,
         input=doc["input"],
         result=doc.get("result"),
         error=doc.get("error"),
@@ -76,8 +77,28 @@ async def _check_references(runtime: Runtime, owner_id: str, task: str, data: di
         raise InvalidInput("no such image", field="input.image_id")
 
 
+# Jobs counted ahead of a queued one, at most: a position past it reads as "more than this".
+QUEUE_POSITION_MAX = 100
+
+
+async def _queue_position(runtime: Runtime, job: Doc) -> int | None:
+    """Where a queued job stands: 1 + the jobs of its task queued before it (ids grow with time).
+    Counted on read, from the jobs themselves, so it needs no bookkeeping when jobs start or end."""
+    if job["status"] != "queued":
+        return None
+    ahead = await runtime.documents.find(
+        jobs.COLLECTION,
+        where={"status": "queued", "task": job["task"]},
+        limit=QUEUE_POSITION_MAX,
+        cursor=job["id"],
+    )
+    return len(ahead.items) + 1
+
+
 async def create(runtime: Runtime, owner_id: str, request: GenerationCreate) -> GenerationPublic:
     data = _parse(request)
+    if request.task == "story" and data.get("paragraph") is None and not data["prompt"].strip():
+        raise InvalidInput("input.prompt: say what the story is about", field="input.prompt")
     if request.task == "story" and len(data["prompt"]) > runtime.settings.generation.max_prompt_chars:
         raise InvalidInput(
             f"the prompt is longer than {runtime.settings.generation.max_prompt_chars} characters", field="input.prompt"
@@ -98,14 +119,14 @@ async def create(runtime: Runtime, owner_id: str, request: GenerationCreate) -> 
         await runtime.documents.update(jobs.COLLECTION, job["id"], failed)
         raise Unavailable("The job queue is unavailable; try again shortly.") from e
     await runtime.events.publish(owner_id, "generation.queued", {"id": job["id"], "task": job["task"]})
-    return public(job)
+    return public(job, await _queue_position(runtime, job))
 
 
 async def get(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPublic:
     job = await runtime.documents.get(jobs.COLLECTION, job_id, owner_id=owner_id)
     if job is None:
         raise NotFound("No such generation.")
-    return public(job)
+    return public(job, await _queue_position(runtime, job))
 
 
 async def list_jobs(
@@ -114,7 +135,8 @@ async def list_jobs(
     page = await runtime.documents.find(
         jobs.COLLECTION, owner_id=owner_id, where={"status": status} if status else None, limit=limit, cursor=cursor
     )
-    return GenerationPage(items=[public(d) for d in page.items], next_cursor=page.next_cursor)
+    items = [public(d, await _queue_position(runtime, d)) for d in page.items]
+    return GenerationPage(items=items, next_cursor=page.next_cursor)
 
 
 async def failed_jobs(runtime: Runtime, limit: int, cursor: str | None, task: str | None) -> FailedGenerationPage:

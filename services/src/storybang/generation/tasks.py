@@ -17,7 +17,7 @@ from typing import Any
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound
 from storybang.generation import jobs, limits, metrics, prompts
-from storybang.generation.backends.base import Backend, Completion
+from storybang.generation.backends.base import Backend, Completion, Message
 from storybang.generation.backends.chain import Chain
 from storybang.runtime import Runtime
 from storybang.stores.documents import Doc
@@ -59,31 +59,28 @@ async def _cast(runtime: Runtime, owner_id: str, character_ids: list[str]) -> li
     return cast
 
 
-async def run_story(ctx: Context, job: Doc) -> Outcome:
-    data, owner = job["input"], job["owner_id"]
-    messages = prompts.story_messages(
-        prompt=data["prompt"],
-        audience=data["audience"],
-        cast=await _cast(ctx.runtime, owner, data["character_ids"]),
-        genre=data.get("genre"),
-        values=data.get("values", []),
-        length=data["length"],
-        language=data["language"],
-    )
+async def _stream(
+    ctx: Context, job: Doc, messages: list[Message], expected_words: float, **event: Any
+) -> tuple[Completion, str]:
+    """Ask the chain for ``messages``, announcing every delta as ``generation.progress`` (with
+    ``event``'s fields) and the job's progress, and stopping when the job is cancelled."""
+    owner = job["owner_id"]
     budget = ctx.runtime.settings.generation.max_tokens
-    expected = prompts.PARAGRAPHS[data["length"]] * prompts.WORDS_PER_PARAGRAPH[data["audience"]] * 1.4
     streamed = 0
-    last_check = time.monotonic()
+    # The first words are recorded at once: a running job without progress is one whose model is
+    # still warming up (loading, reading the prompt), and clients say so.
+    last_check = 0.0
 
     async def on_delta(delta: str) -> None:
         nonlocal streamed, last_check
         streamed += len(delta.split()) or 1
         limits.alive()
-        progress = {"id": job["id"], "task": "story", "delta": delta}
+        progress = {"id": job["id"], "task": "story", "delta": delta, **event}
         await ctx.runtime.events.publish(owner, "generation.progress", progress)
         if time.monotonic() - last_check >= CHECK_EVERY_SECONDS:
             last_check = time.monotonic()
-            if not await jobs.progress(ctx.runtime.documents, job, min(0.95, streamed / expected)):
+            done = min(0.95, max(0.001, streamed / expected_words))
+            if not await jobs.progress(ctx.runtime.documents, job, done):
                 raise Cancelled
 
     async def call(backend: Backend) -> Completion:
@@ -98,7 +95,24 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
 
         return await backend.chat(messages, max_tokens=budget, temperature=0.8, on_delta=timed_delta)
 
-    completion, backend = await ctx.chain.run(call, prefer=job.get("backend"))
+    return await ctx.chain.run(call, prefer=job.get("backend"))
+
+
+async def run_story(ctx: Context, job: Doc) -> Outcome:
+    data, owner = job["input"], job["owner_id"]
+    if data.get("paragraph") is not None:
+        return await _run_paragraph(ctx, job)
+    messages = prompts.story_messages(
+        prompt=data["prompt"],
+        audience=data["audience"],
+        cast=await _cast(ctx.runtime, owner, data["character_ids"]),
+        genre=data.get("genre"),
+        values=data.get("values", []),
+        length=data["length"],
+        language=data["language"],
+    )
+    expected = prompts.PARAGRAPHS[data["length"]] * prompts.WORDS_PER_PARAGRAPH[data["audience"]] * 1.4
+    completion, backend = await _stream(ctx, job, messages, expected)
     title, paragraphs = prompts.parse_story(completion.text, prompts.fallback_title(data["prompt"]))
     if not paragraphs:
         raise InvalidInput("the model wrote no story; try another prompt", field="input.prompt")
@@ -118,6 +132,37 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
             job_id=job["id"],
         )
         result["story_id"] = story.id
+    return Outcome(result, backend, tokens=completion.prompt_tokens + completion.completion_tokens)
+
+
+async def _run_paragraph(ctx: Context, job: Doc) -> Outcome:
+    """One paragraph of a saved story, written again or continued; always kept, as a new version."""
+    data, owner = job["input"], job["owner_id"]
+    story = await stories.text(ctx.runtime, owner, data["story_id"])
+    index, rewrite = data["paragraph"], data.get("rewrite", "regenerate")
+    if story is None or not 0 <= index < len(story.paragraphs):
+        raise InvalidInput("the story or its paragraph no longer exists", field="input.paragraph")
+    audience = story.audience if story.audience in prompts.AUDIENCES else "general"
+    messages = prompts.paragraph_messages(
+        title=story.title,
+        paragraphs=story.paragraphs,
+        index=index,
+        rewrite=rewrite,
+        audience=audience,
+        language=story.language or "en",
+        wish=data.get("prompt", ""),
+    )
+    written = index + 1 if rewrite == "continue" else index
+    expected = prompts.WORDS_PER_PARAGRAPH[audience] * 1.4
+    completion, backend = await _stream(ctx, job, messages, expected, paragraph=written, rewrite=rewrite)
+    text = prompts.parse_paragraph(completion.text)
+    if not text:
+        raise InvalidInput("the model wrote nothing; try again", field="input.paragraph")
+    insert = rewrite == "continue"
+    saved = await story_results.save_paragraph(
+        ctx.runtime, owner, data["story_id"], index=index, text=text, insert=insert, job_id=job["id"]
+    )
+    result = {"story_id": saved.id, "paragraph": written, "rewrite": rewrite, "text": text}
     return Outcome(result, backend, tokens=completion.prompt_tokens + completion.completion_tokens)
 
 

@@ -16,7 +16,15 @@ from storybang.runtime import Runtime
 from storybang.stores import ids
 from storybang.stores.documents import Doc
 from storybang.stories import service, store
-from storybang.stories.models import TRANSLATIONS_MAX, Audience, Language, StoryCreate, StoryPublic, Translation
+from storybang.stories.models import (
+    TRANSLATIONS_MAX,
+    Audience,
+    Language,
+    Paragraph,
+    StoryCreate,
+    StoryPublic,
+    Translation,
+)
 
 _LANGUAGE: TypeAdapter[str] = TypeAdapter(Language)
 
@@ -120,3 +128,33 @@ async def set_illustration(
         await runtime.blobs.delete(image_id, owner_id=owner_id)
         raise
     return StoryPublic.model_validate(doc)
+
+
+async def save_paragraph(
+    runtime: Runtime, owner_id: str, story_id: str, *, index: int, text: str, insert: bool, job_id: str
+) -> StoryPublic:
+    """Keep a paragraph that a job wrote: in place of paragraph ``index``, or (``insert``) as a new one
+    after it. A new version, so the paragraph it replaces can be restored; a retried job saves once.
+
+    A rewritten paragraph keeps its illustration (the person may draw it again); a translation of the
+    story stays as it was until it is asked for again."""
+    try:
+        paragraph = Paragraph.model_validate({"text": text})
+    except ValidationError as e:
+        raise _invalid(e) from e
+
+    def change(doc: Doc) -> Doc:
+        paragraphs = [dict(p) for p in doc["paragraphs"]]
+        if not 0 <= index < len(paragraphs):
+            raise InvalidInput(f"The story has no paragraph {index}.", field="input.paragraph")
+        if insert:
+            paragraphs.insert(index + 1, paragraph.model_dump(mode="json", exclude_none=True))
+        else:
+            paragraphs[index]["text"] = paragraph.text
+        return {"paragraphs": paragraphs, "job_id": job_id}
+
+    current = await store.get(runtime, owner_id, story_id)
+    if current.get("job_id") == job_id:
+        await store.announce(runtime, owner_id, story_id)
+        return StoryPublic.model_validate(current)
+    return StoryPublic.model_validate(await store.write(runtime, owner_id, story_id, change, new_version=True))

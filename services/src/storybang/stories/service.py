@@ -99,11 +99,12 @@ async def get(runtime: Runtime, owner_id: str, story_id: str) -> StoryPublic:
 
 @dataclass(frozen=True)
 class StoryText:
-    """A story's words as the workers read them: to translate it, or to illustrate a paragraph."""
+    """A story's words as the workers read them: to translate it, illustrate or rewrite a paragraph."""
 
     title: str
     language: str | None
     paragraphs: list[str]
+    audience: str = "general"
 
 
 async def text(runtime: Runtime, owner_id: str, story_id: str) -> StoryText | None:
@@ -111,7 +112,8 @@ async def text(runtime: Runtime, owner_id: str, story_id: str) -> StoryText | No
     doc = await store.find(runtime, owner_id, story_id)
     if doc is None:
         return None
-    return StoryText(doc["title"], doc.get("language"), [p["text"] for p in doc.get("paragraphs", [])])
+    paragraphs = [p["text"] for p in doc.get("paragraphs", [])]
+    return StoryText(doc["title"], doc.get("language"), paragraphs, doc.get("audience") or "general")
 
 
 async def list_stories(
