@@ -420,7 +420,8 @@ export interface paths {
         put?: never;
         /**
          * Create
-         * @description Queue a story, image, describe or translate job. Follow it here or over Socket.IO.
+         * @description Queue a story, image, describe or translate job: ``input`` is the ``task``'s. Follow it here
+         *     or over Socket.IO.
          */
         post: operations["create_api_v1_generations_post"];
         delete?: never;
@@ -512,6 +513,26 @@ export interface paths {
          * @description Change the story; the content it replaces is kept as a version.
          */
         patch: operations["update_story_api_v1_stories__story_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/stories/{story_id}/export.pdf": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Export Pdf
+         * @description The story as a PDF, with its illustrations: as written, or in a ``language`` it was translated to.
+         */
+        get: operations["export_pdf_api_v1_stories__story_id__export_pdf_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/stories/{story_id}/images/{image_id}": {
@@ -861,6 +882,66 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** DescribeInput */
+        DescribeInput: {
+            /** Character Id */
+            character_id?: string | null;
+            /** Image Id */
+            image_id?: string | null;
+            /**
+             * Save
+             * @default true
+             */
+            save?: boolean;
+        };
+        /** DescribeJob */
+        DescribeJob: {
+            /** Backend */
+            backend?: string | null;
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error?: string | null;
+            /** Id */
+            id: string;
+            input: components["schemas"]["DescribeInput"];
+            /**
+             * Progress
+             * @default 0
+             */
+            progress?: number;
+            /** Queue Position */
+            queue_position?: number | null;
+            result?: components["schemas"]["DescribeResult"] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "describe";
+            /** Updated At */
+            updated_at: string;
+        };
+        /** DescribeJobCreate */
+        DescribeJobCreate: {
+            /** Backend */
+            backend?: string | null;
+            input: components["schemas"]["DescribeInput"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "describe";
+        };
+        /** DescribeResult */
+        DescribeResult: {
+            /** Description */
+            description: string;
+        };
         /**
          * FailedGeneration
          * @description A failed job as administrators see it: whose, why, and which backends were asked.
@@ -903,20 +984,11 @@ export interface components {
              */
             email: string;
         };
-        /** GenerationCreate */
-        GenerationCreate: {
-            /** Backend */
-            backend?: string | null;
-            /** Input */
-            input: {
-                [key: string]: unknown;
-            };
-            /**
-             * Task
-             * @enum {string}
-             */
-            task: "story" | "image" | "describe" | "translate";
-        };
+        /**
+         * GenerationCreate
+         * @description A job to queue: ``input`` is the ``task``'s.
+         */
+        GenerationCreate: components["schemas"]["StoryJobCreate"] | components["schemas"]["ImageJobCreate"] | components["schemas"]["DescribeJobCreate"] | components["schemas"]["TranslateJobCreate"];
         /** GenerationPage */
         GenerationPage: {
             /** Items */
@@ -924,8 +996,33 @@ export interface components {
             /** Next Cursor */
             next_cursor: string | null;
         };
-        /** GenerationPublic */
-        GenerationPublic: {
+        /**
+         * GenerationPublic
+         * @description A job; ``result`` once it has succeeded.
+         */
+        GenerationPublic: components["schemas"]["StoryJob"] | components["schemas"]["ImageJob"] | components["schemas"]["DescribeJob"] | components["schemas"]["TranslateJob"];
+        /** ImageInput */
+        ImageInput: {
+            /** Character Id */
+            character_id?: string | null;
+            /** Paragraph */
+            paragraph?: number | null;
+            /**
+             * Prompt
+             * @default
+             */
+            prompt?: string;
+            /**
+             * Size
+             * @default 512x512
+             * @enum {string}
+             */
+            size?: "256x256" | "512x512" | "1024x1024";
+            /** Story Id */
+            story_id?: string | null;
+        };
+        /** ImageJob */
+        ImageJob: {
             /** Backend */
             backend?: string | null;
             /** Created At */
@@ -934,31 +1031,43 @@ export interface components {
             error?: string | null;
             /** Id */
             id: string;
-            /** Input */
-            input: {
-                [key: string]: unknown;
-            };
+            input: components["schemas"]["ImageInput"];
             /**
              * Progress
              * @default 0
              */
             progress?: number;
-            /** Result */
-            result?: {
-                [key: string]: unknown;
-            } | null;
+            /** Queue Position */
+            queue_position?: number | null;
+            result?: components["schemas"]["ImageResult"] | null;
             /**
              * Status
              * @enum {string}
              */
             status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
             /**
-             * Task
+             * @description discriminator enum property added by openapi-typescript
              * @enum {string}
              */
-            task: "story" | "image" | "describe" | "translate";
+            task: "image";
             /** Updated At */
             updated_at: string;
+        };
+        /** ImageJobCreate */
+        ImageJobCreate: {
+            /** Backend */
+            backend?: string | null;
+            input: components["schemas"]["ImageInput"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "image";
+        };
+        /** ImageResult */
+        ImageResult: {
+            /** Image Id */
+            image_id: string;
         };
         /** Login */
         Login: {
@@ -974,6 +1083,24 @@ export interface components {
         Paragraph: {
             /** Image Id */
             image_id?: string | null;
+            /** Text */
+            text: string;
+        };
+        /**
+         * ParagraphResult
+         * @description One paragraph of a saved story, written again (``regenerate``) or added (``continue``) at
+         *     index ``paragraph``; the story keeps it as a new version.
+         */
+        ParagraphResult: {
+            /** Paragraph */
+            paragraph: number;
+            /**
+             * Rewrite
+             * @enum {string}
+             */
+            rewrite: "regenerate" | "continue";
+            /** Story Id */
+            story_id: string;
             /** Text */
             text: string;
         };
@@ -1065,6 +1192,106 @@ export interface components {
              */
             values?: string[];
         };
+        /**
+         * StoryInput
+         * @description A whole story; or, with ``story_id`` and ``paragraph``, one paragraph of a saved story written
+         *     again (``regenerate``) or a new one after it (``continue``), the ``prompt`` then an optional wish.
+         */
+        StoryInput: {
+            /**
+             * Audience
+             * @default general
+             * @enum {string}
+             */
+            audience?: "children" | "young" | "general";
+            /**
+             * Character Ids
+             * @default []
+             */
+            character_ids?: string[];
+            /** Genre */
+            genre?: string | null;
+            /**
+             * Language
+             * @default en
+             */
+            language?: string;
+            /**
+             * Length
+             * @default short
+             * @enum {string}
+             */
+            length?: "short" | "medium" | "long";
+            /** Paragraph */
+            paragraph?: number | null;
+            /**
+             * Prompt
+             * @default
+             */
+            prompt?: string;
+            /**
+             * Rewrite
+             * @default regenerate
+             * @enum {string}
+             */
+            rewrite?: "regenerate" | "continue";
+            /**
+             * Save
+             * @default false
+             */
+            save?: boolean;
+            /** Story Id */
+            story_id?: string | null;
+            /**
+             * Values
+             * @default []
+             */
+            values?: string[];
+        };
+        /** StoryJob */
+        StoryJob: {
+            /** Backend */
+            backend?: string | null;
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error?: string | null;
+            /** Id */
+            id: string;
+            input: components["schemas"]["StoryInput"];
+            /**
+             * Progress
+             * @default 0
+             */
+            progress?: number;
+            /** Queue Position */
+            queue_position?: number | null;
+            /** Result */
+            result?: components["schemas"]["StoryResult"] | components["schemas"]["ParagraphResult"] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "story";
+            /** Updated At */
+            updated_at: string;
+        };
+        /** StoryJobCreate */
+        StoryJobCreate: {
+            /** Backend */
+            backend?: string | null;
+            input: components["schemas"]["StoryInput"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "story";
+        };
         /** StoryPublic */
         StoryPublic: {
             /**
@@ -1119,6 +1346,18 @@ export interface components {
             version: number;
         };
         /**
+         * StoryResult
+         * @description A whole story; ``story_id`` when it was saved.
+         */
+        StoryResult: {
+            /** Paragraphs */
+            paragraphs: string[];
+            /** Story Id */
+            story_id?: string | null;
+            /** Title */
+            title: string;
+        };
+        /**
          * StorySummary
          * @description A story in a list: everything but its text.
          */
@@ -1155,6 +1394,15 @@ export interface components {
             values?: string[];
             /** Version */
             version: number;
+        };
+        /**
+         * StoryTranslationResult
+         * @description A story's translation, also kept on the story under ``translations``.
+         */
+        StoryTranslationResult: {
+            /** Story Id */
+            story_id: string;
+            translation: components["schemas"]["TranslatedStory"];
         };
         /**
          * StoryUpdate
@@ -1242,6 +1490,11 @@ export interface components {
             /** Next Cursor */
             next_cursor?: string | null;
         };
+        /** TextTranslationResult */
+        TextTranslationResult: {
+            /** Text */
+            text: string;
+        };
         /** TokenPair */
         TokenPair: {
             /** Access Token */
@@ -1256,6 +1509,70 @@ export interface components {
              * @constant
              */
             token_type?: "Bearer";
+        };
+        /** TranslateInput */
+        TranslateInput: {
+            /** Source Language */
+            source_language?: string | null;
+            /** Story Id */
+            story_id?: string | null;
+            /** Target Language */
+            target_language: string;
+            /** Text */
+            text?: string | null;
+        };
+        /** TranslateJob */
+        TranslateJob: {
+            /** Backend */
+            backend?: string | null;
+            /** Created At */
+            created_at: string;
+            /** Error */
+            error?: string | null;
+            /** Id */
+            id: string;
+            input: components["schemas"]["TranslateInput"];
+            /**
+             * Progress
+             * @default 0
+             */
+            progress?: number;
+            /** Queue Position */
+            queue_position?: number | null;
+            /** Result */
+            result?: components["schemas"]["TextTranslationResult"] | components["schemas"]["StoryTranslationResult"] | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "queued" | "running" | "succeeded" | "failed" | "cancelled";
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "translate";
+            /** Updated At */
+            updated_at: string;
+        };
+        /** TranslateJobCreate */
+        TranslateJobCreate: {
+            /** Backend */
+            backend?: string | null;
+            input: components["schemas"]["TranslateInput"];
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            task: "translate";
+        };
+        /** TranslatedStory */
+        TranslatedStory: {
+            /** Language */
+            language: string;
+            /** Paragraphs */
+            paragraphs: string[];
+            /** Title */
+            title: string;
         };
         /** Translation */
         Translation: {
@@ -3363,6 +3680,57 @@ export interface operations {
             };
             /** @description The body or an upload is larger than the limit. */
             413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: ``errors`` names each one. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    export_pdf_api_v1_stories__story_id__export_pdf_get: {
+        parameters: {
+            query?: {
+                language?: string | null;
+            };
+            header?: never;
+            path: {
+                story_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The story as a PDF */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/pdf": unknown;
+                };
+            };
+            /** @description No access token, or one that is invalid or expired: refresh it or log in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or one of another user's (which reads the same). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

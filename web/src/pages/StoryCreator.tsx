@@ -1,12 +1,14 @@
 import { useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
 import { useEffect, useRef, useState } from 'react';
-import { api, ok } from '../api/client';
+import { api, ok, type Schemas } from '../api/client';
 import { onEvent } from '../events/socket';
 import { StoryStream, type Assembled } from '../events/stream';
 import { useT } from '../i18n';
 import { fieldError, FormError, Input, Select, TextArea } from '../ui/forms';
 import { ACTIVE, JobStatus, useGeneration } from '../ui/jobs';
+
+type StoryInput = Schemas['StoryInput'];
 
 export const LANGUAGES: Record<string, string> = { en: 'English', es: 'Español', fr: 'Français', de: 'Deutsch', it: 'Italiano', pt: 'Português', ca: 'Català' };
 
@@ -63,11 +65,11 @@ export default function StoryCreator() {
             ...(backend ? { backend } : {}),
             input: {
               prompt: String(f.get('prompt')),
-              audience: String(f.get('audience')),
+              audience: String(f.get('audience')) as StoryInput['audience'],
               character_ids: f.getAll('character_ids').map(String),
               ...(f.get('genre') ? { genre: String(f.get('genre')) } : {}),
               values: list('values'),
-              length: String(f.get('length')),
+              length: String(f.get('length')) as StoryInput['length'],
               language: String(f.get('language')),
               save: true,
             },

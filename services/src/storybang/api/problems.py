@@ -247,6 +247,9 @@ def _document(schema: dict[str, Any]) -> None:
             answers = operation.setdefault("responses", {})
             # FastAPI's own 422 is a JSON body of its making; ours is a problem.
             answers.update({str(k): v for k, v in responses(*sorted(_statuses(path, operation))).items()})
+            for status, answer in answers.items():
+                if status[0] in "45" and "content" not in answer:  # a route's own, said in words only
+                    answer["content"] = {PROBLEM_JSON: {"schema": _SCHEMA}}
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(problem.pop("$defs", {}))

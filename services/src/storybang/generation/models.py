@@ -1,10 +1,15 @@
-"""Generation jobs: the task inputs, and the job as the API shows it."""
+"""Generation jobs: the task inputs and results, and the job as the API shows it.
+
+A request and a job are a discriminated union on ``task``: each task is its own model with its own
+``input`` and ``result``, so that the OpenAPI document (and a client generated from it) types them,
+and a request whose ``input`` does not fit its ``task`` is refused naming the field at fault.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, model_validator
 
 Task = Literal["story", "image", "describe", "translate"]
 TASKS: tuple[Task, ...] = ("story", "image", "describe", "translate")
@@ -95,27 +100,131 @@ INPUTS: dict[str, type[_Input]] = {
 }
 
 
-class GenerationCreate(BaseModel):
+# Results as the workers write them (:mod:`storybang.generation.tasks`).
+
+
+class StoryResult(BaseModel):
+    """A whole story; ``story_id`` when it was saved."""
+
+    title: str
+    paragraphs: list[str]
+    story_id: str | None = None
+
+
+class ParagraphResult(BaseModel):
+    """One paragraph of a saved story, written again (``regenerate``) or added (``continue``) at
+    index ``paragraph``; the story keeps it as a new version."""
+
+    story_id: str
+    paragraph: int
+    rewrite: Rewrite
+    text: str
+
+
+class ImageResult(BaseModel):
+    image_id: str
+
+
+class DescribeResult(BaseModel):
+    description: str
+
+
+class TextTranslationResult(BaseModel):
+    text: str
+
+
+class TranslatedStory(BaseModel):
+    language: str
+    title: str
+    paragraphs: list[str]
+
+
+class StoryTranslationResult(BaseModel):
+    """A story's translation, also kept on the story under ``translations``."""
+
+    translation: TranslatedStory
+    story_id: str
+
+
+# What a client sends: ``task`` chooses the model of ``input``.
+
+
+class _Create(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    task: Task
-    input: dict[str, Any]
     backend: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,63}$")] | None = None
 
 
-class GenerationPublic(BaseModel):
+class StoryJobCreate(_Create):
+    task: Literal["story"]
+    input: StoryInput
+
+
+class ImageJobCreate(_Create):
+    task: Literal["image"]
+    input: ImageInput
+
+
+class DescribeJobCreate(_Create):
+    task: Literal["describe"]
+    input: DescribeInput
+
+
+class TranslateJobCreate(_Create):
+    task: Literal["translate"]
+    input: TranslateInput
+
+
+AnyJobCreate = StoryJobCreate | ImageJobCreate | DescribeJobCreate | TranslateJobCreate
+
+
+class GenerationCreate(RootModel[Annotated[AnyJobCreate, Field(discriminator="task")]]):
+    """A job to queue: ``input`` is the ``task``'s."""
+
+
+# What a client reads back: ``task`` says the models of ``input`` and ``result``.
+
+
+class _Job(BaseModel):
     id: str
-    task: Task
     status: Status
     progress: float = 0.0
     # While queued: 1 when it is next for its task's workers (jobs of every user count).
     queue_position: int | None = None
-    input: dict[str, Any]
-    result: dict[str, Any] | None = None
     error: str | None = None
     backend: str | None = None
     created_at: str
     updated_at: str
+
+
+class StoryJob(_Job):
+    task: Literal["story"]
+    input: StoryInput
+    result: StoryResult | ParagraphResult | None = None
+
+
+class ImageJob(_Job):
+    task: Literal["image"]
+    input: ImageInput
+    result: ImageResult | None = None
+
+
+class DescribeJob(_Job):
+    task: Literal["describe"]
+    input: DescribeInput
+    result: DescribeResult | None = None
+
+
+class TranslateJob(_Job):
+    task: Literal["translate"]
+    input: TranslateInput
+    result: TextTranslationResult | StoryTranslationResult | None = None
+
+
+class GenerationPublic(
+    RootModel[Annotated[StoryJob | ImageJob | DescribeJob | TranslateJob, Field(discriminator="task")]]
+):
+    """A job; ``result`` once it has succeeded."""
 
 
 class GenerationPage(BaseModel):

@@ -27,8 +27,9 @@ routers = [generations, usage, admin]
 
 @generations.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems.responses(429, 503))
 async def create(data: GenerationCreate, user: CurrentUser, runtime: RuntimeDep) -> GenerationPublic:
-    """Queue a story, image, describe or translate job. Follow it here or over Socket.IO."""
-    return await service.create(runtime, user.id, data)
+    """Queue a story, image, describe or translate job: ``input`` is the ``task``'s. Follow it here
+    or over Socket.IO."""
+    return await service.create(runtime, user.id, data.root)
 
 
 @generations.get("")
