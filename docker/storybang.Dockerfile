@@ -39,13 +39,11 @@ RUN scripts/uv.sh sync --locked --no-editable --package storybang
 # --- runtime: what both images share ------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
 # Apertium does offline translation (rule-based, English<->Spanish here); set the build argument
-# empty for smaller images without it.
+# empty for smaller images without it. DejaVu is the Unicode font of a story's PDF export.
 ARG APERTIUM_PACKAGES="apertium apertium-eng-spa"
-RUN if [ -n "$APERTIUM_PACKAGES" ]; then \
-      apt-get update \
-      && apt-get install -y --no-install-recommends $APERTIUM_PACKAGES \
-      && rm -rf /var/lib/apt/lists/*; \
-    fi \
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-dejavu-core $APERTIUM_PACKAGES \
+ && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 storybang \
  && useradd --system --uid 10001 --gid 10001 --home-dir /home/storybang --create-home \
       --shell /usr/sbin/nologin storybang

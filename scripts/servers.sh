@@ -71,8 +71,9 @@ build_ferretdb() {
 
 cmd_install() {
 	local missing=() pkg
-	# apertium + apertium-eng-spa: the offline translation backend the tests run for real.
-	for pkg in redis-server mariadb-server apertium apertium-eng-spa; do
+	# apertium + apertium-eng-spa: the offline translation backend the tests run for real;
+	# fonts-dejavu-core: the Unicode font of a story's PDF (as in the image).
+	for pkg in redis-server mariadb-server apertium apertium-eng-spa fonts-dejavu-core; do
 		installed "$pkg" || missing+=("$pkg")
 	done
 	if ((${#missing[@]})); then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Response, status
 
@@ -10,7 +11,7 @@ from storybang import images
 from storybang.api import problems, signed_images
 from storybang.api.conditional import IfMatch, if_revision, tagged
 from storybang.api.deps import CurrentUser, RuntimeDep
-from storybang.stories import pictures, service, versions
+from storybang.stories import pdf, pictures, service, versions
 from storybang.stories.models import (
     StoriesPublic,
     StoryCreate,
@@ -96,6 +97,32 @@ async def get_image(
 ) -> Response:
     """An illustration of the story (a paragraph's ``image_id``, current or of an earlier version)."""
     return images.response(await service.get_image(runtime, user.id, story_id, image_id), if_none_match)
+
+
+@router.get(
+    "/{story_id}/export.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The story as a PDF"}},
+)
+async def export_pdf(
+    story_id: str,
+    runtime: RuntimeDep,
+    user: CurrentUser,
+    language: Annotated[str | None, Query(pattern=r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")] = None,
+) -> Response:
+    """The story as a PDF, with its illustrations: as written, or in a ``language`` it was translated to."""
+    title, data = await pdf.export(runtime, user.id, story_id, language)
+    name = "".join(c for c in title if c.isalnum() or c in " _-").strip()[:80] or "story"
+    return Response(
+        data,
+        media_type="application/pdf",
+        headers={
+            # An ASCII name for old clients, the title itself (RFC 6266) for the rest.
+            "Content-Disposition": f'attachment; filename="{name.encode("ascii", "ignore").decode() or "story"}.pdf"; '
+            f"filename*=UTF-8''{quote(name)}.pdf",
+            "Cache-Control": "private, no-store",
+        },
+    )
 
 
 routers = [router, signed_images.router(pictures.PREFIX, "stories")]
