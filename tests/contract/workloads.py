@@ -43,17 +43,22 @@ class Container:
     source: str  # the example file or chart values it came from
     workload: str  # Kind/name of the object holding the pod
     name: str
+    image: str
     command: tuple[str, ...]
     env: Mapping[str, str]
 
     @property
     def program(self) -> str:
-        """`storybang` (its role after it), `kopf` (the operator), or another image's program."""
-        return self.command[0] if self.command else ""
+        """`storybang` (the services' images), `operator`, or "" for another image (vLLM, the datastores)."""
+        repository = self.image.split("@")[0].rsplit("/", 1)[-1].split(":")[0]
+        return {"storybang": "storybang", "storybang-inference": "storybang", "storybang-operator": "operator"}.get(
+            repository, ""
+        )
 
     @property
     def role(self) -> str:
-        return " ".join(self.command[:2])
+        """`storybang serve`, `storybang worker`...: the command, whose settings the process loads."""
+        return "operator" if self.program == "operator" else " ".join(self.command[:2])
 
     def __str__(self) -> str:
         return f"{self.source}:{self.workload}/{self.name}"
@@ -169,7 +174,7 @@ def containers(source: str, manifests: list[Manifest]) -> list[Container]:
     for workload, pod in _pods(manifests):
         for c in [*pod.get("initContainers", []), *pod["containers"]]:
             command = (*c.get("command", []), *c.get("args", []))
-            found.append(Container(source, workload, c["name"], command, _resolve(c, configmaps)))
+            found.append(Container(source, workload, c["name"], c["image"], command, _resolve(c, configmaps)))
     return found
 
 

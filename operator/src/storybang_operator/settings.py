@@ -1,11 +1,15 @@
 """The operator's settings: one object, read from `STORYBANG_OPERATOR_*` variables at start.
 
 Nothing else in the package reads the environment; the start-up handler loads these once, when
-the operator starts (not when the package is imported), and checks the profile directory.
+the operator starts (not when the package is imported), and checks the profile directory. A
+`STORYBANG_OPERATOR_*` name that no setting reads stops the start, naming the closest valid one.
 """
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from pydantic import Field
@@ -51,3 +55,38 @@ class OperatorSettings(BaseSettings):
     @property
     def peering(self) -> bool:
         return self.replicas > 1
+
+
+class UnknownSettings(ValueError):
+    """``STORYBANG_OPERATOR_*`` variables that no setting reads: pydantic-settings would pass over
+    them in silence, and a misspelt one would leave its default in place."""
+
+
+def unknown(environ: Iterable[str]) -> list[str]:
+    """A line for each ``STORYBANG_OPERATOR_*`` name of ``environ`` that no setting reads, with the
+    closest valid name when one is close."""
+    prefix = str(OperatorSettings.model_config.get("env_prefix", "")).upper()
+    known = {
+        prefix + name.upper()
+        for name, field in OperatorSettings.model_fields.items()
+        if field.validation_alias is None  # read under its own name (KUBECONFIG), not the prefix
+    }
+    tails = {k.removeprefix(prefix): k for k in known}
+    lines = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(prefix) or upper in known:
+            continue
+        close = difflib.get_close_matches(upper.removeprefix(prefix), sorted(tails), n=1, cutoff=0.75)
+        hint = f"did you mean {tails[close[0]]}?" if close else "no operator setting is called that"
+        lines.append(f"unknown setting {name}: {hint}")
+    return lines
+
+
+def load() -> OperatorSettings:
+    """The settings from the environment; UnknownSettings or pydantic's ValidationError (both
+    ValueErrors) when a name or a value is wrong."""
+    problems = unknown(os.environ)
+    if problems:
+        raise UnknownSettings("; ".join(problems))
+    return OperatorSettings()

@@ -12,6 +12,7 @@ import kopf
 import pydantic
 
 from storybang_operator import k8s, metrics, prometheus, queue, reconcile, resync
+from storybang_operator import settings as operator_settings
 from storybang_operator.handlers import kinds, nudges, state
 from storybang_operator.settings import OperatorSettings
 
@@ -44,8 +45,8 @@ async def start(
     is invalid or the profile directory is missing, since every vLLM ModelServer would then
     fail."""
     try:
-        ours = OperatorSettings()
-    except pydantic.ValidationError as e:
+        ours = operator_settings.load()
+    except (pydantic.ValidationError, operator_settings.UnknownSettings) as e:
         # Permanent: Kopf stops, as the process used to when it read them at import.
         raise kopf.PermanentError(f"invalid STORYBANG_OPERATOR_* settings: {e}") from e
     if not ours.profiles_dir.is_dir():
