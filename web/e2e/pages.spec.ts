@@ -147,6 +147,26 @@ test('an edit over a version changed elsewhere shows the conflict instead of ove
   await expect(page.locator('article.story .paragraph')).toHaveText('The phone version.');
 });
 
+test('a character edit over a version changed elsewhere shows the conflict instead of overwriting it', async ({ page, request }) => {
+  const who = await account(request, 'character-conflict');
+  const auth = { Authorization: `Bearer ${who.access_token}` };
+  const character = await (await request.post('/api/v1/characters', { headers: auth, data: { name: 'Bruno', description: 'First draft.' } })).json();
+  await logIn(page, who);
+  await page.goto(`/characters/${character.id}`);
+  const description = page.getByLabel('Description', { exact: true });
+  await description.fill('The laptop version.');
+  const r = await request.patch(`/api/v1/characters/${character.id}`, { headers: auth, data: { description: 'The phone version.' } });
+  expect(r.status()).toBe(200);
+  // The phone's change arrives live, but what is being typed stays as typed until it is saved.
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'Someone changed this character meanwhile' })).toBeVisible();
+  await expect(description).toHaveValue('The laptop version.');
+  await page.getByRole('button', { name: 'Reload' }).click();
+  await expect(description).toHaveValue('The phone version.');
+  const kept = await (await request.get(`/api/v1/characters/${character.id}`, { headers: auth })).json();
+  expect(kept.description).toBe('The phone version.');
+});
+
 test('pictures load from signed URLs, with no token sent or written in them', async ({ page, request }) => {
   const who = await account(request, 'pictures');
   const auth = { Authorization: `Bearer ${who.access_token}` };
