@@ -52,13 +52,20 @@ def installed_crds(cluster: Cluster) -> Iterator[list[str]]:
             cluster.extensions.create_custom_resource_definition(crd)
             names.append(crd["metadata"]["name"])
         for name in names:
-            cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=60s")
+            eventually(lambda name=name: _established(cluster, name), timeout=60)
         yield names
     finally:
         for name in names:
             cluster.extensions.delete_custom_resource_definition(name)
         for name in names:
             eventually_gone(lambda name=name: cluster.extensions.read_custom_resource_definition(name))
+
+
+def _established(cluster: Cluster, name: str) -> bool:
+    """A CRD's Established condition (`kubectl wait` fails on one whose status is not written yet)."""
+    crd = cluster.extensions.read_custom_resource_definition(name)
+    conditions = (crd.status.conditions if crd.status else None) or []
+    return any(c.type == "Established" and c.status == "True" for c in conditions)
 
 
 def _certificate(directory: Path) -> bytes:
