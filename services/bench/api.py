@@ -1,9 +1,17 @@
 """API benchmark on the real stores (started by scripts/bench.sh).
 
-1. Authenticated ``GET /api/v1/characters`` (20 items) on `storybang serve`, against a bare FastAPI
-   endpoint returning 20 items under the same uvicorn settings: requests/s, p50, p99 and the ratio,
-   measured with wrk (a C load generator, so the client is not the bottleneck).
-2. Logins at a steady 20 per second: p50 and p99.
+1. Authenticated ``GET /api/v1/characters`` (20 items) on `storybang dev` (SQLite, in-process
+   everything) and on `storybang serve` (MariaDB, a MongoDB-wire server, Redis), each against a
+   bare FastAPI endpoint returning the very same bytes (checked) under the same uvicorn call
+   (bench/bare.py): requests/s, p50, p99 and the server process's CPU time per request, read from
+   /proc, so a busy machine blurs the throughput more than the CPU figure. Load from wrk (a C load
+   generator, so the client is not the bottleneck). Rounds alternate StoryBang and bare; each
+   ratio is StoryBang / bare within a round, and the median of the rounds is printed.
+2. Logins at a steady 20 per second on `storybang serve`: p50 and p99.
+
+    python -m bench.api     (in services/, with .servers/env sourced)
+
+BENCH_DURATION (wrk's -d, default 10s), BENCH_CONNECTIONS (32) and BENCH_ROUNDS (3) shorten it.
 """
 
 from __future__ import annotations
@@ -18,19 +26,27 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from storybang.security import tokens
 from storybang.settings import Settings
+from storybang_testing import processes
 from storybang_testing.waiting import free_port
-from tests.processes import settings_env, storybang
+from tests.processes import settings_env, start_role, stop_role
 
 DURATION = os.environ.get("BENCH_DURATION", "10s")
 CONNECTIONS = os.environ.get("BENCH_CONNECTIONS", "32")
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 LOGIN_RATE = 20
 LOGIN_SECONDS = 10
+URL = "/api/v1/characters?limit=20"
+# Clock ticks per second of /proc/<pid>/stat's utime and stime.
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
@@ -49,8 +65,30 @@ def wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    requests = re.search(r"(\d+) requests in", out)
     assert rps, out
-    return {"rps": float(rps.group(1)), "p50": ms("50"), "p99": ms("99")}
+    assert requests, out
+    return {"rps": float(rps.group(1)), "p50": ms("50"), "p99": ms("99"), "requests": float(requests.group(1))}
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` (all its threads) so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime: fields 14 and 15 of stat(5)
+
+
+@dataclass
+class Target:
+    name: str
+    url: str
+    headers: dict[str, str]
+    pid: int
+
+    def measure(self) -> dict[str, float]:
+        started = cpu_seconds(self.pid)
+        result = wrk(self.url, self.headers)
+        result["cpu_us"] = (cpu_seconds(self.pid) - started) / result["requests"] * 1e6
+        return result
 
 
 async def logins(base: str) -> list[float]:
@@ -90,63 +128,102 @@ def real_settings(prefix: str) -> Settings:
     )
 
 
+@contextmanager
+def role(args: list[str], env: Mapping[str, str], log: Path) -> Iterator[tuple[str, int]]:
+    """``storybang <args> --port P`` on a free port; yields its base URL and process id."""
+    port = free_port()
+    started = start_role([*args, "--port", str(port)], {**env, "STORYBANG_LOG__LEVEL": "warning"}, port, log)
+    try:
+        yield started.base, started.proc.pid
+    finally:
+        stop_role(started)
+
+
+def fill(base: str) -> tuple[dict[str, str], bytes]:
+    """A reader with 20 characters; their token's header and the page the benchmark reads."""
+    email, password = f"reader-{secrets.token_hex(3)}@example.com", "benchmark passphrase"
+    httpx.post(base + "/api/v1/auth/register", json={"email": email, "password": password, "display_name": "R"})
+    token = httpx.post(base + "/api/v1/auth/login", json={"email": email, "password": password}).json()
+    auth = {"Authorization": f"Bearer {token['access_token']}"}
+    for i in range(20):
+        character = {"name": f"Character {i}", "description": "A brave little fox who loves maps."}
+        httpx.post(base + "/api/v1/characters", headers=auth, json=character).raise_for_status()
+    page = httpx.get(base + URL, headers=auth)
+    assert len(page.json()["items"]) == 20
+    return auth, page.content
+
+
+@contextmanager
+def bare_twin(name: str, body: bytes, data: Path) -> Iterator[Target]:
+    """The bare endpoint serving ``body``, checked to answer exactly those bytes."""
+    port, body_file, log = free_port(), data / f"bare-{name}.json", data / f"bare-{name}.log"
+    body_file.write_bytes(body)
+    cmd = [sys.executable, "-m", "bench.bare", str(port), str(body_file)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STORYBANG_")}
+    proc = processes.start(cmd, log, env)  # in services/, where `bench` is importable
+    url = f"http://127.0.0.1:{port}/items"
+    try:
+        processes.wait_ready(proc, lambda: processes.answers(url), log, 60)
+        answered = httpx.get(url).content
+        if answered != body:
+            raise SystemExit(f"the bare endpoint answers other bytes than {name}:\n{answered[:200]!r}\n{body[:200]!r}")
+        yield Target(f"  bare FastAPI, the same {len(body)} bytes ({name})", url, {}, proc.pid)
+    finally:
+        processes.stop(proc)
+
+
+def report(pairs: list[tuple[Target, Target]], results: dict[str, list[dict[str, float]]]) -> None:
+    print(
+        f"\nAPI benchmark (wrk, {CONNECTIONS} connections, {DURATION}, {ROUNDS} round(s), medians, one uvicorn worker)"
+    )
+    print(f"{'endpoint':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11}")
+    for ours, bare in pairs:
+        for target in (ours, bare):
+            runs = results[target.name]
+            row = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "cpu_us")}
+            print(f"{target.name:44} {row['rps']:8.0f} {row['p50']:8.2f} {row['p99']:8.2f} {row['cpu_us']:11.0f}")
+        rounds = list(zip(results[ours.name], results[bare.name], strict=True))
+        throughput = statistics.median(o["rps"] / b["rps"] for o, b in rounds)
+        cpu = statistics.median(b["cpu_us"] / o["cpu_us"] for o, b in rounds)
+        print(f"  ratio storybang/bare: {throughput:.2f} by req/s, {cpu:.2f} by CPU per request")
+
+
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: run `make bench` (scripts/bench.sh installs it)")
     settings = real_settings("storybang-bench-")
-    data, tag = settings.data_dir, secrets.token_hex(3)
-    subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | settings_env(settings), check=True)
-    port, bare_port = free_port(), free_port()
-    with storybang(
-        ["serve", "--domain", "identity", "--domain", "characters", "--port", str(port)],
-        settings_env(settings),
-        port,
-        data / "api.log",
-    ) as base:
-        email, password = f"reader-{tag}@example.com", "benchmark passphrase"
-        httpx.post(base + "/api/v1/auth/register", json={"email": email, "password": password, "display_name": "R"})
-        login_body = {"email": email, "password": password}
-        token = httpx.post(base + "/api/v1/auth/login", json=login_body).json()["access_token"]
-        auth = {"Authorization": f"Bearer {token}"}
-        for i in range(20):
-            character = {"name": f"Character {i}", "description": "A brave little fox who loves maps."}
-            httpx.post(base + "/api/v1/characters", headers=auth, json=character).raise_for_status()
-        assert len(httpx.get(base + "/api/v1/characters?limit=20", headers=auth).json()["items"]) == 20
-        ours = wrk(base + "/api/v1/characters?limit=20", auth)
-        login = asyncio.run(logins(base))
-
-    bare_cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "bench.bare:app",
-        "--port",
-        str(bare_port),
-        "--log-level",
-        "warning",
-        "--no-server-header",
-    ]
-    bare = subprocess.Popen(bare_cmd, cwd=Path(__file__).parent.parent)  # noqa: S603
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"http://127.0.0.1:{bare_port}/items")
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        baseline = wrk(f"http://127.0.0.1:{bare_port}/items", {})
-    finally:
-        bare.terminate()
-        bare.wait()
-
+    data = settings.data_dir
+    serve_env = settings_env(settings)
+    subprocess.run([sys.executable, "-m", "storybang", "migrate"], env=os.environ | serve_env, check=True)
+    dev_env = {"STORYBANG_AUTH__REQUIRE_VERIFICATION": "false"} | {
+        k: v for k, v in serve_env.items() if k.startswith("STORYBANG_LIMITS__")
+    }
+    with ExitStack() as stack:
+        pairs: list[tuple[Target, Target]] = []
+        for name, args, env in (
+            ("storybang dev (SQLite)", ["dev", "--data-dir", str(data / "dev")], dev_env),
+            (
+                "storybang serve (MariaDB, FerretDB)",
+                ["serve", "--domain", "identity", "--domain", "characters"],
+                serve_env,
+            ),
+        ):
+            base, pid = stack.enter_context(role(args, env, data / f"{args[0]}.log"))
+            auth, body = fill(base)
+            ours = Target(f"{name}", base + URL, auth, pid)
+            pairs.append((ours, stack.enter_context(bare_twin(args[0], body, data))))
+        serve_base = pairs[1][0].url.removesuffix(URL)
+        results: dict[str, list[dict[str, float]]] = {t.name: [] for pair in pairs for t in pair}
+        for target in (t for pair in pairs for t in pair):
+            wrk(target.url, target.headers)  # warm up: connections, caches, lazy imports
+        for _ in range(ROUNDS):
+            for ours, bare in pairs:
+                results[ours.name].append(ours.measure())
+                results[bare.name].append(bare.measure())
+        login = asyncio.run(logins(serve_base))
+    report(pairs, results)
     q = statistics.quantiles(login, n=100)
-    print(f"\nAPI benchmark (wrk, {CONNECTIONS} connections, {DURATION}, one uvicorn worker,", end=" ")
-    print("real MariaDB/FerretDB/Redis)")
-    print(f"{'endpoint':44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}")
-    print(f"{'GET /api/v1/characters (auth, 20 items)':44} {ours['rps']:9.0f} {ours['p50']:8.2f} {ours['p99']:8.2f}")
-    print(f"{'bare FastAPI, 20 items':44} {baseline['rps']:9.0f} {baseline['p50']:8.2f} {baseline['p99']:8.2f}")
-    print(f"ratio storybang/bare: {ours['rps'] / baseline['rps']:.2f}x throughput")
-    print(f"login at {LOGIN_RATE}/s for {LOGIN_SECONDS}s ({len(login)} logins, argon2id):", end=" ")
+    print(f"login on serve at {LOGIN_RATE}/s for {LOGIN_SECONDS}s ({len(login)} logins, argon2id):", end=" ")
     print(f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
 
 

@@ -28,7 +28,8 @@ from prometheus_client import CollectorRegistry
 
 from bench import bare
 from bench.api import CONNECTIONS, DURATION, real_settings, wrk
-from storybang.api.app import create_app, request_metrics
+from storybang.api.app import create_app
+from storybang.api.metrics import request_metrics
 from storybang.settings import Settings
 from storybang_testing.waiting import free_port
 from tests.processes import settings_env
@@ -84,7 +85,7 @@ def middleware_cost() -> tuple[float, float]:
     plain.add_api_route("/items", bare.items)
     measured = FastAPI()
     measured.add_api_route("/items", bare.items)
-    request_metrics(CollectorRegistry()).instrument(measured)  # the API's own, on a registry of its own
+    request_metrics(CollectorRegistry()).install(measured)  # the API's own, on a registry of its own
     off = min(asyncio.run(cpu_per_request(plain)) for _ in range(3))
     on = min(asyncio.run(cpu_per_request(measured)) for _ in range(3))
     return off, on

@@ -31,7 +31,8 @@ def configure_logs(settings: Settings) -> None:
     logs.configure(settings.log, dev=settings.env == "dev")
 
 
-def _serve(app: Any, settings: Settings, host: str, port: int) -> None:
+def serve_app(app: Any, settings: Settings, host: str, port: int) -> None:
+    """Every HTTP role, and the benchmarks' bare baseline, run under this one uvicorn call."""
     configure_logs(settings)
     uvicorn.run(
         app,
@@ -69,7 +70,7 @@ def dev(host: str, port: int, data_dir: Path) -> None:
         overrides["auth"] = {"require_verification": False}
     settings = load_settings(**overrides)
     click.echo(f"StoryBang dev on http://{host}:{port} (API docs at /docs), data in {data_dir}")
-    _serve(embedded.build(settings), settings, host, port)
+    serve_app(embedded.build(settings), settings, host, port)
 
 
 @main.command()
@@ -92,7 +93,7 @@ def serve(domains: tuple[str, ...], host: str, port: int) -> None:
             f"unknown domain {', '.join(unknown)}; choose from {', '.join(DOMAINS)}", param_hint="--domain"
         )
     settings = load_settings()
-    _serve(create_app(settings, domains), settings, host, port)
+    serve_app(create_app(settings, domains), settings, host, port)
 
 
 @main.command()
@@ -107,7 +108,7 @@ def notifier(host: str, port: int) -> None:
         app = create_app(settings)
     except ValueError as e:
         raise click.ClickException(str(e)) from e
-    _serve(app, settings, host, port)
+    serve_app(app, settings, host, port)
 
 
 @main.command()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from storybang import mail, queue
 from storybang.events import EventBus, InProcessEventBus, RedisEventBus
 from storybang.security import passwords, tokens
+from storybang.security.access import AccessCache
 from storybang.settings import Settings
 from storybang.stores import redis, sql
 from storybang.stores.blobs import BlobStore, DirectoryBlobStore
@@ -41,6 +42,8 @@ class Runtime:
     events: EventBus
     broker: dramatiq.Broker
     revocations: Revocations
+    # Verified tokens and accounts' standing, per process (storybang.security.access).
+    access: AccessCache
 
     @classmethod
     async def open(
@@ -63,7 +66,7 @@ class Runtime:
             documents = mongo
             blobs = GridFSBlobStore(mongo.client, settings.mongo.database)
         else:
-            documents = await SQLiteDocumentStore.open(f"sqlite+aiosqlite:///{settings.data_dir / 'documents.db'}")
+            documents = await SQLiteDocumentStore.open(settings.data_dir / "documents.db")
             blobs = DirectoryBlobStore(settings.data_dir / "images")
         redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
         notifier = settings.notifier
@@ -78,6 +81,7 @@ class Runtime:
             counters = MemoryCounters()
             revocations = revocations or MemoryRevocations(ttl_seconds=token_lifetime)
             bus = bus or InProcessEventBus(max_len=notifier.stream_max_len)
+        keys = tokens.KeySet.from_settings(settings.auth, settings.data_dir)
         return cls(
             settings=settings,
             engine=engine,
@@ -85,13 +89,14 @@ class Runtime:
             documents=documents,
             blobs=blobs,
             limiter=RateLimiter.open(redis_url),
-            keys=tokens.KeySet.from_settings(settings.auth, settings.data_dir),
+            keys=keys,
             sender=mail.from_settings(settings.mail, settings.data_dir),
             hasher=passwords.Hasher(settings.auth),
             counters=counters,
             events=bus,
             broker=broker or queue.make_broker(settings),
             revocations=revocations,
+            access=AccessCache(keys),
         )
 
     async def check(self) -> dict[str, str]:

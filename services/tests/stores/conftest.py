@@ -31,7 +31,7 @@ async def mongo_store(mongo_url: str, session_tag: str) -> AsyncIterator[MongoDo
 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteDocumentStore]:
-    store = await SQLiteDocumentStore.open(f"sqlite+aiosqlite:///{tmp_path / 'documents.db'}")
+    store = await SQLiteDocumentStore.open(tmp_path / "documents.db")
     yield store
     await store.close()
 

@@ -8,13 +8,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from prometheus_client import CollectorRegistry
-from prometheus_fastapi_instrumentator import Instrumentator
-from prometheus_fastapi_instrumentator import metrics as instrumentation
 
 import storybang
 from storybang import migrations
 from storybang.api import docs, health, limits, problems, requestid
+from storybang.api.metrics import request_metrics
 from storybang.generation import backlog
 from storybang.generation.models import TASKS
 from storybang.runtime import Runtime
@@ -33,21 +31,6 @@ DOMAINS: dict[str, str] = {
 
 
 Background = Callable[[Runtime], AbstractAsyncContextManager[None]]
-
-# API calls take from a few milliseconds (a cached read) to seconds (a login's password hash on a
-# busy pod, an upload): buckets from 5 ms, fine where the latency targets are (100 ms to 1 s).
-LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
-
-
-def request_metrics(registry: CollectorRegistry | None = None) -> Instrumentator:
-    """The API's request metrics: only what the dashboards and alerts read, requests by handler,
-    method and status class, and latency by handler and method. The instrumentator's defaults add
-    request and response size summaries and a second latency histogram, which cost half as much
-    again per request (bench/metrics.py)."""
-    instrumentator = Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"], registry=registry)
-    return instrumentator.add(
-        instrumentation.requests(), instrumentation.latency(buckets=LATENCY_BUCKETS, should_include_status=False)
-    )
 
 
 def create_app(
@@ -113,7 +96,7 @@ def create_app(
     if "web" in chosen:  # the client's files answer whatever no route takes, so after them all
         importlib.import_module(DOMAINS["web"]).install(app, settings)
     if metrics:
-        request_metrics().instrument(app).expose(app, include_in_schema=False)
+        request_metrics().install(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

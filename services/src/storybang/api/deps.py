@@ -1,10 +1,15 @@
-"""Dependencies shared by every route, as ``Annotated`` aliases (``CurrentUser``, ``SessionDep``)."""
+"""Dependencies shared by every route, as ``Annotated`` aliases (``CurrentUser``, ``SessionDep``).
+
+``CurrentUser`` is the checked caller (its id and role), what the domains' routes need;
+``CurrentAccount`` is the caller's user row itself, for identity's routes that show or change it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,10 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storybang.errors import Forbidden, Unauthorized
 from storybang.identity.models import User
 from storybang.runtime import Runtime
-from storybang.security import tokens
+from storybang.security import access, tokens
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain function would be run on a worker thread, a hop that costs more than the call.
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -30,37 +36,73 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
-_bearer = HTTPBearer(auto_error=False, description="An access token from POST /api/v1/auth/login")
+_BEARER = "An access token from POST /api/v1/auth/login"
+_bearer = HTTPBearer(auto_error=False, description=_BEARER)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+# The part of the user row every request checks, built once (SQLAlchemy caches its compiled form).
+_STANDING = sa.select(User.role, User.disabled, User.session_version).where(User.id == sa.bindparam("user_id"))
 
 
-async def get_current_user(
-    runtime: RuntimeDep,
-    session: SessionDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
-    """The user behind a valid access token who still exists and is not disabled.
-
-    The row is read on every request so that disabling or deleting an account, a logout or a
-    password change take effect at once, not when the access tokens expire.
-    """
+def _claims(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None) -> tokens.AccessClaims:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("An access token is required.")
     try:
-        claims = runtime.keys.verify(credentials.credentials)
+        return runtime.access.verify(credentials.credentials)
     except tokens.InvalidToken as e:
         raise Unauthorized("The access token is invalid or expired.") from e
+
+
+def _check(claims: tokens.AccessClaims, standing: access.Standing | None) -> access.Standing:
+    try:
+        return access.check(claims, standing)
+    except access.SessionEnded as e:
+        raise Unauthorized("The session has ended: refresh the token or log in again.") from e
+    except tokens.InvalidToken as e:
+        raise Unauthorized("The access token is invalid or expired.") from e
+
+
+async def principal(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None) -> access.Principal:
+    """The caller behind a valid access token, whose account exists, is enabled, and whose session
+    has not ended, as of at most a few seconds ago (:mod:`storybang.security.access`)."""
+    claims = _claims(runtime, credentials)
+    known, standing = runtime.access.standing(claims.user_id)
+    if not known:
+        generation = runtime.access.generation
+        async with runtime.engine.connect() as conn:
+            row = (await conn.execute(_STANDING, {"user_id": claims.user_id})).first()
+        standing = None if row is None else access.Standing(row.role, bool(row.disabled), row.session_version)
+        runtime.access.remember(claims.user_id, standing, generation)
+    return access.Principal(claims.user_id, _check(claims, standing).role)
+
+
+class _Caller(HTTPBearer):
+    """The bearer scheme of the OpenAPI document and the check of the caller, as one dependency:
+    FastAPI spends more per request on each dependency it resolves than the check itself costs."""
+
+    async def __call__(self, request: Request) -> access.Principal:  # type: ignore[override]
+        return await principal(request.app.state.runtime, await super().__call__(request))
+
+
+CurrentUser = Annotated[access.Principal, Depends(_Caller(auto_error=False, description=_BEARER))]
+
+
+async def get_current_account(runtime: RuntimeDep, session: SessionDep, credentials: BearerDep) -> User:
+    """The caller's whole user row, read now in the request's session, for the routes that show or
+    change the account itself."""
+    claims = _claims(runtime, credentials)
     user = await session.get(User, claims.user_id)
-    if user is None or user.disabled:
+    standing = None if user is None else access.Standing(user.role, user.disabled, user.session_version)
+    _check(claims, standing)
+    if user is None:  # refused by _check already; this tells the type checker
         raise Unauthorized("The access token is invalid or expired.")
-    if claims.session_version < user.session_version:
-        raise Unauthorized("The session has ended: refresh the token or log in again.")
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentAccount = Annotated[User, Depends(get_current_account)]
 
 
-async def get_admin(user: CurrentUser) -> User:
+async def get_admin(user: CurrentAccount) -> User:
     if user.role != "admin":
         raise Forbidden("This needs an administrator.")
     return user
@@ -69,7 +111,7 @@ async def get_admin(user: CurrentUser) -> User:
 AdminUser = Annotated[User, Depends(get_admin)]
 
 
-def client_address(request: Request) -> str:
+async def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 

@@ -34,6 +34,10 @@ class BodyLimitMiddleware:
         content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
         limit = self.max_upload if content_type.startswith(_UPLOAD_TYPES) else self.max_body
         declared = headers.get(b"content-length")
+        if declared is None and b"transfer-encoding" not in headers:
+            # No body (RFC 9112 6.3: a request with neither header has none): nothing to bound.
+            await self.app(scope, receive, send)
+            return
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _reject(send, limit)
             return

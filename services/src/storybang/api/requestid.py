@@ -4,6 +4,7 @@ otherwise, echoed in the response, and bound to every log line written while the
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 
@@ -16,6 +17,16 @@ HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:-]{8,128}$")
 
 
+# Made ids: this process's random prefix and a count, unique without asking the OS for randomness
+# on every request (an id names a request in the logs; it is no secret and guards nothing).
+_PREFIX = secrets.token_hex(8)
+_count = itertools.count()
+
+
+def _new_id() -> bytes:
+    return f"{_PREFIX}{next(_count):016x}".encode()
+
+
 class RequestIdMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -25,12 +36,17 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = next((v for k, v in scope["headers"] if k == HEADER), b"")
-        request_id = given if _SANE.match(given) else secrets.token_hex(16).encode()
+        request_id = given if _SANE.match(given) else _new_id()
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), (HEADER, request_id)]
             await send(message)
 
-        with structlog.contextvars.bound_contextvars(request_id=request_id.decode()):
+        # bind and reset rather than structlog's bound_contextvars(), which copies the whole context
+        # of the request twice to save and restore values a fresh request does not have.
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id.decode())
+        try:
             await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.reset_contextvars(**bound)

@@ -53,6 +53,7 @@ async def admin_update(
             await service.revoke_all(session, user.id)
     user.updated_at = utcnow()
     await session.commit()
+    runtime.access.forget(user.id)  # a new role or an enabled account counts at once here
     log.info("user changed by an administrator", user_id=user.id, admin_id=admin.id)
     if data.disabled:
         await sessions.end(runtime, session, user.id, "account_disabled")

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Query, Response, status
 
 from storybang.api import problems
-from storybang.api.deps import AdminUser, ClientAddress, CurrentUser, RuntimeDep, SessionDep
+from storybang.api.deps import AdminUser, ClientAddress, CurrentAccount, CurrentUser, RuntimeDep, SessionDep
 from storybang.identity import administration, service
 from storybang.identity.models import (
     AccountDeletion,
@@ -116,17 +116,17 @@ async def jwks(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
 
 
 @users.get("/me")
-async def read_me(user: CurrentUser) -> UserPublic:
+async def read_me(user: CurrentAccount) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
 @users.patch("/me")
-async def update_me(data: UserUpdate, user: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> UserPublic:
+async def update_me(data: UserUpdate, user: CurrentAccount, runtime: RuntimeDep, session: SessionDep) -> UserPublic:
     return UserPublic.model_validate(await service.update_me(runtime, session, user, data))
 
 
 @users.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=problems.responses(429))
-async def delete_me(data: AccountDeletion, user: CurrentUser, runtime: RuntimeDep, session: SessionDep) -> None:
+async def delete_me(data: AccountDeletion, user: CurrentAccount, runtime: RuntimeDep, session: SessionDep) -> None:
     """Delete the account with its characters, stories, images and jobs; the body repeats the password."""
     await service.delete_account(runtime, session, user, data.password)
 

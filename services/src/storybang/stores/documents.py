@@ -13,10 +13,14 @@ document still matches ``expect`` — the compare-and-set that job state machine
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 Doc = dict[str, Any]
+T = TypeVar("T")
+# Results a View keeps. Past that the oldest go first: an evicted one costs one conversion again.
+VIEW_ENTRIES = 10_000
 
 # Every collection that holds a person's data, so that deleting an account can remove all of it
 # without the identity domain knowing the other domains.
@@ -38,6 +42,37 @@ class Page:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+class View(Generic[T]):
+    """What a caller makes of each stored document (its public JSON, say), kept by the document's
+    stored form (SQLite's JSON text, MongoDB's BSON bytes) for :meth:`DocumentStore.find_view`.
+
+    The same stored form always makes the same result, so a page read again costs one lookup per
+    document instead of decoding and converting each; a changed document has another stored form
+    and is made afresh. ``make`` must depend on the document alone.
+    """
+
+    def __init__(self, make: Callable[[Doc], T], max_entries: int = VIEW_ENTRIES) -> None:
+        self._make = make
+        self._max = max_entries
+        self._kept: dict[Hashable, T] = {}
+
+    def of(self, stored: Hashable, load: Callable[[], Doc]) -> T:
+        """The result for the document stored as ``stored``; ``load()`` decodes it when needed."""
+        if stored in self._kept:
+            return self._kept[stored]
+        result = self._make(load())
+        if len(self._kept) >= self._max:
+            del self._kept[next(iter(self._kept))]  # dicts keep insertion order: the oldest
+        self._kept[stored] = result
+        return result
+
+
+@dataclass(frozen=True)
+class ViewPage(Generic[T]):
+    items: list[T]
+    next_cursor: str | None = None
+
+
 class DocumentStore(Protocol):
     async def insert(self, collection: str, doc: Doc) -> Doc: ...
 
@@ -53,6 +88,20 @@ class DocumentStore(Protocol):
         limit: int = 20,
         cursor: str | None = None,
     ) -> Page: ...
+
+    async def find_view(
+        self,
+        collection: str,
+        view: View[T],
+        *,
+        owner_id: str | None = None,
+        where: Doc | None = None,
+        search: tuple[str, str] | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> ViewPage[T]:
+        """:meth:`find`, with each document through ``view``."""
+        ...
 
     async def update(
         self,

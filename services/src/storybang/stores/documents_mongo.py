@@ -16,14 +16,16 @@ whole collection for any other filter.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
+import bson
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from storybang.stores.documents import Doc, OneOf, Page
+from storybang.stores.documents import Doc, OneOf, Page, T, View, ViewPage
 
 REVISIONS = "_revisions"
 
@@ -42,6 +44,16 @@ def _out(raw: dict[str, Any] | None) -> Doc | None:
     doc["id"] = doc.pop("_id")
     doc.pop("_rev", None)
     return doc
+
+
+def _split(batch: bytes) -> list[bytes]:
+    """The documents of a raw batch: BSON documents back to back, each starting with its length."""
+    documents, at = [], 0
+    while at < len(batch):
+        size = int.from_bytes(batch[at : at + 4], "little")
+        documents.append(batch[at : at + size])
+        at += size
+    return documents
 
 
 class MongoDocumentStore:
@@ -102,15 +114,48 @@ class MongoDocumentStore:
         limit: int = 20,
         cursor: str | None = None,
     ) -> Page:
+        coll = await self._collection(collection)
+        query = self._query(owner_id, where, search, cursor)
+        rows = [_out(raw) async for raw in coll.find(query).sort("_id", -1).limit(limit + 1)]
+        items = [r for r in rows[:limit] if r is not None]
+        return Page(items, items[-1]["id"] if len(rows) > limit and items else None)
+
+    async def find_view(
+        self,
+        collection: str,
+        view: View[T],
+        *,
+        owner_id: str | None = None,
+        where: Doc | None = None,
+        search: tuple[str, str] | None = None,
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> ViewPage[T]:
+        # The BSON bytes are the stored form: a document read before is not even decoded again.
+        # Read as raw batches: no per-document objects or awaits, a few slices of one buffer.
+        coll = await self._collection(collection)
+        query = self._query(owner_id, where, search, cursor)
+        stored: list[bytes] = []
+        async for batch in coll.find_raw_batches(query, sort=[("_id", -1)], limit=limit + 1):
+            stored += _split(batch)
+        items = [view.of(data, functools.partial(self._load, data)) for data in stored[:limit]]
+        more = limit and len(stored) > limit
+        return ViewPage(items, str(self._load(stored[limit - 1])["id"]) if more else None)
+
+    def _load(self, raw: bytes) -> Doc:
+        doc = _out(bson.decode(raw, codec_options=self._db.codec_options))
+        assert doc is not None  # decoded from a document, never None
+        return doc
+
+    def _query(
+        self, owner_id: str | None, where: Doc | None, search: tuple[str, str] | None, cursor: str | None
+    ) -> Doc:
         query = self._filter(owner_id, where)
         if cursor:
             query["_id"] = {"$lt": cursor}
         if search and search[1]:
             query[search[0]] = {"$regex": re.escape(search[1]), "$options": "i"}
-        coll = await self._collection(collection)
-        rows = [_out(raw) async for raw in coll.find(query).sort("_id", -1).limit(limit + 1)]
-        items = [r for r in rows[:limit] if r is not None]
-        return Page(items, items[-1]["id"] if len(rows) > limit and items else None)
+        return query
 
     async def update(
         self,

@@ -7,6 +7,8 @@ model server) never has to import their drivers.
 
 from __future__ import annotations
 
+import sqlite3
+
 from pymongo.errors import ConnectionFailure
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -18,4 +20,6 @@ STORE_DOWN: tuple[type[Exception], ...] = (
     ConnectionFailure,
     DisconnectionError,
     OperationalError,
+    # The embedded document store's driver: a database locked past its busy timeout, a full disk.
+    sqlite3.OperationalError,
 )
