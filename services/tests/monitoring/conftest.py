@@ -43,6 +43,7 @@ MAX_TOKENS = 48
 class Stack:
     prom: Prometheus
     jobs: dict[str, dict[str, Any]]  # the traffic's jobs as the API last showed them, by purpose
+    pods: list[Pod]  # the processes as the pods Prometheus scrapes
 
 
 def tiny_model(folder: Path) -> Path:
@@ -76,7 +77,8 @@ def inference_process(model: Path, log: Path) -> Iterator[str]:
         return bool(status == "ok")
 
     args = [str(INFERENCE_PYTHON), "-m", "storybang", "inference", "--model", str(model), "--port", str(port)]
-    with processes.serving(args, log, ready, env=env, timeout=120, grace=20):
+    # Loading torch and transformers takes minutes on a busy CPU.
+    with processes.serving(args, log, ready, env=env, timeout=300, grace=20):
         yield base
 
 
@@ -179,4 +181,4 @@ def stack(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         prom = running.enter_context(scraping(folder / "prometheus", pods))
         jobs = asyncio.run(_drive(api, notifier))
         time.sleep(4)  # a few more scrapes after the last of the traffic
-        yield Stack(prom, jobs)
+        yield Stack(prom, jobs, pods)

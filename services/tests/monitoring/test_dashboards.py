@@ -4,10 +4,16 @@ label renamed by a clash with a target label, buckets that fit what they time.""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from storybang_testing import prometheus
+from storybang_testing.prometheus import Prometheus
+from storybang_testing.waiting import eventually
 from tests.monitoring.conftest import Stack
+from tests.monitoring.prometheus import annotation_scrape_config
 
 # The operator runs against a Kubernetes API server: its dashboard is checked there
 # (tests/e2e/test_monitoring.py).
@@ -82,3 +88,22 @@ def test_every_metric_has_help_text(stack: Stack) -> None:
 def test_buckets_fit_what_they_time(stack: Stack, metric: str, smallest: float, largest: float) -> None:
     bounds = {float(s["metric"]["le"]) for s in stack.prom.query(f"{metric}_bucket")} - {float("inf")}
     assert (min(bounds), max(bounds)) == (smallest, largest)
+
+
+def _target_labels(prom: Prometheus) -> dict[str, dict[str, str]]:
+    return {t["labels"]["pod"]: t["labels"] for t in prom.targets()}
+
+
+def test_without_the_prometheus_operator_the_charts_scrape_job_labels_series_alike(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A Prometheus that scrapes by the pods' prometheus.io annotations, through the job the chart
+    renders for it, gives every target the labels the PodMonitor gives it; every panel shows data."""
+    with prometheus.prometheus(tmp_path / "prometheus", annotation_scrape_config(stack.pods)) as prom:
+        eventually(lambda: all(t["health"] == "up" for t in prom.targets()) and len(prom.targets()) == 4, timeout=30)
+        assert _target_labels(prom) == _target_labels(stack.prom)
+        assert {"platform", "domain", "component"} <= set(_target_labels(prom)["generation-7d9f-abcde"])
+        eventually(lambda: prom.query("storybang_generation_queue_depth"), timeout=30)
+        time.sleep(3)  # rates need two scrapes or more
+        empty = {name: prometheus.panels_without_data(name, prom) for name in CHECKED}
+    assert not any(empty.values()), empty
