@@ -175,6 +175,13 @@ def test_an_api_failure_is_retried_by_kopf(
     with pytest.raises(kopf.TemporaryError):
         passes.changed(operator, "DomainService", kopf.Body(_body()), patch)
     assert patch["status"]["conditions"][0]["reason"] == "ApiError"
+    # The operator's queue of work shows the retry, and no pass still running.
+    registry = operator.context.metrics.registry
+    assert (
+        registry.get_sample_value("storybang_operator_retries_total", {"kind": "DomainService", "reason": "ApiError"})
+        == 1
+    )
+    assert registry.get_sample_value("storybang_operator_passes_in_progress", {"kind": "DomainService"}) == 0
 
 
 def test_converged_pass_patches_nothing(
