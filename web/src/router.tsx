@@ -43,6 +43,14 @@ const routeTree = root.addChildren([
   createRoute({ getParentRoute: parent, path: '/stories/$id', beforeLoad: requireLogin, component: lazyRouteComponent(() => import('./pages/StoryReader')) }),
   createRoute({ getParentRoute: parent, path: '/jobs', beforeLoad: requireLogin, component: lazyRouteComponent(() => import('./pages/Jobs')) }),
   createRoute({ getParentRoute: parent, path: '/admin/users', beforeLoad: requireLogin, component: lazyRouteComponent(() => import('./pages/AdminUsers')) }),
+  createRoute({
+    getParentRoute: parent,
+    path: '/admin/users/$id/usage',
+    beforeLoad: requireLogin,
+    validateSearch: (s: Record<string, unknown>) => ({ name: text(s, 'name') }),
+    component: lazyRouteComponent(() => import('./pages/AdminUsage')),
+  }),
+  createRoute({ getParentRoute: parent, path: '/admin/jobs', beforeLoad: requireLogin, component: lazyRouteComponent(() => import('./pages/AdminFailedJobs')) }),
 ]);
 
 export const router = createRouter({ routeTree, context: { queryClient: undefined! }, defaultPreload: 'intent' });

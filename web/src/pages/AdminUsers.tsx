@@ -1,4 +1,5 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
+import { Link } from '@tanstack/react-router';
 import { useDeferredValue, useState } from 'react';
 import { api, ok } from '../api/client';
 import { useT } from '../i18n';
@@ -28,6 +29,9 @@ export default function AdminUsers() {
   return (
     <section>
       <h1>{t('Users')}</h1>
+      <p>
+        <Link to="/admin/jobs">{t('Failed jobs')}</Link>
+      </p>
       <search className="toolbar">
         <Input label={t('Search users')} type="search" value={q} onChange={(e) => setQ(e.target.value)} />
       </search>
@@ -41,6 +45,7 @@ export default function AdminUsers() {
               <th scope="col">{t('Email')}</th>
               <th scope="col">{t('Role')}</th>
               <th scope="col">{t('Account')}</th>
+              <th scope="col">{t('Usage')}</th>
             </tr>
           </thead>
           <tbody>
@@ -63,6 +68,11 @@ export default function AdminUsers() {
                     <button type="button" className={u.disabled ? 'secondary' : 'danger'} disabled={u.id === me?.id} onClick={() => update.mutate({ id: u.id, disabled: !u.disabled })}>
                       {u.disabled ? t('Enable {name}', { name: u.display_name }) : t('Disable {name}', { name: u.display_name })}
                     </button>
+                  </td>
+                  <td>
+                    <Link to="/admin/users/$id/usage" params={{ id: u.id }} search={{ name: u.display_name }} aria-label={t('Usage of {name}', { name: u.display_name })}>
+                      {t('Usage')}
+                    </Link>
                   </td>
                 </tr>
               ))}

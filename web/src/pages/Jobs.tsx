@@ -2,7 +2,7 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ok } from '../api/client';
 import { useT } from '../i18n';
 import { FormError, Progress } from '../ui/forms';
-import { ACTIVE } from '../ui/jobs';
+import { ACTIVE, stage, UsageList } from '../ui/jobs';
 
 export default function Jobs() {
   const t = useT();
@@ -22,30 +22,7 @@ export default function Jobs() {
   return (
     <section>
       <h1>{t('My jobs')}</h1>
-      {u && (
-        <dl className="usage">
-          <div>
-            <dt>{t('Tokens today')}</dt>
-            <dd>
-              {u.tokens} / {u.tokens_limit}
-              <meter min={0} max={u.tokens_limit || 1} value={u.tokens} aria-label={t('Tokens today')} />
-            </dd>
-          </div>
-          <div>
-            <dt>{t('Images today')}</dt>
-            <dd>
-              {u.images} / {u.images_limit}
-              <meter min={0} max={u.images_limit || 1} value={u.images} aria-label={t('Images today')} />
-            </dd>
-          </div>
-          <div>
-            <dt>{t('Jobs in flight')}</dt>
-            <dd>
-              {u.active_jobs} / {u.active_jobs_limit}
-            </dd>
-          </div>
-        </dl>
-      )}
+      {u && <UsageList usage={u} />}
       <FormError error={jobs.error ?? cancel.error} />
       {jobs.isSuccess && jobs.data.items.length === 0 && <p>{t('No jobs yet.')}</p>}
       <div className="table-wrap">
@@ -65,6 +42,7 @@ export default function Jobs() {
                 <td>{t(j.task)}</td>
                 <td>
                   {t(j.status)}
+                  {stage(j, t) && <small className="stage"> · {stage(j, t)}</small>}
                   {ACTIVE.has(j.status) && <Progress value={j.status === 'running' ? (j.progress ?? null) : null} label={t('Progress')} />}
                 </td>
                 <td>{new Date(j.created_at).toLocaleString()}</td>

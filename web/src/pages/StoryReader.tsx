@@ -1,14 +1,18 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
-import { useState } from 'react';
+import { lazy, Suspense, useState } from 'react';
 import { api, ApiError, fetchBlob, ok, type Story } from '../api/client';
 import { useT } from '../i18n';
 import { FormError, Select, TextArea } from '../ui/forms';
 import { JobStatus, useGeneration } from '../ui/jobs';
 import { download, SignedImage } from '../ui/media';
 import { LANGUAGES } from './StoryCreator';
+import { useParagraphWriter } from './story/writer';
 
+// The history and its word diff are fetched only when someone opens them.
+const Versions = lazy(() => import('./story/Versions'));
 const route = getRouteApi('/stories/$id');
+const fileName = (title: string) => title.replace(/[^\p{L}\p{N} _-]+/gu, '').trim() || 'story';
 
 type Paragraph = Story['paragraphs'][number];
 
@@ -29,6 +33,7 @@ export default function StoryReader() {
   const translate = useGeneration(refetch);
   const illustrate = useGeneration(refetch);
   const [illustrating, setIllustrating] = useState<number | null>(null);
+  const writer = useParagraphWriter(id, refetch);
 
   const update = useMutation({
     mutationFn: async ({ paragraphs, revision }: { paragraphs: Paragraph[]; revision: number }) =>
@@ -55,7 +60,14 @@ export default function StoryReader() {
         }),
       );
       const bytes = epub({ id, title, language, paragraphs: book, modified: new Date() });
-      download(new Blob([bytes as BlobPart], { type: 'application/epub+zip' }), `${title.replace(/[^\p{L}\p{N} _-]+/gu, '').trim() || 'story'}.epub`);
+      download(new Blob([bytes as BlobPart], { type: 'application/epub+zip' }), `${fileName(title)}.epub`);
+    },
+  });
+  // Made by the server (fpdf2, with its fonts and the illustrations): the same file for every client.
+  const exportPdf = useMutation({
+    mutationFn: async ({ title, language }: { title: string; language: string | null }) => {
+      const query = language ? `?language=${encodeURIComponent(language)}` : '';
+      download(await fetchBlob(`/api/v1/stories/${id}/export.pdf${query}`), `${fileName(title)}.pdf`);
     },
   });
   const remove = useMutation({
@@ -99,14 +111,21 @@ export default function StoryReader() {
         >
           {exportBook.isPending ? t('Making the EPUB…') : t('Export EPUB')}
         </button>
+        <button type="button" className="secondary" disabled={exportPdf.isPending} onClick={() => exportPdf.mutate({ title, language: showing ? lang : null })}>
+          {exportPdf.isPending ? t('Making the PDF…') : t('Export PDF')}
+        </button>
         <button type="button" className="secondary" aria-expanded={showVersions} onClick={() => setShowVersions((v) => !v)}>
           {t('Version history')}
         </button>
       </div>
-      <FormError error={exportBook.error} />
+      <FormError error={exportBook.error ?? exportPdf.error} />
       <JobStatus job={translate.job} label={t('Translation')} />
       <FormError error={translate.start.error} />
-      {showVersions && <Versions id={id} current={s.version} />}
+      {showVersions && (
+        <Suspense fallback={<p role="status">{t('Loading…')}</p>}>
+          <Versions story={s} />
+        </Suspense>
+      )}
 
       <article className="story" lang={lang || original}>
         <h1>{title}</h1>
@@ -170,9 +189,16 @@ export default function StoryReader() {
                 >
                   {t('Illustrate')}
                 </button>
+                <button type="button" className="link" disabled={writer.running} aria-label={t('Rewrite paragraph {n}', { n: i + 1 })} onClick={() => writer.write(i, 'regenerate')}>
+                  {t('Rewrite')}
+                </button>
+                <button type="button" className="link" disabled={writer.running} aria-label={t('Continue after paragraph {n}', { n: i + 1 })} onClick={() => writer.write(i, 'continue')}>
+                  {t('Continue')}
+                </button>
               </p>
             )}
             {illustrating === i && <JobStatus job={illustrate.job} label={t('Illustration')} />}
+            {writer.target?.index === i && <Draft writer={writer} n={i + 1} />}
           </div>
         ))}
       </article>
@@ -191,32 +217,27 @@ export default function StoryReader() {
   );
 }
 
-function Versions({ id, current }: { id: string; current: number }) {
+/** A paragraph being written again, or the one being added after it, as its words arrive. */
+function Draft({ writer, n }: { writer: ReturnType<typeof useParagraphWriter>; n: number }) {
   const t = useT();
-  const queryClient = useQueryClient();
-  const versions = useQuery({
-    queryKey: ['versions', id, current],
-    queryFn: async () => ok(await api.GET('/api/v1/stories/{story_id}/versions', { params: { path: { story_id: id } } })),
-  });
-  const restore = useMutation({
-    mutationFn: async (number: number) => ok(await api.POST('/api/v1/stories/{story_id}/versions/{number}/restore', { params: { path: { story_id: id, number } } })),
-    onSuccess: (s) => queryClient.setQueryData(['story', id], s),
-  });
+  const label = writer.target?.rewrite === 'continue' ? t('New paragraph after paragraph {n}', { n }) : t('New text for paragraph {n}', { n });
+  // The first words ended the warm-up, whether or not the job's own progress says so yet.
+  const job = writer.job && writer.text && !writer.job.progress ? { ...writer.job, progress: 0.001 } : writer.job;
   return (
-    <section className="card no-print" aria-label={t('Version history')}>
-      <h2>{t('Version history')}</h2>
-      <p>{t('This is version {n}.', { n: current })}</p>
-      <FormError error={versions.error ?? restore.error} />
-      <ul className="list">
-        {versions.data?.items.map((v) => (
-          <li key={v.number}>
-            {t('Version {n}', { n: v.number })} · {new Date(v.created_at).toLocaleString()} · {v.title}{' '}
-            <button type="button" className="secondary" disabled={restore.isPending} onClick={() => restore.mutate(v.number)}>
-              {t('Restore version {n}', { n: v.number })}
-            </button>
-          </li>
-        ))}
-      </ul>
-    </section>
+    <div className="draft no-print">
+      <JobStatus job={job} label={label} />
+      <FormError error={writer.error} />
+      {writer.running && (
+        <>
+          <p className="draft-text" aria-live="polite">
+            {writer.text}
+            <span className="cursor" aria-hidden="true" />
+          </p>
+          <button type="button" className="danger" onClick={writer.stop}>
+            {t('Stop')}
+          </button>
+        </>
+      )}
+    </div>
   );
 }

@@ -3,10 +3,11 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useState } from 'react';
 import { api, ok, type Job, type Schemas } from '../api/client';
 import { onEvent } from '../events/socket';
-import { useT } from '../i18n';
+import { useT, type T } from '../i18n';
 import { Progress } from './forms';
 
 export type GenerationCreate = Schemas['GenerationCreate'];
+type Usage = Schemas['Usage'];
 export const ACTIVE = new Set(['queued', 'running']);
 
 export function useJob(id: string | null) {
@@ -51,17 +52,56 @@ export function useGeneration(onDone?: (job: Job) => void) {
   return { start, job: job.data ?? null, stop, reset: () => setId(null) };
 }
 
+/** Where an unfinished job is: its place in the queue, or the model warming up (loading, reading
+ * the prompt) until the first words arrive. */
+export function stage(job: Job, t: T): string | null {
+  if (job.status === 'queued') return job.queue_position ? t('number {n} in the queue', { n: job.queue_position }) : t('waiting in the queue');
+  if (job.status === 'running' && !job.progress) return t('warming up the model…');
+  return null;
+}
+
 export function JobStatus({ job, label }: { job: Job | null; label: string }) {
   const t = useT();
   if (!job) return null;
+  const where = stage(job, t);
   return (
     <div className="job" role="status" aria-live="polite">
       <span>
         {label}: <strong>{t(job.status)}</strong>
+        {where ? ` · ${where}` : ''}
         {job.backend ? ` · ${job.backend}` : ''}
       </span>
       {ACTIVE.has(job.status) && <Progress value={job.status === 'running' ? (job.progress ?? null) : null} label={label} />}
       {job.status === 'failed' && <span className="error">{job.error}</span>}
     </div>
+  );
+}
+
+/** Today's usage against the quotas: the person's own, or a user's for administrators. */
+export function UsageList({ usage }: { usage: Usage }) {
+  const t = useT();
+  return (
+    <dl className="usage">
+      <div>
+        <dt>{t('Tokens today')}</dt>
+        <dd>
+          {usage.tokens} / {usage.tokens_limit}
+          <meter min={0} max={usage.tokens_limit || 1} value={usage.tokens} aria-label={t('Tokens today')} />
+        </dd>
+      </div>
+      <div>
+        <dt>{t('Images today')}</dt>
+        <dd>
+          {usage.images} / {usage.images_limit}
+          <meter min={0} max={usage.images_limit || 1} value={usage.images} aria-label={t('Images today')} />
+        </dd>
+      </div>
+      <div>
+        <dt>{t('Jobs in flight')}</dt>
+        <dd>
+          {usage.active_jobs} / {usage.active_jobs_limit}
+        </dd>
+      </div>
+    </dl>
   );
 }
