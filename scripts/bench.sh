@@ -1,28 +1,32 @@
 #!/usr/bin/env bash
 # `make bench`: start the real servers and print every benchmark's figures and ratios. Nothing here
-# asserts a timing. BENCH=api,metrics,jobs,notifier,inference,operator picks some (default: all).
+# asserts a timing. BENCH=api,metrics,jobs,notifier,inference,story,operator picks some (default: all).
+# The model benchmarks (inference, story) need no servers: BENCH=story alone starts none.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="$ROOT/${VENV:-.venv}/bin/python"
-WANT=",${BENCH:-api,metrics,jobs,notifier,inference,operator},"
+WANT=",${BENCH:-api,metrics,jobs,notifier,inference,story,operator},"
 want() { [[ $WANT == *",$1,"* ]]; }
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-scripts/servers.sh install
-trap 'scripts/servers.sh stop' EXIT
-scripts/servers.sh start
-# shellcheck disable=SC1091
-. .servers/env
+if want api || want metrics || want jobs || want notifier; then
+  command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+  scripts/servers.sh install
+  trap 'scripts/servers.sh stop' EXIT
+  scripts/servers.sh start
+  # shellcheck disable=SC1091
+  . .servers/env
+fi
 
 want api && (cd services && "$PY" -m bench.api)
 want metrics && (cd services && "$PY" -m bench.metrics)
 want jobs && (cd services && "$PY" -m bench.jobs)
 want notifier && (cd services && "$PY" -m bench.notifier)
-if want inference; then
+if want inference || want story; then
   scripts/inference-env.sh
-  (cd services && "$ROOT/.venv-inference/bin/python" -m bench.inference)
 fi
+want inference && (cd services && "$ROOT/.venv-inference/bin/python" -m bench.inference)
+want story && (cd services && "$ROOT/.venv-inference/bin/python" -m bench.story)
 if want operator && [ -f tests/e2e/bench_operator.py ]; then
   scripts/cluster.sh build
   "$PY" tests/e2e/bench_operator.py

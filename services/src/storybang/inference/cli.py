@@ -27,6 +27,11 @@ def load_settings(**overrides: Any) -> InferenceSettings:
     "--model", help=f"'{BUNDLED}' (the bundled SmolLM2-135M-Instruct, the default), or a model folder/PVC path."
 )
 @click.option(
+    "--engine",
+    type=click.Choice(["auto", "llama.cpp", "transformers"]),
+    help="Of the text model. auto: llama.cpp for a GGUF model on a CPU, else transformers  [default: auto]",
+)
+@click.option(
     "--translation-model",
     type=click.Path(path_type=Path, exists=True, file_okay=False),
     help="A seq2seq folder (NLLB-200, Marian) for /v1/translations. " + NLLB_NOTICE,
@@ -46,6 +51,7 @@ def load_settings(**overrides: Any) -> InferenceSettings:
 @click.option("--device", help="auto (CUDA when available, else CPU), cpu, cuda, cuda:N  [default: auto]")
 def command(
     model: str | None,
+    engine: str | None,
     translation_model: Path | None,
     caption_model: Path | None,
     image_model: Path | None,
@@ -54,10 +60,11 @@ def command(
     device: str | None,
 ) -> None:
     """Serve an OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions,
-    /v1/images/generations) on transformers and diffusers, plus /v1/translations and /v1/captions.
+    /v1/images/generations) on llama.cpp, transformers and diffusers, plus /v1/translations and /v1/captions.
     Needs .venv-inference (scripts/inference-env.sh)."""
     settings = load_settings(
         model=model,
+        engine=engine,
         translation_model=translation_model,
         caption_model=caption_model,
         image_model=image_model,

@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any
 
 import torch
 from transformers import StoppingCriteriaList
@@ -23,117 +22,17 @@ from transformers import StoppingCriteriaList
 from storybang.errors import InvalidInput
 from storybang.inference import streaming, weights
 from storybang.inference.settings import BUNDLED, DEFAULT_CACHE_DIR
-from storybang.inference.stops import StopScanner
 
-FinishReason = Literal["stop", "length"]
+# Where they were first defined; the engines share them now (storybang.inference.text).
+from storybang.inference.text import FinishReason, Generation, Sampling, Usage
 
-
-class Usage(NamedTuple):
-    """Token counts, as OpenAI reports them; unpacks as ``(prompt_tokens, completion_tokens)``."""
-
-    prompt_tokens: int
-    completion_tokens: int
-
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass(frozen=True)
-class Sampling:
-    max_tokens: int
-    temperature: float = 1.0
-    top_p: float = 1.0
-    stop: tuple[str, ...] = ()
-    seed: int | None = None
-
-    def generate_kwargs(self) -> dict[str, Any]:
-        # OpenAI's temperature 0 means greedy. top_k=0 switches off transformers' default top-50,
-        # which OpenAI's API does not have.
-        if self.temperature <= 0:
-            return {"do_sample": False}
-        return {"do_sample": True, "temperature": self.temperature, "top_p": self.top_p, "top_k": 0}
-
-
-class Generation:
-    """An async iterator of text deltas; ``usage`` and ``finish_reason`` are final once it ends.
-
-    Generation starts on the first ``__anext__`` and stops early on :meth:`cancel`, on a stop
-    sequence, or when the consumer is cancelled while waiting.
-    """
-
-    def __init__(self, model: LocalModel, inputs: Mapping[str, torch.Tensor], sampling: Sampling) -> None:
-        self._model, self._inputs, self._sampling = model, inputs, sampling
-        self.prompt_tokens = int(inputs["input_ids"].shape[-1])
-        self.finish_reason: FinishReason | None = None
-        self._queue: asyncio.Queue[object] = asyncio.Queue()
-        self._cancel = threading.Event()
-        self._stops = StopScanner(sampling.stop)
-        self._streamer: streaming.TokenStreamer | None = None
-        self._future: asyncio.Future[None] | None = None
-        self._done = False
-
-    @property
-    def usage(self) -> Usage:
-        return Usage(self.prompt_tokens, self._streamer.generated if self._streamer else 0)
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    async def aclose(self) -> None:
-        self.cancel()
-
-    def __aiter__(self) -> AsyncIterator[str]:
-        return self
-
-    async def __anext__(self) -> str:
-        if self._streamer is None:
-            self._start()
-        while not self._done:
-            try:
-                item = await self._queue.get()
-            except BaseException:
-                self.cancel()
-                raise
-            if isinstance(item, BaseException):
-                self._done = True
-                raise item
-            if item is streaming.END:
-                # The model is free only once generate() has returned, a moment after its last text.
-                assert self._future is not None
-                await self._future
-                return self._finish(self._stops.flush(), stopped=False)
-            text = self._stops.feed(str(item))
-            if self._stops.stopped:
-                self.cancel()
-                return self._finish(text, stopped=True)
-            if text:
-                return text
-        raise StopAsyncIteration
-
-    def _finish(self, text: str, *, stopped: bool) -> str:
-        self._done = True
-        hit_limit = self.usage.completion_tokens >= self._sampling.max_tokens
-        self.finish_reason = "length" if hit_limit and not stopped else "stop"
-        self._model.last_usage = self.usage
-        if text:
-            return text
-        raise StopAsyncIteration
-
-    def _start(self) -> None:
-        loop = asyncio.get_running_loop()
-        self._streamer = streaming.TokenStreamer(self._model.tokenizer, loop, self._queue)
-        future = self._future = self._model.submit(self._inputs, self._sampling, self._streamer, self._cancel)
-
-        def report_failure(done: asyncio.Future[None]) -> None:
-            if not done.cancelled() and done.exception() is not None:
-                self._queue.put_nowait(done.exception())
-
-        future.add_done_callback(report_failure)
+__all__ = ["FinishReason", "Generation", "LocalModel", "Sampling", "Usage"]
 
 
 class LocalModel:
-    """A causal language model and its tokenizer on one device."""
+    """A causal language model and its tokenizer on one device, run by transformers."""
+
+    engine = "transformers"
 
     def __init__(self, model: Any, tokenizer: Any, *, name: str) -> None:
         self.model, self.tokenizer, self.name = model, tokenizer, name
@@ -166,6 +65,10 @@ class LocalModel:
     def device(self) -> torch.device:
         device: torch.device = self.model.device
         return device
+
+    @property
+    def device_name(self) -> str:
+        return str(self.device)
 
     @property
     def _pad_token_id(self) -> int | None:
@@ -230,20 +133,22 @@ class LocalModel:
                 field="messages",
             )
         sampling = dataclasses.replace(sampling, max_tokens=min(sampling.max_tokens, room))
-        return Generation(self, {k: v.to(self.device) for k, v in inputs.items()}, sampling)
+        return Generation(self, {k: v.to(self.device) for k, v in inputs.items()}, prompt_tokens, sampling)
 
     def submit(
         self,
         inputs: Mapping[str, torch.Tensor],
         sampling: Sampling,
-        streamer: streaming.TokenStreamer,
+        queue: asyncio.Queue[object],
         cancel: threading.Event,
-    ) -> asyncio.Future[None]:
+    ) -> tuple[asyncio.Future[None], streaming.TokenStreamer]:
         """Queue a generation behind the ones already waiting."""
         with self._counts:
             self.waiting += 1
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self.executor, self._generate_blocking, inputs, sampling, streamer, cancel)
+        streamer = streaming.TokenStreamer(self.tokenizer, loop, queue)
+        future = loop.run_in_executor(self.executor, self._generate_blocking, inputs, sampling, streamer, cancel)
+        return future, streamer
 
     def _generate_blocking(
         self,

@@ -14,9 +14,9 @@ from starlette.datastructures import UploadFile
 from storybang.errors import InvalidInput, Unavailable, UnsupportedMediaType
 from storybang.inference import models, service
 from storybang.inference.errors import Loading
-from storybang.inference.local import LocalModel
 from storybang.inference.runtime import Models
 from storybang.inference.settings import InferenceSettings
+from storybang.inference.text import TextModel
 
 router = APIRouter()
 # Headers that keep proxies (nginx's buffering above all) from holding server-sent events back.
@@ -48,12 +48,12 @@ def _ready(loaded: ModelsDep) -> Models:
 ReadyDep = Annotated[Models, Depends(_ready)]
 
 
-def _llm(loaded: ReadyDep) -> LocalModel:
+def _llm(loaded: ReadyDep) -> TextModel:
     assert loaded.llm is not None  # loaded implies it
     return loaded.llm
 
 
-LLMDep = Annotated[LocalModel, Depends(_llm)]
+LLMDep = Annotated[TextModel, Depends(_llm)]
 
 
 async def _image(request: Request) -> bytes:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storybang import logs
-from storybang.inference import metrics
+from storybang.inference import engine, metrics
 from storybang.inference.caption import Captioner
 from storybang.inference.draw import Drawer, Steps
 from storybang.inference.local import LocalModel
 from storybang.inference.settings import InferenceSettings
+from storybang.inference.text import TextModel
 from storybang.inference.translate import Translator
 
 log = logs.get(__name__)
@@ -19,7 +20,7 @@ log = logs.get(__name__)
 class Models:
     """What this process serves; filled in as each model finishes loading."""
 
-    llm: LocalModel | None = None
+    llm: TextModel | None = None
     translator: Translator | None = None
     captioner: Captioner | None = None
     drawer: Drawer | None = None
@@ -31,8 +32,9 @@ def load_into(models: Models, settings: InferenceSettings) -> None:
     """Load every configured model (blocking: run it in a thread). Records a failure, never raises:
     the health routes report it."""
     try:
-        models.llm = LocalModel.load(
+        models.llm = engine.load(
             settings.model,
+            engine=settings.engine,
             device=settings.device,
             cache_dir=settings.cache_dir,
             threads=settings.threads,
@@ -56,7 +58,10 @@ def load_into(models: Models, settings: InferenceSettings) -> None:
     llm = models.llm
     metrics.WAITING.set_function(lambda: llm.waiting)
     metrics.RUNNING.set_function(lambda: llm.running)
-    metrics.watch_memory(llm.model)
+    if isinstance(llm, LocalModel):
+        metrics.watch_memory(llm.model)
+    else:  # llama.cpp maps the GGUF file as it is
+        metrics.DEVICE_MEMORY.labels(llm.device_name).set(getattr(llm, "size_bytes", 0))
     models.loaded = True
     image_model = models.drawer.name if models.drawer else None
-    log.info("models loaded", model=llm.name, image_model=image_model, device=str(llm.device))
+    log.info("models loaded", model=llm.name, engine=llm.engine, image_model=image_model, device=llm.device_name)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from storybang import images, logs
 from storybang.errors import InvalidInput, NotFound
-from storybang.inference import local, models
+from storybang.inference import models, text
 from storybang.inference.caption import Captioner
 from storybang.inference.draw import Drawer
 from storybang.inference.errors import ContentRefused, NotConfigured
@@ -40,7 +40,7 @@ def _max_tokens(requested: int | None, default: int, limit: int) -> int:
     return requested
 
 
-def _check_model(requested: str, llm: local.LocalModel) -> None:
+def _check_model(requested: str, llm: text.TextModel) -> None:
     # An unknown name is 404, as OpenAI and vLLM answer: a client routed to the wrong server should
     # fall through to its next backend, not get another model's words.
     if requested and requested != llm.name:
@@ -48,8 +48,8 @@ def _check_model(requested: str, llm: local.LocalModel) -> None:
 
 
 def start_chat(
-    llm: local.LocalModel, request: models.ChatCompletionRequest, settings: InferenceSettings
-) -> local.Generation:
+    llm: text.TextModel, request: models.ChatCompletionRequest, settings: InferenceSettings
+) -> text.Generation:
     _check_model(request.model, llm)
     requested = request.max_completion_tokens or request.max_tokens
     return llm.stream_chat(
@@ -63,8 +63,8 @@ def start_chat(
 
 
 def start_completion(
-    llm: local.LocalModel, request: models.CompletionRequest, settings: InferenceSettings
-) -> local.Generation:
+    llm: text.TextModel, request: models.CompletionRequest, settings: InferenceSettings
+) -> text.Generation:
     _check_model(request.model, llm)
     prompts = [request.prompt] if isinstance(request.prompt, str) else request.prompt
     if len(prompts) != 1:
@@ -79,13 +79,13 @@ def start_completion(
     )
 
 
-def _usage(usage: local.Usage) -> models.Usage:
+def _usage(usage: text.Usage) -> models.Usage:
     return models.Usage(
         prompt_tokens=usage.prompt_tokens, completion_tokens=usage.completion_tokens, total_tokens=usage.total_tokens
     )
 
 
-async def _collect(generation: local.Generation, observation: Observation) -> str:
+async def _collect(generation: text.Generation, observation: Observation) -> str:
     parts: list[str] = []
     try:
         async for delta in generation:
@@ -99,7 +99,7 @@ async def _collect(generation: local.Generation, observation: Observation) -> st
     return "".join(parts)
 
 
-async def chat_completion(generation: local.Generation, model: str) -> models.ChatCompletion:
+async def chat_completion(generation: text.Generation, model: str) -> models.ChatCompletion:
     text = await _collect(generation, Observation("chat"))
     return models.ChatCompletion(
         id=f"chatcmpl-{uuid.uuid4().hex}",
@@ -112,7 +112,7 @@ async def chat_completion(generation: local.Generation, model: str) -> models.Ch
     )
 
 
-async def completion(generation: local.Generation, model: str) -> models.Completion:
+async def completion(generation: text.Generation, model: str) -> models.Completion:
     text = await _collect(generation, Observation("completions"))
     return models.Completion(
         id=f"cmpl-{uuid.uuid4().hex}",
@@ -133,7 +133,7 @@ DONE = "data: [DONE]\n\n"
 ERROR = 'data: {"error": {"message": "generation failed", "type": "internal_error", "code": 500}}\n\n'
 
 
-def chat_events(generation: local.Generation, model: str, *, include_usage: bool) -> AsyncIterator[str]:
+def chat_events(generation: text.Generation, model: str, *, include_usage: bool) -> AsyncIterator[str]:
     ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(choices: list[models.ChunkChoice], usage: models.Usage | None = None) -> models.ChatCompletionChunk:
@@ -149,7 +149,7 @@ def chat_events(generation: local.Generation, model: str, *, include_usage: bool
     )
 
 
-def completion_events(generation: local.Generation, model: str, *, include_usage: bool) -> AsyncIterator[str]:
+def completion_events(generation: text.Generation, model: str, *, include_usage: bool) -> AsyncIterator[str]:
     ident, created = f"cmpl-{uuid.uuid4().hex}", int(time.time())
 
     def chunk(choices: list[models.CompletionChoice], usage: models.Usage | None = None) -> models.Completion:
@@ -166,7 +166,7 @@ def completion_events(generation: local.Generation, model: str, *, include_usage
 
 
 async def _events(
-    generation: local.Generation,
+    generation: text.Generation,
     observation: Observation,
     *,
     first: BaseModel | None,

@@ -7,6 +7,7 @@ store or signing key, and must not be refused start-up for lacking them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -16,6 +17,9 @@ from storybang.settings import LimitSettings, LogSettings
 BUNDLED = "smollm2"
 # Where the bundled GGUF becomes a transformers folder, once per machine (or per model-cache PVC).
 DEFAULT_CACHE_DIR = Path("~/.cache/storybang/models/smollm2-135m-instruct").expanduser()
+# The engine of the text model: "auto" picks llama.cpp for a GGUF model (the bundled one, or a
+# .gguf path) on a CPU, transformers for the rest (storybang.inference.engine).
+EngineName = Literal["auto", "llama.cpp", "transformers"]
 
 
 class InferenceSettings(BaseSettings):
@@ -23,11 +27,12 @@ class InferenceSettings(BaseSettings):
         env_prefix="STORYBANG_INFERENCE_", env_nested_delimiter="__", extra="ignore", frozen=True
     )
 
-    # "smollm2" (the bundled SmolLM2-135M-Instruct), a Hugging Face folder or PVC path, or a hub id
-    # where the hub is reachable.
+    # "smollm2" (the bundled SmolLM2-135M-Instruct), a .gguf file, a Hugging Face folder or PVC path,
+    # or a hub id where the hub is reachable.
     model: str = BUNDLED
     # The name clients send as "model" and /v1/models lists; empty: derived from ``model``.
     served_model_name: str = ""
+    engine: EngineName = "auto"
     # A seq2seq folder for /v1/translations (NLLB-200, Marian, ...). NLLB is CC-BY-NC: non-commercial.
     translation_model: Path | None = None
     # An image-to-text folder for /v1/captions (VisionEncoderDecoder, BLIP, ...).

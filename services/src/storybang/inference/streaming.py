@@ -10,8 +10,7 @@ from typing import Any
 import torch
 from transformers import StoppingCriteria, TextStreamer
 
-# Put in the queue after the last text of a generation.
-END = object()
+from storybang.inference.text import END
 
 
 class TokenStreamer(TextStreamer):  # type: ignore[misc, unused-ignore]  # Any without torch installed

