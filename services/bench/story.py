@@ -100,6 +100,7 @@ class RawLlama:
 
         def steps() -> Iterator[int]:
             nonlocal made
+            self.llm.reset()  # the whole prompt read each time, as StoryBang's class does
             for token in self.llm.generate(self.tokens, temp=0.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
                 if llama_cpp.llama_vocab_is_eog(self.vocab, token):
                     return
