@@ -149,9 +149,7 @@ class LlamaModel:
         stop: Sequence[str] = (),
         seed: int | None = None,
     ) -> tuple[str, Usage]:
-        generation = self.stream_chat(messages, max_tokens, temperature, top_p, stop, seed)
-        text = "".join([delta async for delta in generation])
-        return text, generation.usage
+        return await self.stream_chat(messages, max_tokens, temperature, top_p, stop, seed).text()
 
     def _generation(self, tokens: list[int], sampling: Sampling, field: str) -> Generation:
         if sampling.max_tokens < 1:

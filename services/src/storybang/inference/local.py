@@ -118,9 +118,7 @@ class LocalModel:
         stop: Sequence[str] = (),
         seed: int | None = None,
     ) -> tuple[str, Usage]:
-        generation = self.stream_chat(messages, max_tokens, temperature, top_p, stop, seed)
-        text = "".join([delta async for delta in generation])
-        return text, generation.usage
+        return await self.stream_chat(messages, max_tokens, temperature, top_p, stop, seed).text()
 
     def _generation(self, inputs: Mapping[str, torch.Tensor], sampling: Sampling) -> Generation:
         if sampling.max_tokens < 1:

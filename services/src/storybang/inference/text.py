@@ -98,6 +98,11 @@ class Generation:
     def cancel(self) -> None:
         self._cancel.set()
 
+    async def text(self) -> tuple[str, Usage]:
+        """The whole reply and its usage, once the model has finished it."""
+        text = "".join([delta async for delta in self])
+        return text, self.usage
+
     async def aclose(self) -> None:
         self.cancel()
 
