@@ -153,7 +153,18 @@ def stack(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> 
         served = httpx.get(model + "/v1/models").json()["data"][0]["id"]
         backends = [DOWN, {"name": "tiny", "kind": "storybang", "base_url": model + "/v1", "model": served}]
         backends.append({"name": "apertium", "kind": "apertium"})
-        settings = settings_with(real_settings, folder, generation={"backends": backends, "max_retries": 0})
+        # Its own jobs collection and queues: a worker sweeps and consumes every job of its tasks, and
+        # the suite's other tests leave queued jobs and messages behind on the shared servers.
+        tag = secrets.token_hex(3)
+        settings = settings_with(
+            real_settings,
+            folder,
+            generation={"backends": backends, "max_retries": 0},
+            worker={"queue_namespace": f"monitoring-{tag}"},
+        )
+        settings = settings.model_copy(
+            update={"mongo": settings.mongo.model_copy(update={"database": f"{settings.mongo.database}_mon{tag}"})}
+        )
         env = settings_env(settings) | {"STORYBANG_GENERATION__MAX_TOKENS": str(MAX_TOKENS)}
         api_port, worker_port, notifier_port = free_port(), free_port(), free_port()
         domains = ["--domain", "identity", "--domain", "characters", "--domain", "stories", "--domain", "generation"]
