@@ -122,7 +122,12 @@ class ParagraphResult(BaseModel):
 
 
 class ImageResult(BaseModel):
+    """A drawn image, kept for its owner; a portrait or an illustration is also kept on its
+    character or story. ``image_url``: where an ``<img>`` loads it (a signed URL that expires: the
+    job, read again, has a fresh one); only in answers, never stored."""
+
     image_id: str
+    image_url: str | None = None
 
 
 class DescribeResult(BaseModel):

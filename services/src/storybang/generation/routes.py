@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, status
 
-from storybang.api import problems
+from storybang.api import problems, signed_images
 from storybang.api.deps import AdminUser, CurrentUser, RuntimeDep
-from storybang.generation import quotas, service
+from storybang.generation import pictures, quotas, service
 from storybang.generation.models import (
     FailedGenerationPage,
     GenerationCreate,
@@ -22,7 +22,7 @@ from storybang.generation.models import (
 generations = APIRouter(prefix="/api/v1/generations", tags=["generations"])
 usage = APIRouter(prefix="/api/v1/users", tags=["users"])
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=problems.responses(403))
-routers = [generations, usage, admin]
+routers = [generations, usage, admin, signed_images.router(pictures.PREFIX, "generations")]
 
 
 @generations.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems.responses(429, 503))

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 from storybang import queue
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound, Unavailable
-from storybang.generation import jobs, quotas
+from storybang.generation import jobs, pictures, quotas
 from storybang.generation.backends import chain
 from storybang.generation.models import (
     ACTIVE,
@@ -27,12 +27,14 @@ from storybang.generation.models import (
     GenerationPublic,
 )
 from storybang.runtime import Runtime
+from storybang.security.urls import UrlSigner
 from storybang.stores.documents import Doc
 from storybang.stories import service as stories
 
 
-def public(doc: Doc, queue_position: int | None = None) -> GenerationPublic:
-    return GenerationPublic.model_validate(
+def public(doc: Doc, signer: UrlSigner, queue_position: int | None = None) -> GenerationPublic:
+    """A stored job as the API shows it: a drawn image's result with its signed URL."""
+    job = GenerationPublic.model_validate(
         {
             "id": doc["id"],
             "task": doc["task"],
@@ -47,6 +49,7 @@ def public(doc: Doc, queue_position: int | None = None) -> GenerationPublic:
             "updated_at": doc["updated_at"],
         }
     )
+    return pictures.signed(signer, doc["owner_id"], job)
 
 
 def _parse(request: AnyJobCreate) -> dict[str, Any]:
@@ -115,14 +118,14 @@ async def create(runtime: Runtime, owner_id: str, request: AnyJobCreate) -> Gene
         await runtime.documents.update(jobs.COLLECTION, job["id"], failed)
         raise Unavailable("The job queue is unavailable; try again shortly.") from e
     await runtime.events.publish(owner_id, "generation.queued", {"id": job["id"], "task": job["task"]})
-    return public(job, await _queue_position(runtime, job))
+    return public(job, runtime.keys.image_urls, await _queue_position(runtime, job))
 
 
 async def get(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPublic:
     job = await runtime.documents.get(jobs.COLLECTION, job_id, owner_id=owner_id)
     if job is None:
         raise NotFound("No such generation.")
-    return public(job, await _queue_position(runtime, job))
+    return public(job, runtime.keys.image_urls, await _queue_position(runtime, job))
 
 
 async def list_jobs(
@@ -131,7 +134,7 @@ async def list_jobs(
     page = await runtime.documents.find(
         jobs.COLLECTION, owner_id=owner_id, where={"status": status} if status else None, limit=limit, cursor=cursor
     )
-    items = [public(d, await _queue_position(runtime, d)) for d in page.items]
+    items = [public(d, runtime.keys.image_urls, await _queue_position(runtime, d)) for d in page.items]
     return GenerationPage(items=items, next_cursor=page.next_cursor)
 
 
@@ -164,4 +167,4 @@ async def cancel(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPubl
     assert job is not None
     if before["status"] in ACTIVE and job["status"] == "cancelled":
         await runtime.events.publish(owner_id, "generation.cancelled", {"id": job_id, "task": job["task"]})
-    return public(job)
+    return public(job, runtime.keys.image_urls)
