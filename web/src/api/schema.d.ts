@@ -430,6 +430,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/generations/images/{image_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An image at a signed URL (no token: the URL is the proof)
+         * @description The URLs come in API answers (``photo_url``, ``image_urls``, ...) and expire; the
+         *     resource they came with, fetched again, has fresh ones.
+         */
+        get: operations["signed_image_api_v1_generations_images__image_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/generations/{job_id}": {
         parameters: {
             query?: never;
@@ -1064,10 +1085,17 @@ export interface components {
              */
             task: "image";
         };
-        /** ImageResult */
+        /**
+         * ImageResult
+         * @description A drawn image, kept for its owner; a portrait or an illustration is also kept on its
+         *     character or story. ``image_url``: where an ``<img>`` loads it (a signed URL that expires: the
+         *     job, read again, has a fresh one); only in answers, never stored.
+         */
         ImageResult: {
             /** Image Id */
             image_id: string;
+            /** Image Url */
+            image_url?: string | null;
         };
         /** Login */
         Login: {
@@ -3236,6 +3264,62 @@ export interface operations {
             };
             /** @description A store or the job queue is unavailable: try again after Retry-After seconds. */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    signed_image_api_v1_generations_images__image_id__get: {
+        parameters: {
+            query?: {
+                owner?: string | null;
+                /** @description Unix time */
+                expires?: string | null;
+                signature?: string | null;
+            };
+            header?: {
+                "if-none-match"?: string | null;
+            };
+            path: {
+                image_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/*": unknown;
+                };
+            };
+            /** @description An invalid or expired link */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or one of another user's (which reads the same). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: ``errors`` names each one. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
