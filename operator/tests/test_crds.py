@@ -172,6 +172,14 @@ def test_extra_settings_must_be_storybang_variables() -> None:
     assert any("settings keys must start with STORYBANG_" in e for e in errs), errs
 
 
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    accepted = ["10.244.0.0/16", "192.168.1.7", "::1", "fd00:10:244::/56"]
+    assert _broken("Platform", "storybang", lambda s: s.update(trustedProxies=accepted)) == []
+    for wrong in ("ingress-nginx", "10.0.0.0/33", "*"):
+        errs = _broken("Platform", "storybang", lambda s, w=wrong: s.update(trustedProxies=[w]))
+        assert any("trustedProxies" in e for e in errs), (wrong, errs)
+
+
 def test_access_token_lifetime_is_bounded_by_the_services_limit() -> None:
     errs = _broken("Platform", "storybang", lambda s: s["auth"].update(accessTokenTTLSeconds=7200))
     assert any("accessTokenTTLSeconds" in e for e in errs), errs

@@ -41,3 +41,16 @@ def test_weak_argon2_parameters_are_refused() -> None:
 def test_secrets_do_not_show_in_repr() -> None:
     settings = Settings(env="dev", mysql={"url": "mysql+asyncmy://u:hunter2@db/x"}, auth={"signing_key": "PEM"})
     assert "hunter2" not in repr(settings) and "PEM" not in repr(settings)
+
+
+def test_trusted_proxies_take_addresses_and_networks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STORYBANG_TRUSTED_PROXIES", " 10.244.0.0/16, 127.0.0.1 ,fd00::/8")
+    assert Settings(env="dev").trusted_proxies == "10.244.0.0/16,127.0.0.1,fd00::/8"
+
+
+@pytest.mark.parametrize("value", ["10.244.0.1/16", "ingress-nginx", "10.0.0.0/33", "10.0.0.0/8,*"])
+def test_a_trusted_proxy_uvicorn_would_never_match_is_refused(value: str) -> None:
+    """uvicorn reads such an entry as a host name that no client address equals: the proxy would
+    be quietly untrusted and every client would share its address."""
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        Settings(env="dev", trusted_proxies=value)

@@ -25,7 +25,7 @@ from storybang_operator import settings as operator_settings
 
 STORYBANG = str(Path(sys.executable).with_name("storybang"))
 # Chart values that switch on what the defaults leave off: the web front, SMTP mail with a password,
-# extra platform settings, TLS, CORS and more than one operator replica.
+# extra platform settings, TLS, CORS, trusted proxies and more than one operator replica.
 CHART_VALUES: dict[str, dict[str, Any]] = {
     "defaults": {},
     "everything-on": {
@@ -39,6 +39,7 @@ CHART_VALUES: dict[str, dict[str, Any]] = {
         },
         "platform.settings": {"STORYBANG_WORKER__HEARTBEAT_TIMEOUT_SECONDS": "90"},
         "platform.corsOrigins": ["https://app.example.com"],
+        "platform.trustedProxies": ["10.244.0.0/16", "fd00:10:244::/56"],
         "ingress.tls": {"enabled": True, "secretName": "storybang-tls"},
         "operator.replicas": 2,
     },

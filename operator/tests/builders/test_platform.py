@@ -45,6 +45,22 @@ def test_config_map_holds_settings_but_no_secret(plat: dict[str, Any]) -> None:
     assert not any(k.endswith(("__URL", "SIGNING_KEY", "PASSWORD")) for k in data)
 
 
+def test_trusted_proxies_reach_every_pod_through_the_config_map(plat: dict[str, Any]) -> None:
+    plat["spec"]["trustedProxies"] = ["10.244.0.0/16", "fd00:10:244::/56"]
+    data = one(_build(plat, []), "ConfigMap")["data"]
+    assert data["STORYBANG_TRUSTED_PROXIES"] == "10.244.0.0/16,fd00:10:244::/56"
+    del plat["spec"]["trustedProxies"]
+    # None given: the services keep their own default (loopback only), not an empty list.
+    assert "STORYBANG_TRUSTED_PROXIES" not in one(_build(plat, []), "ConfigMap")["data"]
+
+
+@pytest.mark.parametrize("proxy", ["10.244.0.1/16", "ingress-nginx"])
+def test_a_trusted_proxy_that_is_no_address_or_network_is_an_invalid_spec(plat: dict[str, Any], proxy: str) -> None:
+    plat["spec"]["trustedProxies"] = ["10.0.0.0/8", proxy]
+    with pytest.raises(errors.InvalidSpec, match=rf"trustedProxies: .*{proxy}"):
+        _build(plat, [])
+
+
 def test_secrets_reach_pods_as_references(plat: dict[str, Any]) -> None:
     env = {e["name"]: e for e in platform.secret_env(typed.platform(plat))}
     assert env["STORYBANG_REDIS__URL"]["valueFrom"]["secretKeyRef"] == {

@@ -8,10 +8,11 @@ instead of silently running on throwaway defaults.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Env = Literal["dev", "production"]
@@ -165,12 +166,32 @@ class Settings(BaseSettings):
     notifier: NotifierSettings = NotifierSettings()
     web: WebSettings = WebSettings()
     cors_origins: list[str] = []
-    # Addresses whose X-Forwarded-For is believed (the ingress controller's pods): rate limits per
-    # client address are only as good as this. "*" trusts every hop.
+    # Addresses whose X-Forwarded-For is believed (the ingress controller's pods), comma-separated
+    # IP addresses and CIDR networks (uvicorn's forwarded_allow_ips): rate limits per client address
+    # are only as good as this. Behind a proxy left out, every client shares the proxy's address;
+    # a client allowed in can claim any address. "*" trusts every hop.
     trusted_proxies: str = "127.0.0.1"
     # On SIGTERM, how long requests in flight may finish before they are cut: well inside the 30 s
     # Kubernetes waits. Socket.IO long-polls would otherwise hold the exit for their whole 25 s.
     shutdown_grace_seconds: int = Field(5, ge=0, le=300)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_and_networks(cls, value: str) -> str:
+        """uvicorn takes an entry that is not an address or a network (``10.0.0.1/8``, a typo) for
+        a literal host name that never matches: a proxy quietly untrusted. Refuse it at start."""
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return "*"
+        bad = []
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry)  # strict, as uvicorn parses it: no host bits after the prefix
+            except ValueError:
+                bad.append(entry)
+        if bad:
+            raise ValueError(f"not an IP address, nor a CIDR network with its host bits zero: {', '.join(bad)}")
+        return ",".join(entries)
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Settings:

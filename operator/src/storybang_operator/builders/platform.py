@@ -58,6 +58,9 @@ def settings_data(plat: specs.Platform) -> dict[str, str]:
         "STORYBANG_MAIL__BACKEND": mail.backend,
         "STORYBANG_CORS_ORIGINS": json.dumps(spec.cors_origins),
     }
+    if spec.trusted_proxies:
+        # Read by the HTTP roles (APIs, notifier) as uvicorn's forwarded_allow_ips.
+        data["STORYBANG_TRUSTED_PROXIES"] = ",".join(spec.trusted_proxies)
     if mail.backend == "smtp":
         data |= {
             "STORYBANG_MAIL__SMTP_HOST": mail.smtp_host,

@@ -3,6 +3,7 @@ monitoring switches every StoryBang workload of an installation shares."""
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -103,6 +104,9 @@ class PlatformSpec(Spec):
     environment: Literal["production", "dev"] = "production"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     cors_origins: list[str] = Field(default_factory=list)
+    # The ingress controller's pod addresses (networks): the services believe X-Forwarded-For from
+    # these only. Empty leaves the services' default, loopback alone.
+    trusted_proxies: list[str] = Field(default_factory=list)
     datastores: Datastores
     auth: Auth
     mail: Mail = Mail()
@@ -110,6 +114,20 @@ class PlatformSpec(Spec):
     monitoring: Monitoring = Monitoring()
     network_policies: NetworkPolicies = NetworkPolicies()
     settings: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses_or_networks(cls, proxies: list[str]) -> list[str]:
+        # Strict, as uvicorn parses them: 10.0.0.1/8 would be a name that no address matches.
+        bad = []
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError:
+                bad.append(proxy)
+        if bad:
+            raise ValueError(f"not an IP address, nor a CIDR network with its host bits zero: {', '.join(bad)}")
+        return proxies
 
     @field_validator("settings")
     @classmethod
