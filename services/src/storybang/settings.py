@@ -132,6 +132,12 @@ class NotifierSettings(BaseModel):
     # user's last event, gets an incomplete replay and refetches its state over the API.
     stream_max_len: int = Field(1000, ge=10)
     stream_ttl_seconds: int = Field(24 * 3600, ge=60)
+    # Socket.IO's long-polling transport: each poll is a request of its own, which the Ingress may
+    # send to any notifier replica, and a replica knows only the sessions it opened. Off, sockets
+    # are WebSockets only (one connection, one replica) and a polling request is refused with the
+    # reason; on only with a single replica or sticky sessions at the proxy. `storybang dev`, one
+    # process, always takes both.
+    polling: bool = False
 
 
 class WebSettings(BaseModel):

@@ -21,7 +21,8 @@ GRACE_S = 1
 async def test_sigterm_with_a_long_polling_client_exits_within_the_grace(
     notifier_settings: Settings, keys: tokens.KeySet, tmp_path: Path
 ) -> None:
-    env = {"STORYBANG_SHUTDOWN_GRACE_SECONDS": str(GRACE_S)}
+    # Long-polling is off by default (several replicas); a single notifier may turn it on.
+    env = {"STORYBANG_SHUTDOWN_GRACE_SECONDS": str(GRACE_S), "STORYBANG_NOTIFIER__POLLING": "true"}
     with notifier_process(notifier_settings, tmp_path / "notifier.log", extra_env=env) as process:
         client = socketio.AsyncClient(reconnection=False)
         token, _ = keys.issue(new_user(), "user")

@@ -41,7 +41,9 @@ export function connect(): void {
   if (socket) return;
   socket = io({
     path: '/socket.io',
-    transports: ['websocket', 'polling'],
+    // The notifier may run as several replicas: each long-poll could reach another one, so it takes
+    // WebSockets only (one connection, one replica) and refuses polling.
+    transports: ['websocket'],
     auth: (cb) => {
       void session.accessToken().then((token) => cb(cursor.last ? { token, last_event_id: cursor.last } : { token }));
     },

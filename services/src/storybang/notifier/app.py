@@ -2,7 +2,9 @@
 
 Both serve Socket.IO on ``/socket.io``. The standalone app adds ``/healthz``, ``/readyz`` (Redis
 answers and the Pub/Sub subscription is up) and ``/metrics``; the embedded one is wrapped around
-the dev API app, which has its own health routes.
+the dev API app, which has its own health routes. The standalone notifier may run as several
+replicas behind one Service, so it takes WebSockets only unless told otherwise; the embedded one,
+a single process, also takes long-polling.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import parse_qs
 
 import socketio  # type: ignore[import-untyped]
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,6 +32,10 @@ from storybang.stores import redis
 from storybang.stores.revocations import RedisRevocations, Revocations
 
 SOCKETIO_PATH = "socket.io"
+POLLING_REFUSED = (
+    "This notifier takes the WebSocket transport only: connect with transports=['websocket']. "
+    "Long-polling would need every request of a session to reach the same one of several notifiers."
+)
 
 
 def origin_policy(settings: Settings) -> handshake.OriginPolicy:
@@ -51,6 +58,7 @@ def create_app(settings: Settings) -> ASGIApp:
         manager=manager,
         origins=origin_policy(settings),
         revocations=revocations,
+        polling=options.polling,
     )
 
     async def healthz(_: Request) -> Response:
@@ -79,7 +87,10 @@ def create_app(settings: Settings) -> ASGIApp:
         routes=[Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", _metrics)],
         lifespan=lifespan,
     )
-    return _with_cors(socketio.ASGIApp(sio, other_asgi_app=web, socketio_path=SOCKETIO_PATH), origin_policy(settings))
+    app: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=web, socketio_path=SOCKETIO_PATH)
+    if not options.polling:
+        app = _websocket_only(app)
+    return _with_cors(app, origin_policy(settings))
 
 
 def embed(app: ASGIApp, settings: Settings, bus: events.InProcessEventBus, revocations: Revocations) -> ASGIApp:
@@ -103,6 +114,31 @@ def embed(app: ASGIApp, settings: Settings, bus: events.InProcessEventBus, revoc
 
 async def _metrics(_: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _websocket_only(app: ASGIApp) -> ASGIApp:
+    """Refuse Socket.IO's long-polling with a problem that says what to do: Engine.IO's own answer
+    is a bare "Invalid transport". The refusal comes at the first request, before any session, so a
+    client never gets as far as polling one replica about a session that another one holds."""
+
+    async def refuse_polling(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(f"/{SOCKETIO_PATH}"):
+            # Engine.IO takes a request without a transport for polling.
+            transport = parse_qs(scope["query_string"].decode("latin-1")).get("transport", ["polling"])[0]
+            if transport != "websocket":
+                # RFC 9457 like the APIs' errors, written here: the notifier imports no API module.
+                refusal = {
+                    "type": "about:blank",
+                    "title": "Bad Request",
+                    "status": 400,
+                    "detail": POLLING_REFUSED,
+                    "errors": [{"field": "transport", "message": f"{transport!r} is not accepted: use 'websocket'"}],
+                }
+                await JSONResponse(refusal, 400, media_type="application/problem+json")(scope, receive, send)
+                return
+        await app(scope, receive, send)
+
+    return refuse_polling
 
 
 def _with_cors(app: ASGIApp, origins: handshake.OriginPolicy) -> ASGIApp:

@@ -32,10 +32,12 @@ def build(
     manager: delivery.OrderedManager,
     origins: handshake.OriginPolicy,
     revocations: Revocations,
+    polling: bool = True,
 ) -> socketio.AsyncServer:
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
+        transports=["websocket", "polling"] if polling else ["websocket"],
         # Origins are checked in the connect handler, which can say why; CORS headers for the
         # polling transport come from the app's middleware.
         cors_allowed_origins=[],
