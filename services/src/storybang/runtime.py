@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storybang import mail, queue
 from storybang.events import EventBus, InProcessEventBus, RedisEventBus
-from storybang.security import passwords, tokens
+from storybang.security import passwords, tokens, vapid
 from storybang.security.access import AccessCache
 from storybang.settings import Settings
 from storybang.stores import redis, sql
@@ -44,6 +44,8 @@ class Runtime:
     revocations: Revocations
     # Verified tokens and accounts' standing, per process (storybang.security.access).
     access: AccessCache
+    # The key that signs Web Push requests (storybang.security.vapid).
+    push_key: vapid.VapidKey
 
     @classmethod
     async def open(
@@ -97,6 +99,7 @@ class Runtime:
             broker=broker or queue.make_broker(settings),
             revocations=revocations,
             access=AccessCache(keys),
+            push_key=vapid.key_for(settings.push, keys),
         )
 
     async def check(self) -> dict[str, str]:

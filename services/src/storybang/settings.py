@@ -140,6 +140,32 @@ class NotifierSettings(BaseModel):
     polling: bool = False
 
 
+class PushSettings(BaseModel):
+    """Web Push (RFC 8030/8291/8292): a finished job notifies the person's browsers."""
+
+    # The VAPID private key (P-256): PEM, or the raw 32-byte scalar in base64url as `web-push
+    # generate-vapid-keys` prints it. Empty: derived from the signing key, so every replica agrees
+    # with no other Secret; set it to keep subscriptions working across a change of signing key.
+    vapid_private_key: SecretStr | None = None
+    # Who the push services may contact about our traffic (RFC 8292 `sub`): a mailto: or https: URL.
+    vapid_subject: str = Field("mailto:admin@storybang.invalid", pattern=r"^(mailto:|https://)\S+$")
+    # Outside env=dev, endpoints must be https on one of these hosts (or below them): the servers
+    # POST to whatever a person subscribes, so an open list would let anyone aim them at the
+    # cluster's insides. Empty: any https host.
+    endpoint_hosts: list[str] = [
+        "fcm.googleapis.com",
+        "android.googleapis.com",
+        "push.services.mozilla.com",
+        "notify.windows.com",
+        "push.apple.com",
+    ]
+    # Browsers kept per person; a new one past this drops the oldest.
+    max_subscriptions: int = Field(10, ge=1, le=100)
+    # How long a push service keeps a notification for a browser that is offline.
+    ttl_seconds: int = Field(24 * 3600, ge=0, le=28 * 24 * 3600)
+    timeout_seconds: float = Field(10, gt=0, le=60)
+
+
 class WebSettings(BaseModel):
     # The built web client (index.html and assets/). None: the copy inside the installed package
     # (the image has one), else web/dist of the source checkout (`make web` builds it).
@@ -170,6 +196,7 @@ class Settings(BaseSettings):
     generation: GenerationSettings = GenerationSettings()
     worker: WorkerSettings = WorkerSettings()
     notifier: NotifierSettings = NotifierSettings()
+    push: PushSettings = PushSettings()
     web: WebSettings = WebSettings()
     cors_origins: list[str] = []
     # Addresses whose X-Forwarded-For is believed (the ingress controller's pods), comma-separated

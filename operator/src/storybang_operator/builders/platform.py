@@ -21,7 +21,13 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     "identity": ("/api/v1/auth", "/api/v1/users", "/api/v1/admin", "/.well-known"),
     "characters": ("/api/v1/characters",),
     "stories": ("/api/v1/stories",),
-    "generation": ("/api/v1/generations", "/api/v1/users/me/usage", "/api/v1/admin/generations", "/api/v1/admin/usage"),
+    "generation": (
+        "/api/v1/generations",
+        "/api/v1/users/me/usage",
+        "/api/v1/admin/generations",
+        "/api/v1/admin/usage",
+        "/api/v1/push",
+    ),
     "notifier": ("/socket.io",),
     "web": ("/",),
 }

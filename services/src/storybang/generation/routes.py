@@ -18,11 +18,13 @@ from storybang.generation.models import (
     Task,
     Usage,
 )
+from storybang.push import routes as push_routes
 
 generations = APIRouter(prefix="/api/v1/generations", tags=["generations"])
 usage = APIRouter(prefix="/api/v1/users", tags=["users"])
 admin = APIRouter(prefix="/api/v1/admin", tags=["admin"], responses=problems.responses(403))
-routers = [generations, usage, admin, signed_images.router(pictures.PREFIX, "generations")]
+# Web Push tells of jobs that end, so the generation API serves its subscriptions.
+routers = [generations, usage, admin, signed_images.router(pictures.PREFIX, "generations"), *push_routes.routers]
 
 
 @generations.post("", status_code=status.HTTP_202_ACCEPTED, responses=problems.responses(429, 503))

@@ -24,7 +24,7 @@ VIEW_ENTRIES = 10_000
 
 # Every collection that holds a person's data, so that deleting an account can remove all of it
 # without the identity domain knowing the other domains.
-USER_COLLECTIONS = ("characters", "stories", "story_versions", "generations")
+USER_COLLECTIONS = ("characters", "stories", "story_versions", "generations", "push_subscriptions")
 
 
 @dataclass(frozen=True)
