@@ -27,13 +27,24 @@ def load_settings(**overrides: Any) -> Settings:
         raise click.ClickException(f"invalid settings:\n{problems}") from e
 
 
-def configure_logs(settings: Settings) -> None:
-    logs.configure(settings.log, dev=settings.env == "dev")
+def configure_logs(settings: Settings, *, keep_job_lines: bool = False) -> None:
+    """``keep_job_lines``: for the roles that log about jobs, also keep each job's lines where
+    administrators read them (:mod:`storybang.stores.joblogs`)."""
+    job_lines = None
+    if keep_job_lines:
+        from storybang.stores import joblogs
+
+        redis_url = settings.redis.url.get_secret_value() if settings.redis.url else None
+        to = joblogs.destination(
+            redis_url, max_lines=settings.log.job_lines, ttl_seconds=settings.log.job_lines_ttl_seconds
+        )
+        job_lines = joblogs.Shipper(to, capacity=settings.log.job_lines_buffer).start().offer
+    logs.configure(settings.log, dev=settings.env == "dev", job_lines=job_lines)
 
 
 def serve_app(app: Any, settings: Settings, host: str, port: int) -> None:
     """Every HTTP role, and the benchmarks' bare baseline, run under this one uvicorn call."""
-    configure_logs(settings)
+    configure_logs(settings, keep_job_lines=True)
     uvicorn.run(
         app,
         host=host,
@@ -125,7 +136,7 @@ def worker(tasks: tuple[str, ...]) -> None:
     from storybang.generation import worker as generation_worker
 
     settings = load_settings()
-    configure_logs(settings)
+    configure_logs(settings, keep_job_lines=True)
     generation_worker.run(settings, list(tasks))
 
 

@@ -2,14 +2,19 @@
 
 Every record passes :func:`redact`, which masks values whose key looks like a credential, so a
 careless ``log.info("login", password=...)`` still cannot leak one.
+
+A line whose context carries a ``job_id`` is also handed, as JSON, to the ``job_lines`` callable
+given to :func:`configure` (:class:`storybang.stores.joblogs.Shipper`), so that administrators can
+read a job's lines over the API. That callable only buffers: no log call waits on a store.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -27,9 +32,49 @@ def redact(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[s
     return event
 
 
-def configure(settings: LogSettings, *, dev: bool = False) -> None:
+# A job's line kept for administrators stays small: a string value past this is cut, keeping a
+# traceback's end (where the error is) rather than its start.
+JOB_LINE_VALUE_MAX = 4000
+# Kept out of a job's lines: the standard library's record and structlog's bookkeeping.
+_INTERNAL = frozenset({"_record", "_from_structlog", "exc_info", "stack_info"})
+
+JobLines = Callable[[str, str], None]
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > JOB_LINE_VALUE_MAX:
+        return "…" + value[-JOB_LINE_VALUE_MAX:]
+    return value
+
+
+def job_line(event: MutableMapping[str, Any]) -> str:
+    """A log line as a job keeps it: JSON, its exception as text, long values cut."""
+    line = {k: v for k, v in event.items() if k not in _INTERNAL}
+    if event.get("exc_info"):
+        line["exception"] = structlog.processors.format_exc_info(None, "", {"exc_info": event["exc_info"]}).get(
+            "exception", ""
+        )
+    return json.dumps({k: _cut(v) for k, v in line.items()}, default=str, ensure_ascii=False)
+
+
+def _shipping(job_lines: JobLines) -> Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]:
+    def ship(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        job_id = event.get("job_id")
+        if isinstance(job_id, str):
+            job_lines(job_id, job_line(event))
+        return event
+
+    return ship
+
+
+# One list for the life of the process, changed in place: a logger caches the list it was given
+# on first use, so a later configure() (tests) still reaches every logger.
+_PROCESSORS: list[Any] = []
+
+
+def configure(settings: LogSettings, *, dev: bool = False, job_lines: JobLines | None = None) -> None:
     """Set up the process's logging from its log settings; ``dev`` picks the console format when
-    the settings name none."""
+    the settings name none; ``job_lines(job_id, line)`` receives every line that has a job id."""
     level = getattr(logging, settings.level.upper())
     # The console renderer prints a logged exception's traceback itself; JSON needs it turned into
     # an "exception" field first, or log.exception() would write only "exc_info": true.
@@ -43,9 +88,11 @@ def configure(settings: LogSettings, *, dev: bool = False) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact,
+        *([_shipping(job_lines)] if job_lines is not None else []),
     ]
+    _PROCESSORS[:] = [*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter]
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=_PROCESSORS,
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(level),
         cache_logger_on_first_use=True,

@@ -16,7 +16,7 @@ from storybang.events import EventBus, InProcessEventBus, RedisEventBus
 from storybang.security import passwords, tokens, vapid
 from storybang.security.access import AccessCache
 from storybang.settings import Settings
-from storybang.stores import redis, sql
+from storybang.stores import joblogs, redis, sql
 from storybang.stores.blobs import BlobStore, DirectoryBlobStore
 from storybang.stores.blobs_gridfs import GridFSBlobStore
 from storybang.stores.counters import Counters, MemoryCounters, RedisCounters
@@ -44,6 +44,8 @@ class Runtime:
     revocations: Revocations
     # Verified tokens and accounts' standing, per process (storybang.security.access).
     access: AccessCache
+    # Each job's log lines, for administrators (written by the logging, see storybang.stores.joblogs).
+    job_lines: joblogs.JobLines
     # The key that signs Web Push requests (storybang.security.vapid).
     push_key: vapid.VapidKey
 
@@ -99,6 +101,7 @@ class Runtime:
             broker=broker or queue.make_broker(settings),
             revocations=revocations,
             access=AccessCache(keys),
+            job_lines=joblogs.reader(redis_url, max_lines=settings.log.job_lines),
             push_key=vapid.key_for(settings.push, keys),
         )
 
@@ -127,4 +130,5 @@ class Runtime:
         await self.events.close()
         await self.counters.close()
         await self.revocations.close()
+        await self.job_lines.close()
         await self.engine.dispose()

@@ -175,6 +175,13 @@ class WebSettings(BaseModel):
 class LogSettings(BaseModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] | None = None  # None: console in dev, json elsewhere
+    # Each job's lines are also kept for administrators (GET /api/v1/admin/generations/{id}/logs):
+    # its last this many lines, in Redis (in memory in dev), for this long after its last line.
+    job_lines: int = Field(200, ge=1, le=10_000)
+    job_lines_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+    # Lines waiting to be written out per process; past it they are dropped (and counted) rather
+    # than slow a job down while Redis is away.
+    job_lines_buffer: int = Field(10_000, ge=100, le=1_000_000)
 
     def resolved_format(self, *, dev: bool) -> Literal["json", "console"]:
         return self.format or ("console" if dev else "json")

@@ -4,15 +4,20 @@ Redis and a real Dramatiq worker."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import structlog
 
+from storybang import logs
 from storybang.generation import quotas
 from storybang.runtime import Runtime
-from storybang.settings import Settings
+from storybang.settings import LogSettings, Settings
+from storybang.stores import joblogs
 from tests.conftest import SignUp
 from tests.generation.conftest import finished, running_worker, settings_with
 from tests.identity.test_admin import make_admin
@@ -62,6 +67,57 @@ async def test_admins_see_failed_jobs_with_reason_and_backends_tried(
     assert any(line["event"] == "job failed" for line in mine), lines
     assert all(line.get("task") == "translate" for line in mine)
     assert all(line.get("request_id") == REQUEST_ID for line in mine if line["event"] == "job failed")
+
+
+@pytest.fixture
+def kept_job_lines(real_settings: Settings) -> Iterator[joblogs.Shipper]:
+    """This process's logging as a role's: every line with a job id also kept in the real Redis."""
+    assert real_settings.redis.url is not None
+    to = joblogs.destination(real_settings.redis.url.get_secret_value(), max_lines=200, ttl_seconds=3600)
+    shipper = joblogs.Shipper(to, capacity=10_000).start()
+    logs.configure(LogSettings(format="json"), job_lines=shipper.offer)
+    yield shipper
+    shipper.close()
+    logs.configure(LogSettings(format="json"))
+    logging.getLogger().handlers.clear()
+
+
+async def test_admins_read_a_failed_jobs_log_lines_from_the_api_and_the_worker(
+    client: httpx.AsyncClient,
+    signup: SignUp,
+    runtime: Runtime,
+    real_settings: Settings,
+    tmp_path: Path,
+    kept_job_lines: joblogs.Shipper,
+) -> None:
+    user = await signup()
+    settings = settings_with(real_settings, tmp_path, generation={"backends": DOWN, "max_retries": 0})
+    body = {"task": "translate", "input": {"text": "The fox is happy.", "target_language": "es"}}
+    with running_worker(settings, ["translate"]):
+        asked = user.headers | {"X-Request-ID": REQUEST_ID}
+        job = (await client.post("/api/v1/generations", headers=asked, json=body)).json()
+        assert (await finished(client, user, job["id"]))["status"] == "failed"
+    assert kept_job_lines.flush()
+    path = f"/api/v1/admin/generations/{job['id']}/logs"
+
+    r = await client.get(path, headers=user.headers)
+    assert r.status_code == 403 and r.headers["content-type"] == "application/problem+json"
+    admin = await make_admin(runtime, client, signup)
+    r = await client.get(path, headers=admin)
+    assert r.status_code == 200, r.text
+    lines = r.json()["items"]
+    # The API's line about creating the job first, then the worker's, oldest first, all with the
+    # job's id and the id of the request that asked for it.
+    assert lines[0]["event"] == "job created" and lines[0]["owner_id"] == user.id
+    failed = next(line for line in lines if line["event"] == "job failed")
+    assert "every backend failed" in failed["reason"]
+    assert failed["backends_tried"] == ["down-a", "down-b"]
+    assert [line["timestamp"] for line in lines] == sorted(line["timestamp"] for line in lines)
+    assert all(line["job_id"] == job["id"] and line["request_id"] == REQUEST_ID for line in lines)
+    assert all(line["task"] == "translate" and line["level"] in ("info", "warning") for line in lines)
+
+    unknown = await client.get("/api/v1/admin/generations/0123456789abcdef01234567/logs", headers=admin)
+    assert unknown.status_code == 404 and unknown.json()["title"] == "Not found"
 
 
 async def test_admin_lists_only_what_it_is_asked(client: httpx.AsyncClient, signup: SignUp, runtime: Runtime) -> None:

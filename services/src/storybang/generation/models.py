@@ -256,6 +256,24 @@ class FailedGenerationPage(BaseModel):
     next_cursor: str | None
 
 
+class LogLine(BaseModel):
+    """One log line of a job, as its process wrote it: when, how severe, what happened, and the
+    line's other fields (``job_id``, ``task``, ``request_id``, ``reason``, ``exception``...)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    timestamp: str
+    level: str
+    event: str
+
+
+class GenerationLogs(BaseModel):
+    """A job's log lines, oldest first: the last ones of every process that logged about it (the
+    API that queued it, the workers that ran it), kept for a while after its last line."""
+
+    items: list[LogLine]
+
+
 class Usage(BaseModel):
     day: str
     tokens: int

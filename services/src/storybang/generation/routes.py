@@ -12,8 +12,10 @@ from storybang.generation import pictures, quotas, service
 from storybang.generation.models import (
     FailedGenerationPage,
     GenerationCreate,
+    GenerationLogs,
     GenerationPage,
     GenerationPublic,
+    ObjectId,
     Status,
     Task,
     Usage,
@@ -72,6 +74,13 @@ async def failed_jobs(
 ) -> FailedGenerationPage:
     """Every user's failed jobs with the reason and the backends asked, for administrators."""
     return await service.failed_jobs(runtime, limit, cursor, task)
+
+
+@admin.get("/generations/{job_id}/logs")
+async def job_logs(job_id: Annotated[ObjectId, Path()], _: AdminUser, runtime: RuntimeDep) -> GenerationLogs:
+    """Any user's job's log lines, oldest first, for administrators: the API's that queued it and
+    every worker's that ran it (the last ones of each job, kept for days after its last line)."""
+    return await service.job_logs(runtime, job_id)
 
 
 @admin.get("/usage/{user_id}")

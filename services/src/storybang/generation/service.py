@@ -13,7 +13,7 @@ import structlog
 from dramatiq.errors import DramatiqError
 from redis.exceptions import RedisError
 
-from storybang import queue
+from storybang import logs, queue
 from storybang.characters import service as characters
 from storybang.errors import InvalidInput, NotFound, Unavailable
 from storybang.generation import jobs, pictures, quotas
@@ -23,6 +23,7 @@ from storybang.generation.models import (
     AnyJobCreate,
     FailedGeneration,
     FailedGenerationPage,
+    GenerationLogs,
     GenerationPage,
     GenerationPublic,
 )
@@ -30,6 +31,8 @@ from storybang.runtime import Runtime
 from storybang.security.urls import UrlSigner
 from storybang.stores.documents import Doc
 from storybang.stories import service as stories
+
+log = logs.get(__name__)
 
 
 def public(doc: Doc, signer: UrlSigner, queue_position: int | None = None) -> GenerationPublic:
@@ -94,6 +97,16 @@ async def _queue_position(runtime: Runtime, job: Doc) -> int | None:
     return len(ahead.items) + 1
 
 
+async def _enqueue(runtime: Runtime, job: Doc) -> None:
+    try:
+        await asyncio.to_thread(queue.enqueue, runtime.broker, job["task"], job["id"])
+    except (RedisError, DramatiqError) as e:
+        failed = {"status": "failed", "error": "the queue is unavailable"}
+        await runtime.documents.update(jobs.COLLECTION, job["id"], failed)
+        log.warning("job not queued: the queue is unavailable", error=type(e).__name__)
+        raise Unavailable("The job queue is unavailable; try again shortly.") from e
+
+
 async def create(runtime: Runtime, owner_id: str, request: AnyJobCreate) -> GenerationPublic:
     data = _parse(request)
     if request.task == "story" and data.get("paragraph") is None and not data["prompt"].strip():
@@ -111,12 +124,11 @@ async def create(runtime: Runtime, owner_id: str, request: AnyJobCreate) -> Gene
     await quotas.check(runtime, owner_id, request.task)
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     job = await jobs.create(runtime.documents, owner_id, request.task, data, request.backend, request_id=request_id)
-    try:
-        await asyncio.to_thread(queue.enqueue, runtime.broker, request.task, job["id"])
-    except (RedisError, DramatiqError) as e:
-        failed = {"status": "failed", "error": "the queue is unavailable"}
-        await runtime.documents.update(jobs.COLLECTION, job["id"], failed)
-        raise Unavailable("The job queue is unavailable; try again shortly.") from e
+    # From here the request's lines are the job's too: they join the worker's in the job's log.
+    with structlog.contextvars.bound_contextvars(job_id=job["id"], task=job["task"]):
+        # Said before the message is sent, so that it comes before anything a worker says about the job.
+        log.info("job created", owner_id=owner_id, backend=request.backend)
+        await _enqueue(runtime, job)
     await runtime.events.publish(owner_id, "generation.queued", {"id": job["id"], "task": job["task"]})
     return public(job, runtime.keys.image_urls, await _queue_position(runtime, job))
 
@@ -157,6 +169,17 @@ async def failed_jobs(runtime: Runtime, limit: int, cursor: str | None, task: st
         for d in page.items
     ]
     return FailedGenerationPage(items=items, next_cursor=page.next_cursor)
+
+
+async def job_logs(runtime: Runtime, job_id: str) -> GenerationLogs:
+    """Any user's job's log lines, for administrators; lines past their expiry are gone."""
+    if await jobs.get(runtime.documents, job_id) is None:
+        raise NotFound("No such generation.")
+    lines = await runtime.job_lines.read(job_id)
+    # Each process writes its lines in order, but the API's and a worker's reach the store in batches
+    # of their own: ordered by the time each line was written (UTC ISO 8601 sorts as text).
+    lines.sort(key=lambda line: str(line.get("timestamp", "")))
+    return GenerationLogs.model_validate({"items": lines})
 
 
 async def cancel(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPublic:

@@ -3,10 +3,12 @@ connection is found broken (Redis restarted, a failover), instead of failing the
 
 from __future__ import annotations
 
+from redis import Redis as BlockingRedis
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.exceptions import ConnectionError, TimeoutError
+from redis.retry import Retry as BlockingRetry
 
 RETRIES = 3
 
@@ -21,4 +23,15 @@ def client(url: str, *, decode_responses: bool = False, retries: int = RETRIES) 
         retry_on_error=[ConnectionError, TimeoutError],
         health_check_interval=30,
         socket_connect_timeout=5,
+    )
+
+
+def blocking_client(url: str, *, timeout_seconds: float = 2.0) -> BlockingRedis:
+    """A client for a thread of its own that would rather give up than wait: short timeouts, no
+    retry (the job-log shipper drops a batch that Redis does not take at once)."""
+    return BlockingRedis.from_url(
+        url,
+        socket_timeout=timeout_seconds,
+        socket_connect_timeout=timeout_seconds,
+        retry=BlockingRetry(NoBackoff(), 0),
     )
