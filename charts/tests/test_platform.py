@@ -122,6 +122,27 @@ def test_ingress_values_go_into_the_platform(render: Render) -> None:
     assert not [m for m in render() if m["kind"] == "Ingress"], "the operator renders the Ingress, not the chart"
 
 
+def test_the_edge_values_go_into_the_platform_and_pass_its_crd(render: Render) -> None:
+    """Trusted proxies and the peers admitted to the HTTP pods; by default, neither (the services
+    then trust loopback alone, the policies admit the controller's namespace)."""
+    peers = [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}},
+            "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}},
+        },
+        {"ipBlock": {"cidr": "192.0.2.0/24"}},
+    ]
+    manifests = render({"platform.trustedProxies": ["10.244.0.0/16"], "platform.networkPolicies.ingressFrom": peers})
+    spec = platform(manifests)
+    assert spec["trustedProxies"] == ["10.244.0.0/16"]
+    assert spec["networkPolicies"]["ingressFrom"] == peers
+    (resource,) = by_kind(manifests, "Platform")
+    assert crd_schema.errors(crds()["Platform"], resource) == []
+    defaults = platform(render())
+    assert "trustedProxies" not in defaults
+    assert "ingressFrom" not in defaults["networkPolicies"]
+
+
 def test_internal_stores_get_generated_credentials_and_matching_urls(default_manifests: list[Manifest]) -> None:
     spec = platform(default_manifests)
     redis = secret_data(one(default_manifests, "Secret", f"{FULLNAME}-redis"))

@@ -4,7 +4,7 @@ the specs their validation rules exist for."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -178,6 +178,20 @@ def test_trusted_proxies_are_addresses_or_networks() -> None:
     for wrong in ("ingress-nginx", "10.0.0.0/33", "*"):
         errs = _broken("Platform", "storybang", lambda s, w=wrong: s.update(trustedProxies=[w]))
         assert any("trustedProxies" in e for e in errs), (wrong, errs)
+
+
+def test_an_ingress_from_peer_is_selectors_or_an_ip_block_alone() -> None:
+    def peers(*given: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+        return lambda s: s["networkPolicies"].update(ingressFrom=list(given))
+
+    good = peers(
+        {"namespaceSelector": {}, "podSelector": {"matchLabels": {"app": "envoy"}}},
+        {"ipBlock": {"cidr": "192.0.2.0/24"}},
+    )
+    assert _broken("Platform", "storybang", good) == []
+    for bad in ({}, {"ipBlock": {"cidr": "192.0.2.0/24"}, "namespaceSelector": {}}):
+        errs = _broken("Platform", "storybang", peers(bad))
+        assert any("an ingressFrom peer is" in e for e in errs), (bad, errs)
 
 
 def test_access_token_lifetime_is_bounded_by_the_services_limit() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from storybang_operator import errors
 from storybang_operator.builders import networkpolicies, platform
 from tests.builders import typed
 from tests.builders.pods import assert_owned, by_kind
@@ -36,6 +37,7 @@ def test_external_https_can_be_switched_off(plat: dict[str, Any]) -> None:
 
 
 def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict[str, Any]) -> None:
+    del plat["spec"]["networkPolicies"]["ingressFrom"]  # the default: the controller's namespace
     policies = {
         p["metadata"]["name"]: p["spec"] for p in by_kind(platform.build(typed.platform(plat), []), "NetworkPolicy")
     }
@@ -64,3 +66,46 @@ def test_network_policies_deny_by_default_then_allow_the_needed_paths(plat: dict
 def test_network_policies_can_be_switched_off(plat: dict[str, Any]) -> None:
     plat["spec"]["networkPolicies"]["enabled"] = False
     assert by_kind(platform.build(typed.platform(plat), []), "NetworkPolicy") == []
+
+
+def _ingress_from(plat: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = {p["metadata"]["name"]: p["spec"] for p in networkpolicies.build(typed.platform(plat))}
+    rule: list[dict[str, Any]] = policies["storybang-allow-ingress-controller"]["ingress"][0]["from"]
+    return rule
+
+
+def test_the_examples_ingress_from_admits_the_controllers_own_pods(plat: dict[str, Any]) -> None:
+    [peer] = _ingress_from(plat)
+    assert peer["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    assert peer["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}
+
+
+def test_ingress_from_peers_replace_the_controller_namespace(plat: dict[str, Any]) -> None:
+    peers = [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "gateways"}},
+            "podSelector": {
+                "matchLabels": {"app.kubernetes.io/name": "envoy"},
+                "matchExpressions": [{"key": "tier", "operator": "In", "values": ["edge"]}],
+            },
+        },
+        {"ipBlock": {"cidr": "192.0.2.0/24", "except": ["192.0.2.128/25"]}},
+    ]
+    plat["spec"]["networkPolicies"]["ingressFrom"] = peers
+    assert _ingress_from(plat) == peers
+
+
+def test_an_empty_selector_in_a_peer_is_kept_because_it_selects_everything(plat: dict[str, Any]) -> None:
+    plat["spec"]["networkPolicies"]["ingressFrom"] = [{"namespaceSelector": {}}]
+    assert _ingress_from(plat) == [{"namespaceSelector": {}}]
+
+
+@pytest.mark.parametrize(
+    "peer",
+    [{}, {"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {}}],
+    ids=["nothing", "ip-block-with-a-selector"],
+)
+def test_a_peer_that_kubernetes_would_refuse_is_an_invalid_spec(plat: dict[str, Any], peer: dict[str, Any]) -> None:
+    plat["spec"]["networkPolicies"]["ingressFrom"] = [peer]
+    with pytest.raises(errors.InvalidSpec, match=r"networkPolicies\.ingressFrom\[0\]: a peer is"):
+        networkpolicies.build(typed.platform(plat))

@@ -1,7 +1,8 @@
 """A Platform's NetworkPolicies: deny everything to and from StoryBang pods in the namespace,
-then allow DNS, the ingress controller to the web and API pods, pods to datastores, pods to APIs
-and model servers, HTTPS out for workers and model servers, SMTP and Prometheus when switched on.
-StoryBang pods are those labelled app.kubernetes.io/part-of=storybang, whatever their owner."""
+then allow DNS, the ingress controller (or the peers of `ingressFrom`) to the web and API pods,
+pods to datastores, pods to APIs and model servers, HTTPS out for workers and model servers, SMTP
+and Prometheus when switched on. StoryBang pods are those labelled
+app.kubernetes.io/part-of=storybang, whatever their owner."""
 
 from __future__ import annotations
 
@@ -40,6 +41,9 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
         }
 
     everyone = _storybang_pods()
+    ingress_from = [peer.manifest() for peer in policy.ingress_from] or [
+        _namespace(policy.ingress_controller_namespace)
+    ]
     policies = [
         np("default-deny", {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
         np(
@@ -68,12 +72,7 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
             {
                 "podSelector": _component_pods("domain-service"),
                 "policyTypes": ["Ingress"],
-                "ingress": [
-                    {
-                        "from": [_namespace(policy.ingress_controller_namespace)],
-                        "ports": _tcp(common.HTTP_PORT),
-                    }
-                ],
+                "ingress": [{"from": ingress_from, "ports": _tcp(common.HTTP_PORT)}],
             },
         ),
         # The services talk to each other over HTTP only towards APIs and model servers.

@@ -4,7 +4,7 @@ monitoring switches every StoryBang workload of an installation shares."""
 from __future__ import annotations
 
 import ipaddress
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -89,9 +89,46 @@ class Monitoring(Spec):
     prometheus_address: str | None = None
 
 
+class SelectorRequirement(Spec):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] | None = None
+
+
+class LabelSelector(Spec):
+    match_labels: dict[str, str] | None = None
+    match_expressions: list[SelectorRequirement] | None = None
+
+
+class IpBlock(Spec):
+    cidr: str
+    except_: list[str] | None = Field(None, alias="except")
+
+
+class Peer(Spec):
+    """A NetworkPolicyPeer, rendered as given. An empty selector (``{}``) selects everything, so
+    absent and empty differ."""
+
+    pod_selector: LabelSelector | None = None
+    namespace_selector: LabelSelector | None = None
+    ip_block: IpBlock | None = None
+
+    @model_validator(mode="after")
+    def _selectors_or_block(self) -> Peer:
+        selectors = self.pod_selector is not None or self.namespace_selector is not None
+        if (self.ip_block is not None) == selectors:
+            raise ValueError("a peer is a podSelector and/or a namespaceSelector, or an ipBlock alone")
+        return self
+
+    def manifest(self) -> dict[str, Any]:
+        return self.model_dump(by_alias=True, exclude_none=True)
+
+
 class NetworkPolicies(Spec):
     enabled: bool = True
     ingress_controller_namespace: str = "ingress-nginx"
+    # Empty: every pod of ingress_controller_namespace may reach the HTTP pods.
+    ingress_from: list[Peer] = Field(default_factory=list)
     dns_namespace: str = "kube-system"
     datastore_ports: list[int] = Field(default_factory=lambda: [6379, 3306, 27017])
     allow_external_https: bool = Field(True, alias="allowExternalHTTPS")
