@@ -108,6 +108,11 @@ test('an administrator sees failed jobs with their reasons and a user’s usage,
   const row = page.getByRole('row').filter({ hasText: 'the character has no photo to describe' });
   await expect(row.first()).toBeVisible();
   await expect(row.first()).toContainText('describe');
+  // Its log lines, opened under its row: the API's about creating it, the worker's about its failure.
+  await row.first().getByRole('button', { name: `Log lines of job ${job.id}` }).click();
+  const lines = page.getByRole('list', { name: `Log lines of job ${job.id}` });
+  await expect(lines.getByRole('listitem').first()).toContainText('job created');
+  await expect(lines.getByRole('listitem').filter({ hasText: 'job failed' })).toContainText('the character has no photo to describe');
   await expectAccessible(page, '/admin/jobs');
   await shot('failed-jobs');
   // Filtered by task: no story failed.
@@ -130,4 +135,6 @@ test('an administrator sees failed jobs with their reasons and a user’s usage,
   await page.getByRole('link', { name: 'Trabajos fallidos' }).click();
   await expect(page.getByRole('heading', { name: 'Trabajos fallidos' })).toBeVisible();
   await expectAccessible(page, '/admin/jobs (es)');
+  await page.getByRole('button', { name: `Líneas de registro del trabajo ${job.id}` }).click();
+  await expect(page.getByRole('list', { name: `Líneas de registro del trabajo ${job.id}` })).toContainText('job failed');
 });

@@ -200,4 +200,8 @@ export const es: Record<string, string> = {
   'Usage of a user': 'Consumo de un usuario',
   'Usage of the owner of job {id}': 'Consumo del propietario del trabajo {id}',
   'Today (UTC): {day}': 'Hoy (UTC): {day}',
+  'Log': 'Registro',
+  'Log lines of job {id}': 'Líneas de registro del trabajo {id}',
+  'No log lines are kept for this job.': 'No se guarda ninguna línea de registro de este trabajo.',
+  'Log lines': 'Líneas de registro',
 };

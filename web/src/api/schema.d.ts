@@ -41,6 +41,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/generations/{job_id}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Job Logs
+         * @description Any user's job's log lines, oldest first, for administrators: the API's that queued it and
+         *     every worker's that ran it (the last ones of each job, kept for days after its last line).
+         */
+        get: operations["job_logs_api_v1_admin_generations__job_id__logs_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/usage/{user_id}": {
         parameters: {
             query?: never;
@@ -1010,6 +1031,15 @@ export interface components {
          * @description A job to queue: ``input`` is the ``task``'s.
          */
         GenerationCreate: components["schemas"]["StoryJobCreate"] | components["schemas"]["ImageJobCreate"] | components["schemas"]["DescribeJobCreate"] | components["schemas"]["TranslateJobCreate"];
+        /**
+         * GenerationLogs
+         * @description A job's log lines, oldest first: the last ones of every process that logged about it (the
+         *     API that queued it, the workers that ran it), kept for a while after its last line.
+         */
+        GenerationLogs: {
+            /** Items */
+            items: components["schemas"]["LogLine"][];
+        };
         /** GenerationPage */
         GenerationPage: {
             /** Items */
@@ -1096,6 +1126,21 @@ export interface components {
             image_id: string;
             /** Image Url */
             image_url?: string | null;
+        };
+        /**
+         * LogLine
+         * @description One log line of a job, as its process wrote it: when, how severe, what happened, and the
+         *     line's other fields (``job_id``, ``task``, ``request_id``, ``reason``, ``exception``...).
+         */
+        LogLine: {
+            /** Event */
+            event: string;
+            /** Level */
+            level: string;
+            /** Timestamp */
+            timestamp: string;
+        } & {
+            [key: string]: unknown;
         };
         /** Login */
         Login: {
@@ -1739,6 +1784,64 @@ export interface operations {
             };
             /** @description The caller may not do this (an administrator's route, a disabled or unverified account). */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A field is invalid: ``errors`` names each one. */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    job_logs_api_v1_admin_generations__job_id__logs_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                job_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GenerationLogs"];
+                };
+            };
+            /** @description No access token, or one that is invalid or expired: refresh it or log in again. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller may not do this (an administrator's route, a disabled or unverified account). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource, or one of another user's (which reads the same). */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,19 +1,53 @@
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link } from '@tanstack/react-router';
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import { api, ok, type Schemas } from '../api/client';
 import { useT } from '../i18n';
 import { useMe } from '../Layout';
 import { FormError, Select } from '../ui/forms';
 
 type Task = Schemas['GenerationCreate']['task'];
+type LogLine = Schemas['LogLine'];
 const TASKS: Task[] = ['story', 'image', 'describe', 'translate'];
+// Said by the line's place, or by the row it opens under: not repeated on every line.
+const SHOWN_APART = new Set(['timestamp', 'level', 'event', 'job_id', 'task', 'exception']);
+
+function fields(line: LogLine): string {
+  return Object.entries(line)
+    .filter(([key]) => !SHOWN_APART.has(key))
+    .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+    .join(' ');
+}
+
+/** A job's log lines, oldest first, as the API and the workers wrote them. */
+function JobLog({ id }: { id: string }) {
+  const t = useT();
+  const lines = useQuery({
+    queryKey: ['admin-job-log', id],
+    queryFn: async () => ok(await api.GET('/api/v1/admin/generations/{job_id}/logs', { params: { path: { job_id: id } } })),
+  });
+  if (lines.error) return <FormError error={lines.error} />;
+  if (!lines.data) return <p role="status">{t('Loading…')}</p>;
+  if (lines.data.items.length === 0) return <p>{t('No log lines are kept for this job.')}</p>;
+  return (
+    <ol className="log-lines" aria-label={t('Log lines of job {id}', { id })}>
+      {lines.data.items.map((line, i) => (
+        <li key={i} className={`log-${line.level}`}>
+          <time dateTime={line.timestamp}>{new Date(line.timestamp).toLocaleString()}</time> <strong>{line.level}</strong> {line.event}{' '}
+          <code>{fields(line)}</code>
+          {typeof line.exception === 'string' && <pre>{line.exception}</pre>}
+        </li>
+      ))}
+    </ol>
+  );
+}
 
 /** Every user's failed jobs, newest first: why each failed and which backends were asked. */
 export default function AdminFailedJobs() {
   const t = useT();
   const { me } = useMe();
   const [task, setTask] = useState<Task | ''>('');
+  const [open, setOpen] = useState<string | null>(null);
   const failed = useInfiniteQuery({
     queryKey: ['admin-failed', task],
     queryFn: async ({ pageParam }) =>
@@ -53,30 +87,52 @@ export default function AdminFailedJobs() {
               <th scope="col">{t('Backends tried')}</th>
               <th scope="col">{t('Attempts')}</th>
               <th scope="col">{t('Owner')}</th>
+              <th scope="col">{t('Log')}</th>
             </tr>
           </thead>
           <tbody>
             {items.map((j) => (
-              <tr key={j.id}>
-                <td>{new Date(j.updated_at).toLocaleString()}</td>
-                <td>{t(j.task)}</td>
-                <td>
-                  <span className="error">{j.error ?? t('no reason recorded')}</span>
-                  {j.request_id && (
-                    <small>
-                      {' '}
-                      · {t('request')} <code>{j.request_id}</code>
-                    </small>
-                  )}
-                </td>
-                <td>{j.backends_tried.length ? j.backends_tried.join(', ') : t('none')}</td>
-                <td>{j.attempts}</td>
-                <td>
-                  <Link to="/admin/users/$id/usage" params={{ id: j.owner_id }} search={{ name: undefined }} aria-label={t('Usage of the owner of job {id}', { id: j.id })}>
-                    {t('Usage')}
-                  </Link>
-                </td>
-              </tr>
+              <Fragment key={j.id}>
+                <tr>
+                  <td>{new Date(j.updated_at).toLocaleString()}</td>
+                  <td>{t(j.task)}</td>
+                  <td>
+                    <span className="error">{j.error ?? t('no reason recorded')}</span>
+                    {j.request_id && (
+                      <small>
+                        {' '}
+                        · {t('request')} <code>{j.request_id}</code>
+                      </small>
+                    )}
+                  </td>
+                  <td>{j.backends_tried.length ? j.backends_tried.join(', ') : t('none')}</td>
+                  <td>{j.attempts}</td>
+                  <td>
+                    <Link to="/admin/users/$id/usage" params={{ id: j.owner_id }} search={{ name: undefined }} aria-label={t('Usage of the owner of job {id}', { id: j.id })}>
+                      {t('Usage')}
+                    </Link>
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      className="secondary"
+                      aria-expanded={open === j.id}
+                      aria-controls={`log-${j.id}`}
+                      aria-label={t('Log lines of job {id}', { id: j.id })}
+                      onClick={() => setOpen(open === j.id ? null : j.id)}
+                    >
+                      {t('Log lines')}
+                    </button>
+                  </td>
+                </tr>
+                {open === j.id && (
+                  <tr id={`log-${j.id}`}>
+                    <td colSpan={7}>
+                      <JobLog id={j.id} />
+                    </td>
+                  </tr>
+                )}
+              </Fragment>
             ))}
           </tbody>
         </table>
