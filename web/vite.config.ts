@@ -3,9 +3,6 @@ import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 
-// Paths the server answers itself: the service worker must never answer them with the app shell.
-const SERVER_PATHS = [/^\/api\//, /^\/socket\.io/, /^\/docs/, /^\/redoc/, /^\/openapi\.json/, /^\/healthz/, /^\/readyz/, /^\/metrics/];
-
 // `npm run dev` talks to `storybang dev` on port 8000 (or STORYBANG_API).
 const api = process.env.STORYBANG_API ?? 'http://127.0.0.1:8000';
 
@@ -13,6 +10,10 @@ export default defineConfig({
   plugins: [
     react(),
     VitePWA({
+      // Our own service worker (src/sw.ts): the precached app shell, plus Web Push notifications.
+      strategies: 'injectManifest',
+      srcDir: 'src',
+      filename: 'sw.ts',
       registerType: 'autoUpdate',
       injectRegister: 'script-defer',
       includeAssets: ['icon.svg', 'offline.html'],
@@ -33,12 +34,9 @@ export default defineConfig({
           { src: '/icon.svg', sizes: 'any', type: 'image/svg+xml' },
         ],
       },
-      workbox: {
+      injectManifest: {
         // The app shell: every built file is precached, so the app opens offline.
         globPatterns: ['**/*.{js,css,html,svg,png,webmanifest}'],
-        navigateFallback: '/index.html',
-        navigateFallbackDenylist: SERVER_PATHS,
-        cleanupOutdatedCaches: true,
       },
     }),
   ],

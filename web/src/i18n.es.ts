@@ -204,4 +204,13 @@ export const es: Record<string, string> = {
   'Log lines of job {id}': 'Líneas de registro del trabajo {id}',
   'No log lines are kept for this job.': 'No se guarda ninguna línea de registro de este trabajo.',
   'Log lines': 'Líneas de registro',
+  'Notifications': 'Notificaciones',
+  'Notify me when a story is ready': 'Avisarme cuando una historia esté lista',
+  'This browser cannot show notifications from StoryBang.': 'Este navegador no puede mostrar notificaciones de StoryBang.',
+  'Notifications are blocked for this site: allow them in the browser’s settings first.': 'Las notificaciones están bloqueadas para este sitio: permítelas antes en la configuración del navegador.',
+  'On this device, when StoryBang is not on screen: a story or another job that ends.': 'En este dispositivo, cuando StoryBang no está en pantalla: una historia u otro trabajo que termina.',
+  'Your story is ready': 'Tu historia está lista',
+  'Your {task} job is done': 'Tu trabajo «{task}» ha terminado',
+  'Your {task} job failed': 'Ha fallado tu trabajo «{task}»',
+  'The {task} job finished.': 'El trabajo «{task}» ha terminado.',
 };

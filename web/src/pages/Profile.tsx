@@ -1,15 +1,57 @@
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useNavigate } from '@tanstack/react-router';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { api, ok, session } from '../api/client';
 import { useT } from '../i18n';
 import { useMe } from '../Layout';
+import { disablePush, enablePush, pushState, type PushState } from '../push/subscribe';
 import { fieldError, FormError, Input } from '../ui/forms';
 
 export async function logOut() {
   const tokens = session.tokens();
   if (tokens) await api.POST('/api/v1/auth/logout', { body: { refresh_token: tokens.refresh } }).catch(() => undefined);
   session.clear();
+}
+
+/** "Notify me when a story is ready": the browser asks for permission only when this is clicked. */
+function Notifications() {
+  const t = useT();
+  const [state, setState] = useState<PushState | null>(null);
+  useEffect(() => {
+    void pushState().then(setState, () => setState('unsupported'));
+  }, []);
+  const change = useMutation({
+    mutationFn: (on: boolean) => (on ? enablePush() : disablePush()),
+    onSuccess: setState,
+  });
+  if (state === null) return null;
+  return (
+    <>
+      <h2>{t('Notifications')}</h2>
+      {state === 'unsupported' ? (
+        <p>{t('This browser cannot show notifications from StoryBang.')}</p>
+      ) : (
+        <p>
+          <label>
+            <input
+              type="checkbox"
+              checked={state === 'on'}
+              disabled={state === 'denied' || change.isPending}
+              onChange={(e) => change.mutate(e.currentTarget.checked)}
+            />{' '}
+            {t('Notify me when a story is ready')}
+          </label>
+          <br />
+          <small>
+            {state === 'denied'
+              ? t('Notifications are blocked for this site: allow them in the browser’s settings first.')
+              : t('On this device, when StoryBang is not on screen: a story or another job that ends.')}
+          </small>
+        </p>
+      )}
+      <FormError error={change.error} />
+    </>
+  );
 }
 
 export default function Profile() {
@@ -69,6 +111,8 @@ export default function Profile() {
           {t('Save')}
         </button>
       </form>
+
+      <Notifications />
 
       <h2>{t('Sessions')}</h2>
       <p>
