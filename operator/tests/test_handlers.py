@@ -225,6 +225,59 @@ def test_a_spec_found_invalid_on_resync_is_reported_once(
     assert fields["conditions"][0]["reason"] == "Rejected"
 
 
+def test_a_rejected_child_is_re_examined_by_resync_but_an_invalid_spec_is_not(
+    operator: state.Operator, api: RecordingApi, reconciler: Use
+) -> None:
+    """A refusal by the API server (an admission policy, a LimitRange) may be lifted without a
+    new spec: the next resync pass tries again; a spec that cannot be parsed waits for a new one."""
+    rejected = {"type": "Ready", "status": "False", "reason": "Rejected", "message": "denied"}
+    available = status.condition("Ready", True, "Available", "1/1 replicas available", generation=2)
+    reconciler({"observedGeneration": 2, "conditions": [available]})
+    passes.resynced(operator, "DomainService", _body(observedGeneration=2, conditions=[rejected]), "resync")
+    assert [fields["conditions"][0]["reason"] for fields in api.patched] == ["Available"]
+    invalid = {**rejected, "reason": "InvalidSpec"}
+    passes.resynced(operator, "DomainService", _body(observedGeneration=2, conditions=[invalid]), "resync")
+    assert len(api.patched) == 1
+
+
+def test_a_pod_nudges_its_owner_when_it_tells_what_the_status_does_not() -> None:
+    pod = {
+        "metadata": {
+            "name": "writer-7d9c-abcde",
+            "namespace": "stories",
+            "labels": {
+                "app.kubernetes.io/name": "storybang",
+                "app.kubernetes.io/instance": "writer",
+                "app.kubernetes.io/component": "worker",
+            },
+        },
+        "status": {
+            "containerStatuses": [
+                {"name": "worker", "state": {"waiting": {"reason": "ImagePullBackOff", "message": "Back-off"}}}
+            ]
+        },
+    }
+    assert nudges.owner_of_pod(pod) == ("Generator", "stories", "writer")
+    progressing = status.condition("Ready", False, "Progressing", "0/1 replicas available", generation=1)
+    assert nudges.pod_differs("Generator", {"status": {"conditions": [progressing]}}, pod)
+    told = status.condition(
+        "Ready", False, "ImagePullBackOff", "pod writer-7d9c-abcde: container worker: Back-off", generation=1
+    )
+    assert not nudges.pod_differs("Generator", {"status": {"conditions": [told]}}, pod)
+    # Once the pod has no problem, an owner still showing one is reconciled again.
+    healthy = {**pod, "status": {}}
+    assert nudges.pod_differs("Generator", {"status": {"conditions": [told]}}, healthy)
+    assert not nudges.pod_differs("Generator", {"status": {"conditions": [progressing]}}, healthy)
+    assert nudges.owner_of_pod({"metadata": {"labels": {"app": "other"}}}) is None
+
+
+def test_a_deployment_not_yet_available_leaves_a_reason_told_by_the_pods() -> None:
+    told = status.condition("Ready", False, "CrashLoopBackOff", "pod p: container c keeps exiting", generation=1)
+    owner = {"status": {"conditions": [told], "workers": 2, "readyWorkers": 1}}
+    assert not nudges.deployment_differs("Generator", owner, _deployment(2, 1))
+    assert nudges.deployment_differs("Generator", owner, _deployment(2, 2))
+
+
 def _deployment(replicas: int, available: int) -> dict[str, Any]:
     return {
         "metadata": {"generation": 1},

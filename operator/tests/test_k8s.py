@@ -22,7 +22,7 @@ def test_paths_of_core_named_and_cluster_scoped_resources() -> None:
 
 def test_unmanaged_kind_is_refused() -> None:
     with pytest.raises(errors.InvalidSpec):
-        k8s.kind_of("v1", "Pod")
+        k8s.kind_of("batch/v1", "Job")
 
 
 def test_every_child_kind_of_the_builders_is_known() -> None:

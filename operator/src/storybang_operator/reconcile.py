@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from storybang_operator import errors, k8s, metrics, observe, profiles, prometheus, queue, specs, status
+from storybang_operator import errors, k8s, metrics, observe, pods, profiles, prometheus, queue, specs, status
 from storybang_operator.builders import (
     common,
     domainservice,
@@ -33,6 +33,9 @@ AUTOSCALING = "Autoscaling"
 KEDA_KINDS = (("keda.sh/v1alpha1", "ScaledObject"), ("keda.sh/v1alpha1", "TriggerAuthentication"))
 HPA = ("autoscaling/v2", "HorizontalPodAutoscaler")
 DEPLOYMENT = ("apps/v1", "Deployment")
+# Pods whose Events are read for a volume that cannot be attached or mounted, at most, per pass:
+# one request each, and only while they wait to be created.
+VOLUME_CHECKS = 3
 
 CHILD_KINDS: Mapping[str, tuple[tuple[str, str], ...]] = {
     "Platform": (
@@ -170,14 +173,51 @@ def reconcile_domain_service(ctx: Context, body: common.Body) -> dict[str, Any]:
     plat = _platform_of(ctx, ds, ds.spec.platform_ref)
     manifests = domainservice.build(ds, plat)
     live = _converge(ctx, ds, manifests, CHILD_KINDS["DomainService"])
-    return _deployment_status(body, ds, live, domainservice.COMPONENT, domainservice.endpoint(ds))
+    return _deployment_status(ctx, body, ds, live, domainservice.COMPONENT, domainservice.endpoint(ds))
+
+
+def readiness_of(
+    ctx: Context,
+    owner: specs.Resource,
+    component: str,
+    deployment: Mapping[str, Any] | None,
+    loading_seconds: float | None = None,
+) -> status.Readiness:
+    """A Deployment's readiness, and where it only says "not yet", why its pods are not ready:
+    their status, then the Events of the few that wait for their volumes."""
+    readiness = status.deployment_readiness(deployment)
+    if deployment is None or readiness.reason not in status.NOT_YET:
+        return readiness
+    found = ctx.api.list_objects("v1", "Pod", owner.namespace, selector=common.selector_string(owner, component))
+    problem = pods.diagnose(found, loading_seconds=loading_seconds)
+    if problem is None or problem.rank > pods.VOLUME:
+        problem = _volume_problem(ctx, owner.namespace, found) or problem
+    return status.with_pods(readiness, problem)
+
+
+def _volume_problem(ctx: Context, namespace: str, found: Sequence[Mapping[str, Any]]) -> pods.Problem | None:
+    """The first volume problem in the Events of the pods that wait to be created (a few)."""
+    waiting = [pod for pod in sorted(found, key=lambda p: str(p["metadata"]["name"])) if pods.waits_for_volumes(pod)]
+    for pod in waiting[:VOLUME_CHECKS]:
+        about = f"involvedObject.kind=Pod,involvedObject.name={pod['metadata']['name']}"
+        problem = pods.volume_problem(pod, ctx.api.list_objects("v1", "Event", namespace, fields=about))
+        if problem is not None:
+            return problem
+    return None
 
 
 def _deployment_status(
-    body: common.Body, owner: specs.Resource, live: Any, component: str, endpoint: str
+    ctx: Context,
+    body: common.Body,
+    owner: specs.Resource,
+    live: Any,
+    component: str,
+    endpoint: str,
+    *,
+    loading_seconds: float | None = None,
 ) -> dict[str, Any]:
-    """The status of a resource whose readiness is its one Deployment's."""
-    readiness = status.deployment_readiness(live.get(("Deployment", owner.name)))
+    """The status of a resource whose readiness is its one Deployment's (and its pods')."""
+    readiness = readiness_of(ctx, owner, component, live.get(("Deployment", owner.name)), loading_seconds)
     ready = status.condition(
         status.READY,
         readiness.ready,
@@ -210,7 +250,7 @@ def reconcile_generator(ctx: Context, body: common.Body) -> dict[str, Any]:
     # The HPA is there for Generators rendered by operators before the workers followed the queue.
     kinds = CHILD_KINDS["Generator"] + (KEDA_KINDS if keda else ())
     live = _converge(ctx, gen, manifests, kinds)
-    readiness = status.deployment_readiness(live.get(("Deployment", gen.name)))
+    readiness = readiness_of(ctx, gen, generator.COMPONENT, live.get(("Deployment", gen.name)))
     generation, previous = _generation(body), _previous(body)
     key = generator.queue_key(gen.spec.task)
     desired: dict[str, Any] = {
@@ -293,7 +333,15 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
     live = _converge(ctx, ms, manifests, kinds)
-    desired = _deployment_status(body, ms, live, modelserver.COMPONENT, modelserver.endpoint(ms))
+    desired = _deployment_status(
+        ctx,
+        body,
+        ms,
+        live,
+        modelserver.COMPONENT,
+        modelserver.endpoint(ms),
+        loading_seconds=modelserver.STARTUP_WINDOW_SECONDS,
+    )
     load, observed = observe.model_server_load(
         ctx.prometheus, ms, plat, shown=body.get("status"), generation=_generation(body), previous=_previous(body)
     )

@@ -9,7 +9,13 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from storybang_operator import pods
+
 READY = "Ready"
+# The reasons a Deployment's own status gives; a pod's problem (pods.py) is more telling than the
+# two that mean "not yet".
+DEPLOYMENT_REASONS = {"Progressing", "RolloutStuck", "ScaledToZero", "Available"}
+NOT_YET = {"Progressing", "RolloutStuck"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +80,13 @@ def deployment_readiness(live: Mapping[str, Any] | None) -> Readiness:
             **counts,
         )
     return Readiness(True, "Available", f"{available}/{desired} replicas available", **counts)
+
+
+def with_pods(readiness: Readiness, problem: pods.Problem | None) -> Readiness:
+    """A Deployment's readiness, told by its pods' problem where it only says "not yet"."""
+    if problem is None or readiness.reason not in NOT_YET:
+        return readiness
+    return dataclasses.replace(readiness, reason=problem.reason, message=problem.message)
 
 
 def changes(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> dict[str, Any]:

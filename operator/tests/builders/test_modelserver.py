@@ -64,6 +64,16 @@ def test_vllm_gpu_server_runs_the_official_image_with_profile_args(example: Exam
     assert one(children, "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
 
 
+def test_a_first_download_has_the_whole_startup_window_before_the_rollout_counts_as_stuck(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    for ms in (example("ModelServer", "llama-story"), example("ModelServer", "smollm2")):
+        deployment = one(_build(ms, plat), "Deployment")
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        window = container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"]
+        assert deployment["spec"]["progressDeadlineSeconds"] > window > 600
+
+
 def test_gpu_resource_name_and_count_are_configurable(example: Example) -> None:
     ms = example("ModelServer", "llama-story")
     ms["spec"]["gpu"] = {"count": 2, "resourceName": "amd.com/gpu"}

@@ -162,9 +162,11 @@ def deployment(
     extra_labels: Mapping[str, str] | None = None,
     pod_annotations: Mapping[str, str] | None = None,
     strategy: Mapping[str, Any] | None = None,
+    progress_deadline_seconds: int | None = None,
 ) -> Manifest:
     """A Deployment whose pods carry the owner's labels. `replicas=None` leaves the count to an
-    autoscaler: the field is then not in the applied manifest, so the operator never fights it."""
+    autoscaler: the field is then not in the applied manifest, so the operator never fights it.
+    `progress_deadline_seconds=None` keeps the Deployment's default (10 minutes)."""
     template_meta: dict[str, Any] = {"labels": labels(owner, component, extra_labels)}
     if pod_annotations:
         template_meta["annotations"] = dict(pod_annotations)
@@ -176,6 +178,8 @@ def deployment(
         spec["replicas"] = replicas
     if strategy is not None:
         spec["strategy"] = dict(strategy)
+    if progress_deadline_seconds is not None:
+        spec["progressDeadlineSeconds"] = progress_deadline_seconds
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",

@@ -14,6 +14,11 @@ CACHE_DIR = "/models/cache"
 # Cold starts download weights and compile kernels: up to 30 minutes before liveness counts.
 STARTUP_PERIOD_SECONDS = 10
 STARTUP_FAILURES = 180
+STARTUP_WINDOW_SECONDS = STARTUP_PERIOD_SECONDS * STARTUP_FAILURES
+# A first download may take the whole startup window, during which the Deployment sees no
+# progress: past its default deadline (10 minutes) it would say ProgressDeadlineExceeded while the
+# pod is still loading. The deadline is the window and a margin for pulling the image.
+PROGRESS_DEADLINE_SECONDS = STARTUP_WINDOW_SECONDS + 600
 # `storybang inference` reads its served model name from this setting (it has no flag for it).
 SERVED_NAME_ENV = "STORYBANG_INFERENCE_SERVED_MODEL_NAME"
 # Shared memory for vLLM's worker processes (tensor parallelism, NCCL).
@@ -84,6 +89,7 @@ def build(
             extra_labels=extra,
             pod_annotations=annotations,
             strategy={"type": "Recreate"} if exclusive else None,
+            progress_deadline_seconds=PROGRESS_DEADLINE_SECONDS,
         ),
         common.service(
             ms,

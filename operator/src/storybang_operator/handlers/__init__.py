@@ -2,8 +2,8 @@
 
 Every kind has one handler for changes (create, update, resume), run by Kopf, and is reconciled
 again by the resync queue (`resync.py`): every `resync_seconds`, which repairs drift and recreates
-a child deleted by hand; at once when one of its Deployments changes in a way its status does
-not show yet, so that Ready follows the pods within moments; and at once when the Platform or
+a child deleted by hand; at once when one of its Deployments or their pods changes in a way its
+status does not show yet, so that Ready follows the pods within moments; and at once when the Platform or
 ModelServer it waits for has been reconciled. A pass over a converged resource writes nothing
 (children are compared with a dry-run apply; the status is patched only where it differs).
 

@@ -1,5 +1,5 @@
 """Kopf registrations: for each kind a change handler (create, update, resume) and an index;
-an index of our Deployments; and, with peering only, a resync timer per kind (registered at
+an index of our Deployments and one of their pods; and, with peering only, a resync timer per kind (registered at
 start-up, when the settings say whether peering is on)."""
 
 from __future__ import annotations
@@ -94,5 +94,21 @@ async def deployments(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[Any, A
     key = (str(owner["kind"]), str(body.metadata.namespace), str(owner["name"]))
     known = operator.lookup(key)
     if known is not None and nudges.deployment_differs(key[0], known, body):
+        operator.nudge(key, "child")
+    return {key: body.metadata.name}
+
+
+@kopf.index("v1", "pods", labels={common.MANAGED_BY_LABEL: common.MANAGED_BY})
+async def pods(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[Any, Any]:
+    """Every change of a pod of ours: reconcile its owner now if the pod tells why it is not
+    ready (an image that cannot be pulled, a crash loop, no node with a free GPU) and its
+    owner's status does not say it yet. Such changes leave the Deployment's status as it was,
+    so the Deployments' index does not see them."""
+    key = nudges.owner_of_pod(body)
+    if key is None:
+        return {}
+    operator = state.of(memo)
+    known = operator.lookup(key)
+    if known is not None and nudges.pod_differs(key[0], known, body):
         operator.nudge(key, "child")
     return {key: body.metadata.name}

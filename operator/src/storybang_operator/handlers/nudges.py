@@ -1,6 +1,6 @@
 """Who to reconcile now rather than at the next walk of the resync queue: what waits for a
 Platform or ModelServer that has just become ready, a Platform with a new DomainService to route
-to, and the owner of a Deployment whose readiness its status does not show yet."""
+to, and the owner of a Deployment or pod whose readiness its status does not show yet."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
-from storybang_operator import resync, status
+from storybang_operator import pods, resync, status
+from storybang_operator.builders import common, domainservice, generator, modelserver
 from storybang_operator.handlers import passes
 from storybang_operator.handlers.state import Operator
 
@@ -17,6 +18,12 @@ REPLICA_FIELDS: Mapping[str, tuple[str, str]] = {
     "DomainService": ("replicas", "readyReplicas"),
     "Generator": ("workers", "readyWorkers"),
     "ModelServer": ("replicas", "readyReplicas"),
+}
+# The kind whose pods carry each component label.
+POD_OWNERS: Mapping[str, str] = {
+    domainservice.COMPONENT: "DomainService",
+    generator.COMPONENT: "Generator",
+    modelserver.COMPONENT: "ModelServer",
 }
 # The reasons of a resource that waits for another (a Platform, a ModelServer).
 WAITING_REASONS = {"PlatformNotFound", "PlatformNotReady", "BackendNotFound", "BackendNotReady"}
@@ -59,9 +66,38 @@ def deployment_differs(owner_kind: str, owner: Mapping[str, Any], live: Mapping[
     ready = passes.ready(owner)
     shown = owner.get("status") or {}
     replicas, ready_replicas = REPLICA_FIELDS[owner_kind]
+    # A reason read from the pods (ImagePullBackOff, ...) is what "not yet" is while it lasts.
+    told_by_pods = not readiness.ready and readiness.reason in status.NOT_YET and not shown_by_deployment(ready)
     return (
         ready.get("status") != ("True" if readiness.ready else "False")
-        or ready.get("reason") != readiness.reason
+        or (ready.get("reason") != readiness.reason and not told_by_pods)
         or shown.get(replicas) != readiness.replicas
         or shown.get(ready_replicas) != readiness.ready_replicas
     )
+
+
+def shown_by_deployment(ready: Mapping[str, Any]) -> bool:
+    return ready.get("reason") in status.DEPLOYMENT_REASONS
+
+
+def owner_of_pod(pod: Mapping[str, Any]) -> resync.Key | None:
+    """The resource whose Deployment runs a pod, from the pod's labels (its owner reference
+    names a ReplicaSet)."""
+    meta = pod.get("metadata") or {}
+    labels = meta.get("labels") or {}
+    kind = POD_OWNERS.get(str(labels.get(common.COMPONENT_LABEL)))
+    name = labels.get(common.INSTANCE_LABEL)
+    if kind is None or not name or labels.get(common.NAME_LABEL) != common.PART_OF:
+        return None
+    return kind, str(meta.get("namespace")), str(name)
+
+
+def pod_differs(owner_kind: str, owner: Mapping[str, Any], pod: Mapping[str, Any]) -> bool:
+    """Whether a pod tells something its owner's Ready does not say: a problem of its own, or
+    none while Ready shows a pod's problem (which may have passed)."""
+    loading = modelserver.STARTUP_WINDOW_SECONDS if owner_kind == "ModelServer" else None
+    problem = pods.diagnose([pod], loading_seconds=loading)
+    ready = passes.ready(owner)
+    if problem is None:
+        return ready.get("status") == "False" and not shown_by_deployment(ready)
+    return (ready.get("reason"), ready.get("message")) != (problem.reason, problem.message)

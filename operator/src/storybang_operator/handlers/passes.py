@@ -15,8 +15,12 @@ from storybang_operator import errors, reconcile, status
 from storybang_operator.builders import common
 from storybang_operator.handlers.state import Operator
 
-# The reasons of a spec that cannot be rendered: nothing changes until the spec does.
-PERMANENT_REASONS = {"InvalidSpec", "Rejected", "InvalidProfile", "ProfileNotFound"}
+# The reasons of a spec that cannot be rendered whatever else changes: only a new spec can help,
+# so the resync passes leave it alone. The other refusals depend on something besides the spec
+# and are re-examined by every resync pass (one that meets the same refusal writes nothing):
+# `Rejected`, the API server refusing a child (an admission policy, a LimitRange, a schema, any
+# of which may change), and `InvalidProfile`/`ProfileNotFound` (the profiles directory).
+PERMANENT_REASONS = {"InvalidSpec"}
 logger = logging.getLogger(__name__)
 
 

@@ -141,10 +141,18 @@ class Api:
         return self._request("GET", kind_of(api_version, kind).path(namespace, name))
 
     def list_objects(
-        self, api_version: str, kind: str, namespace: str, *, selector: str | None = None
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str,
+        *,
+        selector: str | None = None,
+        fields: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Objects of a kind in a namespace; empty when the kind is not installed."""
+        """Objects of a kind in a namespace, by label `selector` and field selector `fields`;
+        empty when the kind is not installed."""
         query = [("labelSelector", selector)] if selector else []
+        query += [("fieldSelector", fields)] if fields else []
         found = self._request("GET", kind_of(api_version, kind).path(namespace), query=query)
         return list(found.get("items", [])) if found else []
 

@@ -36,6 +36,7 @@ KINDS: Mapping[tuple[str, str], Kind] = {
     ("v1", "ServiceAccount"): Kind("", "v1", "serviceaccounts"),
     ("v1", "PersistentVolumeClaim"): Kind("", "v1", "persistentvolumeclaims"),
     ("v1", "Event"): Kind("", "v1", "events"),
+    ("v1", "Pod"): Kind("", "v1", "pods"),
     ("apps/v1", "Deployment"): Kind("apps", "v1", "deployments"),
     ("networking.k8s.io/v1", "Ingress"): Kind("networking.k8s.io", "v1", "ingresses"),
     ("networking.k8s.io/v1", "NetworkPolicy"): Kind("networking.k8s.io", "v1", "networkpolicies"),
