@@ -64,6 +64,12 @@ def test_printer_columns_show_ready_and_age(kind: str) -> None:
     assert columns["Age"]["jsonPath"] == ".metadata.creationTimestamp"
 
 
+@pytest.mark.parametrize("kind", ["DomainService", "Generator", "ModelServer"])
+def test_printer_columns_of_workloads_say_why_they_are_not_ready(kind: str) -> None:
+    columns = {c["name"]: c for c in load_crds()[kind]["spec"]["versions"][0]["additionalPrinterColumns"]}
+    assert columns["Reason"]["jsonPath"] == '.status.conditions[?(@.type=="Ready")].reason'
+
+
 def test_scale_subresource_where_replicas_are_a_spec_field(crds: dict[str, dict[str, Any]]) -> None:
     for kind in ("DomainService", "ModelServer"):
         scale = crds[kind]["spec"]["versions"][0]["subresources"]["scale"]
