@@ -41,12 +41,15 @@ self.addEventListener('push', (event) => {
 
 async function open(path: string): Promise<void> {
   const url = new URL(path, self.location.origin).href;
-  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-  const existing = windows[0];
+  // A window this worker controls can be sent to the page; any other way, a new one opens.
+  const [existing] = await self.clients.matchAll({ type: 'window' });
   if (existing) {
-    await existing.focus();
-    await existing.navigate(url);
-    return;
+    try {
+      await (await existing.focus()).navigate(url);
+      return;
+    } catch {
+      // focus or navigate refused (the window went away meanwhile): open one instead
+    }
   }
   await self.clients.openWindow(url);
 }
