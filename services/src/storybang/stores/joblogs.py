@@ -161,6 +161,7 @@ class Shipper:
         self._buffer: queue.Queue[tuple[str, str]] = queue.Queue(maxsize=capacity)
         self._thread: threading.Thread | None = None
         self._closed = threading.Event()
+        self._wake = threading.Event()
         self._down = False
 
     def offer(self, job_id: str, line: str) -> None:
@@ -176,9 +177,10 @@ class Shipper:
         return self
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every line offered so far is written or dropped; False if that took longer
-        than ``timeout`` seconds."""
+        """Write out every line offered so far (or drop it) now; False if that took longer than
+        ``timeout`` seconds."""
         until = time.monotonic() + timeout
+        self._wake.set()
         while self._buffer.unfinished_tasks:
             if time.monotonic() > until:
                 return False
@@ -186,24 +188,34 @@ class Shipper:
         return True
 
     def close(self, timeout: float = EXIT_FLUSH_SECONDS) -> None:
+        """Write out what is left, then stop the thread."""
         if self._thread is None or self._closed.is_set():
             return
-        self.flush(timeout)
         self._closed.set()
+        self._wake.set()
         self._thread.join(timeout)
         with contextlib.suppress(ValueError):
             atexit.unregister(self.close)
 
     def _run(self) -> None:
-        while not self._closed.is_set():
-            try:
-                first = self._buffer.get(timeout=FLUSH_SECONDS)
-            except queue.Empty:
-                continue
-            taken = [first]
+        # The thread wakes every FLUSH_SECONDS rather than on each line: a log call then wakes no
+        # one, and the lines of a busy second go out in a few round trips.
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            closing = self._closed.is_set()
+            self._drain()
+            if closing:
+                return
+
+    def _drain(self) -> None:
+        while True:
+            taken: list[tuple[str, str]] = []
             with contextlib.suppress(queue.Empty):
                 while len(taken) < BATCH_LINES:
                     taken.append(self._buffer.get_nowait())
+            if not taken:
+                return
             self._write(taken)
             for _ in taken:
                 self._buffer.task_done()
