@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `make bench`: start the real servers and print every benchmark's figures and ratios. Nothing here
-# asserts a timing. BENCH=api,metrics,jobs,notifier,inference,story,operator picks some (default: all).
-# The model benchmarks (inference, story) need no servers: BENCH=story alone starts none.
+# asserts a timing. BENCH=api,metrics,jobs,notifier,inference,story,operator,web picks some (default:
+# all). The model benchmarks (inference, story) and the web client's (web: a real `storybang dev` in
+# Debian's chromium, web/bench/) need no servers: BENCH=story alone starts none.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="$ROOT/${VENV:-.venv}/bin/python"
-WANT=",${BENCH:-api,metrics,jobs,notifier,inference,story,operator},"
+WANT=",${BENCH:-api,metrics,jobs,notifier,inference,story,operator,web},"
 want() { [[ $WANT == *",$1,"* ]]; }
 
 if want api || want metrics || want jobs || want notifier; then
@@ -22,11 +23,15 @@ want api && (cd services && "$PY" -m bench.api)
 want metrics && (cd services && "$PY" -m bench.metrics)
 want jobs && (cd services && "$PY" -m bench.jobs)
 want notifier && (cd services && "$PY" -m bench.notifier)
-if want inference || want story; then
+if want inference || want story || want web; then
   scripts/inference-env.sh
 fi
 want inference && (cd services && "$ROOT/.venv-inference/bin/python" -m bench.inference)
 want story && (cd services && "$ROOT/.venv-inference/bin/python" -m bench.story)
+if want web; then
+  scripts/web.sh build
+  scripts/web.sh browser -c bench/playwright.config.ts
+fi
 if want operator && [ -f tests/e2e/bench_operator.py ]; then
   scripts/cluster.sh build
   "$PY" tests/e2e/bench_operator.py

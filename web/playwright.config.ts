@@ -5,7 +5,8 @@
  */
 import { defineConfig } from '@playwright/test';
 
-const chromium = {
+/** Debian's chromium and its flags; the benchmarks (bench/) launch the same browser. */
+export const chromium = {
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 };
