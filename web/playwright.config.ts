@@ -28,12 +28,9 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     locale: 'en-GB',
   },
+  // Every test runs at both sizes: a laptop, and a phone held upright (touch).
   projects: [
     { name: 'desktop', use: { viewport: { width: 1280, height: 800 } } },
-    {
-      name: 'phone',
-      testMatch: /journey\.spec\.ts/,
-      use: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
-    },
+    { name: 'phone', use: { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 } },
   ],
 });

@@ -41,6 +41,8 @@ test('pages of a logged-in person are accessible, in English and in Spanish', as
       await expect(page.locator('main h1, main p').first()).toBeVisible();
       await page.waitForLoadState('networkidle');
       await expectAccessible(page, `${path} (${lang})`);
+      // Nothing reaches past the right edge, where a phone would hide it (wide tables scroll in their own box).
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), `${path} (${lang}) fits the width`).toBeLessThanOrEqual(page.viewportSize()!.width);
     }
     await shot(`last-page-${lang}`);
   }

@@ -1,7 +1,8 @@
 /**
  * Writing with the model after the first draft, and the pages for administrators: a paragraph
- * continued by the bundled model (streamed, then kept as a new version), the word diff of that
- * version, the PDF export and the print view; failed jobs with their reasons, and a user's usage.
+ * continued by the bundled model as the person wished (streamed, then kept as a new version), the
+ * word diff of that version, the PDF export and the print view; failed jobs with their reasons, and
+ * a user's usage.
  */
 import { expect, test, type APIRequestContext } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
@@ -26,7 +27,7 @@ async function adminAccount(request: APIRequestContext): Promise<Account> {
   return { email: who.email, ...(await login.json()) };
 }
 
-test('a paragraph continued by the model shows in the version diff, and the story exports as PDF and prints', async ({ page, request }, info) => {
+test('a paragraph continued by the model as wished shows in the version diff, and the story exports as PDF and prints', async ({ page, request }, info) => {
   // The bundled model writes on the CPU: a paragraph may take minutes on a small, busy machine.
   test.setTimeout(900_000);
   const shot = shooter(page, info);
@@ -48,12 +49,34 @@ test('a paragraph continued by the model shows in the version diff, and the stor
   const paragraphs = page.locator('article.story .paragraph');
   await expect(paragraphs).toHaveCount(2);
 
-  // Continue after the last paragraph: the words appear while the job runs, then the story has three.
+  // Asking for a rewrite opens a wish; Escape leaves the paragraph as it is.
+  await page.getByRole('button', { name: 'Rewrite paragraph 1' }).click();
+  const wish = page.getByLabel('Your wish (optional)');
+  await expect(wish).toBeFocused();
+  await wish.press('Escape');
+  await expect(wish).toBeHidden();
+  await expect(page.getByRole('button', { name: 'Rewrite paragraph 1' })).toBeFocused();
+  await expect(page.getByRole('button', { name: 'Rewrite paragraph 1' })).toHaveAttribute('aria-expanded', 'false');
+
+  // Continue after the last paragraph, with a wish typed and sent from the keyboard: the job carries
+  // it as its prompt; the words appear while the job runs, then the story has three.
   await page.getByRole('button', { name: 'Continue after paragraph 2' }).click();
+  await expect(page.getByRole('button', { name: 'Continue after paragraph 2' })).toHaveAttribute('aria-expanded', 'true');
+  await expectAccessible(page, 'the reader asking for a wish');
+  const queued = page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === '/api/v1/generations');
+  await wish.fill('  the bread smells of honey  ');
+  await shot('wish');
+  await wish.press('Enter');
+  // The job as queued: the wish, trimmed, is its prompt.
+  const job = await (await queued).json();
+  expect(job).toMatchObject({ task: 'story', input: { story_id: story.id, paragraph: 1, rewrite: 'continue', prompt: 'the bread smells of honey' } });
+  await expect(page.locator('.draft')).toContainText('Your wish: the bread smells of honey');
   await expect(page.getByRole('status').filter({ hasText: 'New paragraph after paragraph 2' })).toBeVisible();
   await expect(page.locator('.draft-text')).not.toHaveText('', { timeout: 600_000 });
   await shot('continuing');
   await expect(paragraphs).toHaveCount(3, { timeout: 600_000 });
+  const done = await (await request.get(`/api/v1/generations/${job.id}`, { headers: auth })).json();
+  expect(done).toMatchObject({ status: 'succeeded', input: { prompt: 'the bread smells of honey' }, result: { rewrite: 'continue', paragraph: 2 } });
   const added = (await paragraphs.nth(2).textContent())!.trim();
   expect(added.length).toBeGreaterThan(0);
   await expect(paragraphs.nth(1)).toHaveText('He mixed flour, water and a pinch of salt.');

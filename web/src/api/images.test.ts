@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { expiresAt, isExpired } from './images';
+import type { Job } from './client';
+import { drawnImage, expiresAt, isExpired } from './images';
 
 const URL_ = '/api/v1/characters/images/0123456789abcdef01234567?owner=abc&expires=1700000000&signature=xyz';
 
@@ -19,5 +20,19 @@ describe('signed image URLs', () => {
 
   it('never call an unsigned URL expired', () => {
     expect(isExpired('/api/v1/characters/c1/photo', 1_800_000_000_000)).toBe(false);
+  });
+});
+
+describe("an image job's drawn image", () => {
+  const job = { id: 'j1', status: 'succeeded', progress: 1, created_at: '', updated_at: '' } as const;
+  const image = { ...job, task: 'image', input: { prompt: 'a kite', size: '512x512' }, result: { image_id: 'i1', image_url: URL_ } } as Job;
+
+  it('is at the signed URL of its result', () => {
+    expect(drawnImage(image)).toBe(URL_);
+  });
+
+  it('is none before the job has drawn it, and for other tasks', () => {
+    expect(drawnImage({ ...image, status: 'running', result: null } as Job)).toBeNull();
+    expect(drawnImage({ ...job, task: 'describe', input: { image_id: 'i1' }, result: { description: 'A kite.' } } as Job)).toBeNull();
   });
 });

@@ -3,6 +3,7 @@
  * cannot send the access token, so the URL carries its own proof. They expire; the resource they
  * came with, fetched again, has fresh ones.
  */
+import type { Job } from './client';
 
 /** When a signed URL stops working, in seconds since the epoch; null for a URL that is not signed. */
 export function expiresAt(url: string): number | null {
@@ -17,4 +18,10 @@ const SKEW_SECONDS = 30;
 export function isExpired(url: string, nowMs: number = Date.now()): boolean {
   const expires = expiresAt(url);
   return expires !== null && nowMs / 1000 >= expires - SKEW_SECONDS;
+}
+
+/** The signed URL of the image an image job drew, once it has: a prompt's picture belongs to no
+ * character or story, so the job is where it is found. Null for any other job. */
+export function drawnImage(job: Job): string | null {
+  return (job.task === 'image' && job.status === 'succeeded' && job.result?.image_url) || null;
 }

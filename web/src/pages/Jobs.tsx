@@ -1,8 +1,10 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api, ok } from '../api/client';
+import { drawnImage } from '../api/images';
 import { useT } from '../i18n';
 import { FormError, Progress } from '../ui/forms';
 import { ACTIVE, stage, UsageList } from '../ui/jobs';
+import { SignedImage } from '../ui/media';
 
 export default function Jobs() {
   const t = useT();
@@ -47,6 +49,7 @@ export default function Jobs() {
                 </td>
                 <td>{new Date(j.created_at).toLocaleString()}</td>
                 <td>
+                  {drawnImage(j) && <SignedImage url={drawnImage(j)} alt={t('Image drawn by this job')} className="job-image" onExpired={() => void jobs.refetch()} />}
                   {j.error && <span className="error">{j.error}</span>}
                   {j.backend && <small> {j.backend}</small>}
                   {ACTIVE.has(j.status) && (

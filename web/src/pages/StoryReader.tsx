@@ -1,13 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { getRouteApi, useNavigate } from '@tanstack/react-router';
-import { lazy, Suspense, useState } from 'react';
-import { api, ApiError, fetchBlob, ok, type Story } from '../api/client';
+import { lazy, Suspense, useRef, useState } from 'react';
+import { api, fetchBlob, ok, type Story } from '../api/client';
 import { useT } from '../i18n';
-import { FormError, Select, TextArea } from '../ui/forms';
+import { Conflict, FormError, Input, isConflict, Select, TextArea } from '../ui/forms';
 import { JobStatus, useGeneration } from '../ui/jobs';
 import { download, SignedImage } from '../ui/media';
 import { LANGUAGES } from './StoryCreator';
-import { useParagraphWriter } from './story/writer';
+import { useParagraphWriter, type Rewrite } from './story/writer';
 
 // The history and its word diff are fetched only when someone opens them.
 const Versions = lazy(() => import('./story/Versions'));
@@ -34,6 +34,13 @@ export default function StoryReader() {
   const illustrate = useGeneration(refetch);
   const [illustrating, setIllustrating] = useState<number | null>(null);
   const writer = useParagraphWriter(id, refetch);
+  // The paragraph whose rewrite (or continuation) is being asked for, with an optional wish.
+  const [asking, setAsking] = useState<{ index: number; rewrite: Rewrite } | null>(null);
+  const opener = useRef<HTMLButtonElement | null>(null); // focus goes back to it when the wish is cancelled
+  const ask = (index: number, rewrite: Rewrite, button: HTMLButtonElement) => {
+    opener.current = button;
+    setAsking((a) => (a?.index === index && a.rewrite === rewrite ? null : { index, rewrite }));
+  };
 
   const update = useMutation({
     mutationFn: async ({ paragraphs, revision }: { paragraphs: Paragraph[]; revision: number }) =>
@@ -82,7 +89,7 @@ export default function StoryReader() {
   const showing = lang && lang !== original ? s.translations?.[lang] : undefined;
   const title = showing?.title ?? s.title;
   const paragraphs = showing?.paragraphs ?? s.paragraphs;
-  const conflict = update.error instanceof ApiError && update.error.problem.status === 412;
+  const conflict = isConflict(update.error);
 
   const chooseLanguage = (code: string) => {
     setLang(code);
@@ -143,20 +150,14 @@ export default function StoryReader() {
               >
                 <TextArea label={t('Paragraph {n}', { n: i + 1 })} name="text" defaultValue={p.text} rows={6} required autoFocus />
                 {conflict ? (
-                  <p className="error" role="alert">
-                    {t('Someone changed this story meanwhile. Reload it to see their version before editing again.')}{' '}
-                    <button
-                      type="button"
-                      className="secondary"
-                      onClick={() => {
-                        refetch();
-                        setEditing(null);
-                        update.reset();
-                      }}
-                    >
-                      {t('Reload')}
-                    </button>
-                  </p>
+                  <Conflict
+                    message={t('Someone changed this story meanwhile. Reload it to see their version before editing again.')}
+                    onReload={() => {
+                      refetch();
+                      setEditing(null);
+                      update.reset();
+                    }}
+                  />
                 ) : (
                   <FormError error={update.error} />
                 )}
@@ -189,13 +190,42 @@ export default function StoryReader() {
                 >
                   {t('Illustrate')}
                 </button>
-                <button type="button" className="link" disabled={writer.running} aria-label={t('Rewrite paragraph {n}', { n: i + 1 })} onClick={() => writer.write(i, 'regenerate')}>
+                <button
+                  type="button"
+                  className="link"
+                  disabled={writer.running}
+                  aria-expanded={asking?.index === i && asking.rewrite === 'regenerate'}
+                  aria-label={t('Rewrite paragraph {n}', { n: i + 1 })}
+                  onClick={(e) => ask(i, 'regenerate', e.currentTarget)}
+                >
                   {t('Rewrite')}
                 </button>
-                <button type="button" className="link" disabled={writer.running} aria-label={t('Continue after paragraph {n}', { n: i + 1 })} onClick={() => writer.write(i, 'continue')}>
+                <button
+                  type="button"
+                  className="link"
+                  disabled={writer.running}
+                  aria-expanded={asking?.index === i && asking.rewrite === 'continue'}
+                  aria-label={t('Continue after paragraph {n}', { n: i + 1 })}
+                  onClick={(e) => ask(i, 'continue', e.currentTarget)}
+                >
                   {t('Continue')}
                 </button>
               </p>
+            )}
+            {!showing && asking?.index === i && (
+              <Wish
+                n={i + 1}
+                rewrite={asking.rewrite}
+                busy={writer.running}
+                onWrite={(wish) => {
+                  setAsking(null);
+                  writer.write(i, asking.rewrite, wish);
+                }}
+                onCancel={() => {
+                  setAsking(null);
+                  opener.current?.focus();
+                }}
+              />
             )}
             {illustrating === i && <JobStatus job={illustrate.job} label={t('Illustration')} />}
             {writer.target?.index === i && <Draft writer={writer} n={i + 1} />}
@@ -217,6 +247,38 @@ export default function StoryReader() {
   );
 }
 
+/**
+ * Asks how a paragraph should be written again, or what the next one should do: an optional wish
+ * ("make it funnier") sent with the job. Enter writes, Escape (or Cancel) leaves it unwritten.
+ */
+function Wish({ n, rewrite, busy, onWrite, onCancel }: { n: number; rewrite: Rewrite; busy: boolean; onWrite: (wish: string) => void; onCancel: () => void }) {
+  const t = useT();
+  const action = rewrite === 'continue' ? t('Write the next paragraph') : t('Write it again');
+  return (
+    <form
+      className="wish no-print"
+      aria-label={rewrite === 'continue' ? t('Continue after paragraph {n}', { n }) : t('Rewrite paragraph {n}', { n })}
+      onSubmit={(e) => {
+        e.preventDefault();
+        onWrite(String(new FormData(e.currentTarget).get('wish') ?? ''));
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') onCancel();
+      }}
+    >
+      <Input label={t('Your wish (optional)')} name="wish" placeholder={t('for example: make it funnier')} maxLength={500} autoComplete="off" autoFocus />
+      <p className="actions">
+        <button type="submit" disabled={busy}>
+          {action}
+        </button>
+        <button type="button" className="secondary" onClick={onCancel}>
+          {t('Cancel')}
+        </button>
+      </p>
+    </form>
+  );
+}
+
 /** A paragraph being written again, or the one being added after it, as its words arrive. */
 function Draft({ writer, n }: { writer: ReturnType<typeof useParagraphWriter>; n: number }) {
   const t = useT();
@@ -226,6 +288,11 @@ function Draft({ writer, n }: { writer: ReturnType<typeof useParagraphWriter>; n
   return (
     <div className="draft no-print">
       <JobStatus job={job} label={label} />
+      {writer.target?.wish && (
+        <p className="wish-asked">
+          {t('Your wish')}: <q>{writer.target.wish}</q>
+        </p>
+      )}
       <FormError error={writer.error} />
       {writer.running && (
         <>

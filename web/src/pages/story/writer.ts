@@ -1,6 +1,7 @@
 /**
  * Writing one paragraph of a saved story again, or a new one after it: a `story` generation job with
- * `story_id`, `paragraph` and `rewrite`, whose text streams in through `generation.progress` events
+ * `story_id`, `paragraph`, `rewrite` and the person's optional wish as `prompt` ("make it funnier"),
+ * whose text streams in through `generation.progress` events
  * (the first may arrive before the request that started the job has answered) and is saved by the
  * worker as a new version of the story.
  */
@@ -25,7 +26,7 @@ class Deltas {
 
 export function useParagraphWriter(storyId: string, onSaved: () => void) {
   const generation = useGeneration(onSaved);
-  const [target, setTarget] = useState<{ index: number; rewrite: Rewrite } | null>(null);
+  const [target, setTarget] = useState<{ index: number; rewrite: Rewrite; wish: string } | null>(null);
   const [text, setText] = useState('');
   const streams = useRef(new Map<string, Deltas>());
   const jobId = useRef<string | null>(null);
@@ -55,10 +56,12 @@ export function useParagraphWriter(storyId: string, onSaved: () => void) {
     text,
     running: generation.start.isPending || (job !== null && ACTIVE.has(job.status)),
     error: generation.start.error,
-    write(index: number, rewrite: Rewrite) {
-      setTarget({ index, rewrite });
+    /** Write paragraph ``index`` again, or a new one after it; ``wish`` (optional) says how. */
+    write(index: number, rewrite: Rewrite, wish = '') {
+      const prompt = wish.trim();
+      setTarget({ index, rewrite, wish: prompt });
       setText('');
-      generation.start.mutate({ task: 'story', input: { story_id: storyId, paragraph: index, rewrite } });
+      generation.start.mutate({ task: 'story', input: { story_id: storyId, paragraph: index, rewrite, ...(prompt ? { prompt } : {}) } });
     },
     stop: () => generation.stop.mutate(),
   };
