@@ -163,7 +163,7 @@ URL, the given Secret otherwise. Returns JSON {secretName, urlKey, …}.
 {{- with .Values.externalRedis.existingSecretPasswordKey }}{{ $_ := set $ref "passwordKey" . }}{{ end -}}
 {{- toJson $ref -}}
 {{- else if .Values.redis.enabled -}}
-{{- toJson (dict "secretName" (include "storybang.componentName" (dict "root" . "name" "redis")) "urlKey" "url" "addressKey" "address" "passwordKey" "password" "databaseIndex" (int .Values.redis.databaseIndex) "tls" false) -}}
+{{- toJson (dict "secretName" (include "storybang.credentialSecret" (dict "root" . "name" "redis" "existing" .Values.redis.auth.existingSecret)) "urlKey" "url" "addressKey" "address" "passwordKey" "password" "databaseIndex" (int .Values.redis.databaseIndex) "tls" false) -}}
 {{- else -}}
 {{- $url := urlParse .Values.externalRedis.url -}}
 {{- $ref := dict "secretName" (include "storybang.componentName" (dict "root" . "name" "redis")) "urlKey" "url" "addressKey" "address" "databaseIndex" (include "storybang.redis.urlDatabase" .Values.externalRedis.url | int) "tls" (eq $url.scheme "rediss") -}}
@@ -208,6 +208,8 @@ every reader.
 {{- define "storybang.mysql.secretRef" -}}
 {{- if .Values.externalMysql.existingSecret -}}
 {{- toJson (dict "secretName" .Values.externalMysql.existingSecret "urlKey" .Values.externalMysql.existingSecretUrlKey) -}}
+{{- else if .Values.mysql.enabled -}}
+{{- toJson (dict "secretName" (include "storybang.credentialSecret" (dict "root" . "name" "mysql" "existing" .Values.mysql.auth.existingSecret)) "urlKey" "url") -}}
 {{- else -}}
 {{- toJson (dict "secretName" (include "storybang.componentName" (dict "root" . "name" "mysql")) "urlKey" "url") -}}
 {{- end -}}
@@ -216,6 +218,8 @@ every reader.
 {{- define "storybang.mongodb.secretRef" -}}
 {{- if .Values.externalMongodb.existingSecret -}}
 {{- toJson (dict "secretName" .Values.externalMongodb.existingSecret "urlKey" .Values.externalMongodb.existingSecretUrlKey) -}}
+{{- else if .Values.mongodb.enabled -}}
+{{- toJson (dict "secretName" (include "storybang.credentialSecret" (dict "root" . "name" "mongodb" "existing" .Values.mongodb.auth.existingSecret)) "urlKey" "url") -}}
 {{- else -}}
 {{- toJson (dict "secretName" (include "storybang.componentName" (dict "root" . "name" "mongodb")) "urlKey" "url") -}}
 {{- end -}}
@@ -231,12 +235,16 @@ every reader.
 
 {{/*
 A credential that survives `helm upgrade`: the value given in values, else the one in the live
-Secret (lookup; empty under `helm template`), else a new random one.
-Call with (dict "root" $ "secret" "<name>" "key" "<key>" "value" "<given>" "length" 32).
+Secret (lookup), else a new random one. Under `helm template` (Argo CD, Flux) lookup finds nothing
+and every render would make new passwords: with secrets.generate=false neither lookup nor random is
+used, and a credential that is not given fails the render, naming the existingSecret to set.
+Call with (dict "root" $ "secret" "<name>" "key" "<key>" "value" "<given>" "existing" "<value path>").
 */}}
 {{- define "storybang.credential" -}}
 {{- if .value -}}
 {{- .value -}}
+{{- else if not .root.Values.secrets.generate -}}
+{{- include "storybang.fail" (printf "secrets.generate=false: the chart generates no credential; set %s to a Secret you create (chart README: GitOps)" .existing) -}}
 {{- else -}}
 {{- $live := lookup "v1" "Secret" .root.Release.Namespace .secret -}}
 {{- if and $live $live.data (hasKey $live.data .key) -}}
@@ -245,6 +253,14 @@ Call with (dict "root" $ "secret" "<name>" "key" "<key>" "value" "<given>" "leng
 {{- randAlphaNum (.length | default 32) -}}
 {{- end -}}
 {{- end -}}
+{{- end -}}
+
+{{/*
+The Secret holding a bundled datastore's credentials (and its URL): the given existingSecret, else
+the chart's own. Call with (dict "root" $ "name" "redis|mysql|mongodb" "existing" "<existingSecret>").
+*/}}
+{{- define "storybang.credentialSecret" -}}
+{{- .existing | default (include "storybang.componentName" (dict "root" .root "name" .name)) -}}
 {{- end -}}
 
 {{/* Annotations of a Secret holding credentials. */}}

@@ -44,6 +44,13 @@ Rendered by validate.yaml, so `helm template`, `helm lint` and `helm install` al
 {{- if gt (int $count) 1 -}}
 {{- include "storybang.fail" (printf "%s is given twice: use one of %s.enabled=true, %s.url and %s.existingSecret (set %s.enabled=false to use an external server)" .what .name .externalName .externalName .name) -}}
 {{- end -}}
+{{- with .internal.auth.existingSecret -}}
+{{- range $key := list "password" "rootPassword" -}}
+{{- if index $.internal.auth $key -}}
+{{- include "storybang.fail" (printf "%s.auth.%s and %s.auth.existingSecret are both given: the password is the one in the Secret" $.name $key $.name) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if $url -}}
 {{- if not (regexMatch .scheme $url) -}}
 {{- include "storybang.fail" (printf "%s.url must start with %s" .externalName .schemeText) -}}
