@@ -200,6 +200,31 @@ every reader.
 {{- urlquery . | replace "+" "%20" -}}
 {{- end -}}
 
+{{/*
+The bundled Redis's maxmemory: redis.maxmemory as given, else redis.maxmemoryPercent of the
+container's memory limit, in bytes. A limit is a Kubernetes quantity: a whole number with an
+optional binary (Ki…Ti) or decimal (k, K, M, G, T) suffix; anything else is refused.
+*/}}
+{{- define "storybang.redis.maxmemory" -}}
+{{- $r := .Values.redis -}}
+{{- if $r.maxmemory -}}
+{{- $r.maxmemory -}}
+{{- else -}}
+{{- $limit := toString (dig "limits" "memory" "" ($r.resources | default dict)) -}}
+{{- if not $limit -}}
+{{- include "storybang.fail" "redis.resources.limits.memory must be set: Redis's maxmemory is derived from it (or set redis.maxmemory)" -}}
+{{- end -}}
+{{- $parts := regexFindAll "^([0-9]+)(Ki|Mi|Gi|Ti|k|K|M|G|T)?$" $limit 1 -}}
+{{- if not $parts -}}
+{{- include "storybang.fail" (printf "redis.resources.limits.memory %q: give a whole number with Ki, Mi, Gi, Ti, k, M, G or T (or set redis.maxmemory)" $limit) -}}
+{{- end -}}
+{{- $units := dict "" 1 "Ki" 1024 "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776 "k" 1000 "K" 1000 "M" 1000000 "G" 1000000000 "T" 1000000000000 -}}
+{{- $suffix := regexReplaceAll "^[0-9]+" $limit "" -}}
+{{- $bytes := mul (regexReplaceAll "[^0-9]" $limit "" | int64) (index $units $suffix) -}}
+{{- div (mul $bytes ($r.maxmemoryPercent | int64)) 100 -}}
+{{- end -}}
+{{- end -}}
+
 {{/* The database number in the path of a redis:// URL (0 when none). */}}
 {{- define "storybang.redis.urlDatabase" -}}
 {{- (urlParse .).path | trimPrefix "/" | default "0" -}}

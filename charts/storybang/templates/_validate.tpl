@@ -117,6 +117,9 @@ Rendered by validate.yaml, so `helm template`, `helm lint` and `helm install` al
 {{- if and $v.externalRedis.url (not (regexMatch "^rediss?://[^/]*:[0-9]+" $v.externalRedis.url)) -}}
 {{- include "storybang.fail" "externalRedis.url must name the port (redis://[:password@]host:port/db): KEDA reads host:port from it" -}}
 {{- end -}}
+{{- if and $v.redis.enabled (not $v.redis.maxmemory) (or (lt ($v.redis.maxmemoryPercent | int) 1) (gt ($v.redis.maxmemoryPercent | int) 95)) -}}
+{{- include "storybang.fail" "redis.maxmemoryPercent must be between 1 and 95: the rest of the memory limit is Redis's headroom" -}}
+{{- end -}}
 {{- if gt ($v.redis.databaseIndex | int) 15 -}}
 {{- include "storybang.fail" "redis.databaseIndex must be between 0 and 15" -}}
 {{- end -}}
