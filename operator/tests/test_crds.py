@@ -224,11 +224,90 @@ def test_task_and_domain_are_immutable() -> None:
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_defaults_pass_their_own_rules_as_the_api_server_checks_them(kind: str) -> None:
     """The API server validates every `default` against the schema and CEL rules below it,
-    without filling in nested defaults first; a CRD whose default breaks a rule is refused."""
+    without filling in nested defaults first, transition rules included (with the default as
+    oldSelf too); a CRD whose default breaks a rule is refused."""
     broken = [
         f"{path}: {error}"
         for path, node in _walk(schema.openapi(load_crds()[kind]))
         if "default" in node
-        for error in schema.validate(node, node["default"]) + schema.cel_errors(node, node["default"])
+        for error in schema.validate(node, node["default"]) + schema.cel_errors(node, node["default"], node["default"])
     ]
     assert broken == []
+
+
+def test_several_replicas_on_a_single_node_cache_claim_are_refused() -> None:
+    message = "more than one replica cannot share a ReadWriteOnce or ReadWriteOncePod cache"
+    for mode in ("ReadWriteOnce", "ReadWriteOncePod"):
+        errs = _broken("ModelServer", "llama-story", lambda s, mode=mode: s["cache"].update(accessMode=mode))
+        assert any(message in e for e in errs), errs
+
+    def replicas(spec: dict[str, Any]) -> None:
+        spec.pop("autoscaling")
+        spec.update(replicas=2, cache={"accessMode": "ReadWriteOnce"})
+
+    assert any(message in e for e in _broken("ModelServer", "llama-story", replicas))
+    for fine in (
+        {"accessMode": "ReadWriteMany"},
+        {"mode": "perPod", "accessMode": "ReadWriteOncePod"},
+        {"enabled": False},
+    ):
+        assert _broken("ModelServer", "llama-story", lambda s, fine=fine: s.update(cache=fine)) == []
+
+    def single(spec: dict[str, Any]) -> None:
+        spec.pop("autoscaling")
+        spec.update(replicas=1, cache={"accessMode": "ReadWriteOncePod"})
+
+    assert _broken("ModelServer", "llama-story", single) == []
+
+
+def _transition(
+    change: Callable[[dict[str, Any]], None], start: Callable[[dict[str, Any]], None] | None = None
+) -> list[str]:
+    openapi = schema.openapi(load_crds()["ModelServer"])
+    old = copy.deepcopy(examples_by_name()[("ModelServer", "llama-story")])
+    if start is not None:
+        start(old["spec"])
+    new = copy.deepcopy(old)
+    change(new["spec"])
+    for doc in (old, new):
+        schema.apply_defaults(openapi, doc)
+    return schema.cel_errors(openapi, new, old)
+
+
+def test_what_a_cache_claim_cannot_change_in_place_is_immutable() -> None:
+    errs = _transition(lambda s: s["cache"].update(storageClassName="fast"))
+    assert any("cache.storageClassName is immutable" in e for e in errs), errs
+    errs = _transition(lambda s: s["cache"].update(accessMode="ReadWriteOncePod", mode="shared"))
+    assert any("cache.accessMode is immutable" in e for e in errs), errs
+    # What the claim can take, and a cache of claims made with each pod, may change.
+    assert _transition(lambda s: s["cache"].update(size="80Gi", deleteWithServer=True)) == []
+    per_pod = _transition(
+        lambda s: s["cache"].update(storageClassName="fast", accessMode="ReadWriteOnce"),
+        start=lambda s: s["cache"].update(mode="perPod"),
+    )
+    assert per_pod == []
+
+
+def test_pod_labels_and_annotations_of_the_operator_s_own_are_refused() -> None:
+    errs = _broken("ModelServer", "llama-story", lambda s: s.update(podLabels={"app.kubernetes.io/instance": "x"}))
+    assert any("podLabels may not use" in e for e in errs), errs
+    errs = _broken("ModelServer", "llama-story", lambda s: s.update(podAnnotations={"storybang.io/config-hash": "x"}))
+    assert any("podAnnotations may not use" in e for e in errs), errs
+    fine = {"podLabels": {"team": "stories"}, "podAnnotations": {"example.com/owner": "stories"}}
+    assert _broken("ModelServer", "llama-story", lambda s: s.update(fine)) == []
+
+
+def test_scheduling_knobs_follow_the_core_v1_shapes() -> None:
+    spread = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"}
+    knobs = {
+        "affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
+        "priorityClassName": "serving-high",
+        "runtimeClassName": "nvidia",
+        "topologySpreadConstraints": [spread],
+        "sharedMemorySize": "16Gi",
+    }
+    assert _broken("ModelServer", "llama-story", lambda s: s.update(knobs)) == []
+    wrong = {**spread, "whenUnsatisfiable": "Sometimes"}
+    assert _broken("ModelServer", "llama-story", lambda s: s.update(topologySpreadConstraints=[wrong]))
+    assert _broken("ModelServer", "llama-story", lambda s: s.update(sharedMemorySize="lots"))
+    assert _broken("ModelServer", "llama-story", lambda s: s.update(priorityClassName="Not_A_Name"))

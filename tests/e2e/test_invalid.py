@@ -65,6 +65,21 @@ REFUSED = [
         _set("spec.autoscaling.minReplicas", 9),
         "must not exceed",
     ),
+    (
+        lambda: example("modelserver-gpu-vllm-story.yaml"),
+        _set("spec.cache.accessMode", "ReadWriteOnce"),
+        "more than one replica cannot share a ReadWriteOnce or ReadWriteOncePod cache",
+    ),
+    (
+        lambda: example("modelserver-gpu-vllm-story.yaml"),
+        _set("spec.podLabels", {"app.kubernetes.io/instance": "other"}),
+        "podLabels may not use the app.kubernetes.io/ and storybang.io/ prefixes",
+    ),
+    (
+        lambda: example("modelserver-gpu-vllm-story.yaml"),
+        _set("spec.topologySpreadConstraints", [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "Maybe"}]),
+        'Unsupported value: "Maybe"',
+    ),
 ]
 
 
@@ -90,6 +105,23 @@ def test_a_task_cannot_change_once_set(cluster: Cluster, namespace: str) -> None
     changed["spec"]["task"] = "story"
     with pytest.raises(AssertionError, match="task is immutable; create another Generator"):
         cluster.apply(namespace, [changed])
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("storageClassName", "another-class"), ("accessMode", "ReadWriteOncePod")]
+)
+def test_what_a_cache_claim_cannot_change_in_place_is_refused(
+    cluster: Cluster, namespace: str, field: str, value: str
+) -> None:
+    server = example("modelserver-gpu-vllm-story.yaml")
+    server["spec"]["autoscaling"]["maxReplicas"] = 1
+    cluster.apply(namespace, [server])
+    changed = copy.deepcopy(server)
+    changed["spec"]["cache"][field] = value
+    with pytest.raises(AssertionError, match=f"cache.{field} is immutable"):
+        cluster.apply(namespace, [changed])
+    server["spec"]["cache"]["size"] = "80Gi"  # what a claim can take is accepted
+    cluster.apply(namespace, [server])
 
 
 def _warnings(cluster: Cluster, namespace: str, name: str) -> list[tuple[str, str]]:

@@ -45,7 +45,7 @@ def _decide(ms: dict[str, Any], *, keda: bool, custom_metrics: bool) -> modelsca
 def test_vllm_gpu_server_runs_the_official_image_with_profile_args(example: Example, plat: dict[str, Any]) -> None:
     ms = example("ModelServer", "llama-story")
     children = _build(ms, None)
-    assert_owned(children, ms)
+    assert_owned([c for c in children if c["kind"] != "PersistentVolumeClaim"], ms)
     [pod] = pod_specs(children)
     assert_restricted(pod)
     [container] = pod["containers"]
@@ -60,8 +60,11 @@ def test_vllm_gpu_server_runs_the_official_image_with_profile_args(example: Exam
     assert pod["tolerations"][0]["key"] == "nvidia.com/gpu"
     assert env_names(container)["HF_TOKEN"]["valueFrom"]["secretKeyRef"]["name"] == "huggingface-token"
     assert container["startupProbe"]["failureThreshold"] * container["startupProbe"]["periodSeconds"] >= 1800
-    # A GPU cannot be shared by the old and the new pod during an update.
-    assert one(children, "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+    # Up to 3 GPU pods roll one at a time, without a surge pod that would need a spare GPU.
+    assert one(children, "Deployment")["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1},
+    }
 
 
 def test_a_first_download_has_the_whole_startup_window_before_the_rollout_counts_as_stuck(
@@ -256,3 +259,171 @@ def test_a_served_name_in_env_that_differs_is_an_invalid_spec(example: Example, 
     ms["spec"]["env"] = [{"name": "STORYBANG_INFERENCE_SERVED_MODEL_NAME", "value": "other"}]
     with pytest.raises(errors.InvalidSpec, match=r"set model\.servedName instead"):
         _build(ms, plat)
+
+
+def _single(ms: dict[str, Any]) -> dict[str, Any]:
+    ms["spec"].pop("autoscaling", None)
+    ms["spec"]["replicas"] = 1
+    return ms
+
+
+def test_one_gpu_server_is_recreated_since_its_successor_would_need_a_spare_gpu(example: Example) -> None:
+    ms = _single(example("ModelServer", "llama-story"))
+    assert one(_build(ms, None), "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+
+
+def test_one_cpu_server_on_a_single_node_cache_is_recreated(example: Example, plat: dict[str, Any]) -> None:
+    ms = example("ModelServer", "smollm2")
+    ms["spec"]["cache"] = {"enabled": True, "accessMode": "ReadWriteOnce"}
+    assert one(_build(ms, plat), "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+    ms["spec"]["cache"] = {"enabled": False}
+    assert "strategy" not in one(_build(ms, plat), "Deployment")["spec"]
+
+
+def test_several_cpu_servers_roll_one_at_a_time_with_one_surge_pod(example: Example, plat: dict[str, Any]) -> None:
+    ms = example("ModelServer", "smollm2")
+    ms["spec"]["replicas"] = 3
+    ms["spec"]["cache"] = {"mode": "perPod"}
+    assert one(_build(ms, plat), "Deployment")["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+
+
+def test_several_replicas_on_a_single_node_cache_claim_are_an_invalid_spec(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    for mode in ("ReadWriteOnce", "ReadWriteOncePod"):
+        ms["spec"]["cache"]["accessMode"] = mode
+        with pytest.raises(errors.InvalidSpec, match=r"cache\.accessMode ReadWriteMany, or cache\.mode perPod"):
+            _build(ms, None)
+    ms["spec"]["cache"] = {"mode": "perPod", "accessMode": "ReadWriteOnce"}
+    assert _build(ms, None)
+
+
+def test_a_per_pod_cache_is_an_ephemeral_claim_made_with_each_pod(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["cache"] = {"mode": "perPod", "size": "80Gi", "storageClassName": "local-nvme"}
+    children = _build(ms, None)
+    assert by_kind(children, "PersistentVolumeClaim") == []
+    [pod] = pod_specs(children)
+    [cache] = [v for v in pod["volumes"] if v["name"] == "cache"]
+    assert cache["ephemeral"]["volumeClaimTemplate"]["spec"] == {
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": "80Gi"}},
+        "storageClassName": "local-nvme",
+    }
+    assert_restricted(pod)
+
+
+def test_the_shared_cache_claim_outlives_its_server_unless_asked(example: Example) -> None:
+    """No owner reference: the garbage collector leaves it and pruning (which confirms the
+    reference) never deletes it; the owner-uid label names the server that uses it now."""
+    ms = example("ModelServer", "llama-story")
+    pvc = one(_build(ms, None), "PersistentVolumeClaim")
+    assert "ownerReferences" not in pvc["metadata"]
+    assert pvc["metadata"]["labels"]["storybang.io/owner-uid"] == ms["metadata"]["uid"]
+    assert pvc["spec"]["accessModes"] == ["ReadWriteMany"]
+    ms["spec"]["cache"]["deleteWithServer"] = True
+    pvc = one(_build(ms, None), "PersistentVolumeClaim")
+    assert_owned([pvc], ms)
+
+
+def _template(children: list[dict[str, Any]]) -> dict[str, Any]:
+    template: dict[str, Any] = one(children, "Deployment")["spec"]["template"]
+    return template
+
+
+def test_a_platform_setting_does_not_restart_vllm_servers_which_do_not_read_it(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"]["platformRef"] = {"name": plat["metadata"]["name"]}
+    before = _template(_build(ms, plat))
+    changed = {**plat, "spec": {**plat["spec"], "settings": {"STORYBANG_STORY__MAX_WORDS": "900"}}}
+    changed["spec"]["auth"] = {**plat["spec"].get("auth", {}), "accessTokenTTLSeconds": 600}
+    assert _template(_build(ms, changed)) == before
+    assert "storybang.io/config-hash" not in before["metadata"]["annotations"]
+
+
+def test_a_platform_setting_restarts_transformers_servers_which_read_it(example: Example, plat: dict[str, Any]) -> None:
+    ms = example("ModelServer", "smollm2")
+    before = _template(_build(ms, plat))
+    changed = {**plat, "spec": {**plat["spec"], "settings": {"STORYBANG_STORY__MAX_WORDS": "900"}}}
+    after = _template(_build(ms, changed))
+    hash_key = "storybang.io/config-hash"
+    assert after["metadata"]["annotations"][hash_key] != before["metadata"]["annotations"][hash_key]
+
+
+def test_scheduling_knobs_reach_the_pods(example: Example) -> None:
+    ms = example("ModelServer", "llama-story")
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "gpu.product", "operator": "In", "values": ["H100"]}]}
+                ]
+            }
+        }
+    }
+    ms["spec"] |= {
+        "affinity": affinity,
+        "priorityClassName": "serving-high",
+        "runtimeClassName": "nvidia",
+        "topologySpreadConstraints": [
+            {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway"},
+            {
+                "maxSkew": 2,
+                "topologyKey": "kubernetes.io/hostname",
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"team": "stories"}},
+            },
+        ],
+        "sharedMemorySize": "16Gi",
+        "podLabels": {"team": "stories"},
+        "podAnnotations": {"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
+    }
+    children = _build(ms, None)
+    template = _template(children)
+    pod = template["spec"]
+    assert pod["affinity"] == affinity
+    assert pod["priorityClassName"] == "serving-high"
+    assert pod["runtimeClassName"] == "nvidia"
+    zone, host = pod["topologySpreadConstraints"]
+    # Without a selector a constraint means the server's own pods.
+    assert zone["labelSelector"] == {"matchLabels": one(children, "Deployment")["spec"]["selector"]["matchLabels"]}
+    assert host["labelSelector"] == {"matchLabels": {"team": "stories"}}
+    assert {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "16Gi"}} in pod["volumes"]
+    assert template["metadata"]["labels"]["team"] == "stories"
+    assert "team" not in one(children, "Deployment")["metadata"]["labels"]
+    assert template["metadata"]["annotations"]["cluster-autoscaler.kubernetes.io/safe-to-evict"] == "false"
+    assert_restricted(pod)
+
+
+def test_vllm_gets_two_gigabytes_of_shared_memory_and_transformers_none_unless_set(
+    example: Example, plat: dict[str, Any]
+) -> None:
+    [vllm] = pod_specs(_build(example("ModelServer", "llama-story"), None))
+    assert {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "2Gi"}} in vllm["volumes"]
+    ms = example("ModelServer", "smollm2")
+    [transformers] = pod_specs(_build(ms, plat))
+    assert "shm" not in {v["name"] for v in transformers["volumes"]}
+    ms["spec"]["sharedMemorySize"] = "1Gi"
+    [transformers] = pod_specs(_build(ms, plat))
+    assert {"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": "1Gi"}} in transformers["volumes"]
+
+
+@pytest.mark.parametrize(
+    ("field", "key"),
+    [
+        ("podLabels", "app.kubernetes.io/instance"),
+        ("podLabels", "storybang.io/owner-uid"),
+        ("podAnnotations", "storybang.io/config-hash"),
+    ],
+)
+def test_pod_labels_and_annotations_of_the_operator_s_own_are_an_invalid_spec(
+    example: Example, field: str, key: str
+) -> None:
+    ms = example("ModelServer", "llama-story")
+    ms["spec"][field] = {key: "mine"}
+    with pytest.raises(errors.InvalidSpec, match=f"{field} may not use"):
+        _build(ms, None)

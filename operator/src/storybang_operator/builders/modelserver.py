@@ -21,8 +21,9 @@ STARTUP_WINDOW_SECONDS = STARTUP_PERIOD_SECONDS * STARTUP_FAILURES
 PROGRESS_DEADLINE_SECONDS = STARTUP_WINDOW_SECONDS + 600
 # `storybang inference` reads its served model name from this setting (it has no flag for it).
 SERVED_NAME_ENV = "STORYBANG_INFERENCE_SERVED_MODEL_NAME"
-# Shared memory for vLLM's worker processes (tensor parallelism, NCCL).
+# Shared memory for vLLM's worker processes (tensor parallelism, NCCL) when the spec sets none.
 SHM_SIZE = "2Gi"
+CACHE_VOLUME = "cache"
 
 
 def endpoint(ms: specs.ModelServer) -> str:
@@ -71,26 +72,32 @@ def build(
         pod["nodeSelector"] = dict(spec.node_selector)
     if spec.tolerations:
         pod["tolerations"] = [t.model_dump(by_alias=True, exclude_none=True) for t in spec.tolerations]
+    pod |= _scheduling(ms)
     annotations = (
         platform.pod_annotations(plat, common.HTTP_PORT)
         if plat is not None
         else {"prometheus.io/scrape": "true", "prometheus.io/port": str(common.HTTP_PORT)}
     )
+    if p.engine == "vllm":
+        # vLLM reads none of the Platform's settings (its ConfigMap is not in the pod): their
+        # digest would restart GPU servers, and their model downloads, for changes they never see.
+        annotations.pop(platform.CONFIG_HASH_ANNOTATION, None)
+    deployment = common.deployment(
+        ms,
+        name,
+        COMPONENT,
+        pod_spec=pod,
+        replicas=scaling.replicas,
+        extra_labels=extra,
+        pod_annotations={**spec.pod_annotations, **annotations},
+        strategy=_strategy(ms, p),
+        progress_deadline_seconds=PROGRESS_DEADLINE_SECONDS,
+    )
+    template_meta = deployment["spec"]["template"]["metadata"]
+    template_meta["labels"] = {**spec.pod_labels, **template_meta["labels"]}
     cache = spec.cache
-    # GPUs and single-node volumes cannot hold two pods during a rolling update.
-    exclusive = p.gpu_count > 0 or (cache.enabled and cache.access_mode != "ReadWriteMany")
     children = [
-        common.deployment(
-            ms,
-            name,
-            COMPONENT,
-            pod_spec=pod,
-            replicas=scaling.replicas,
-            extra_labels=extra,
-            pod_annotations=annotations,
-            strategy={"type": "Recreate"} if exclusive else None,
-            progress_deadline_seconds=PROGRESS_DEADLINE_SECONDS,
-        ),
+        deployment,
         common.service(
             ms,
             name,
@@ -99,7 +106,7 @@ def build(
             extra_labels=extra,
         ),
     ]
-    if cache.enabled:
+    if cache.enabled and cache.mode == "shared":
         children.append(_cache_pvc(ms, extra))
     children.extend(modelscaling.build(ms, p, scaling, component=COMPONENT, extra=extra))
     return children
@@ -111,6 +118,41 @@ def _pod_base() -> dict[str, Any]:
         "enableServiceLinks": False,
         "securityContext": common.pod_security_context(),
     }
+
+
+def _scheduling(ms: specs.ModelServer) -> dict[str, Any]:
+    """The pod fields a GPU cluster places servers with, as the spec gives them."""
+    spec = ms.spec
+    pod: dict[str, Any] = {}
+    if spec.affinity:
+        pod["affinity"] = dict(spec.affinity)
+    if spec.priority_class_name:
+        pod["priorityClassName"] = spec.priority_class_name
+    if spec.runtime_class_name:
+        pod["runtimeClassName"] = spec.runtime_class_name
+    spread = []
+    for constraint in spec.topology_spread_constraints:
+        rendered = constraint.model_dump(by_alias=True, exclude_none=True)
+        # Without a selector a constraint counts no pods at all: it means the server's own.
+        rendered.setdefault("labelSelector", {"matchLabels": common.selector_labels(ms, COMPONENT)})
+        spread.append(rendered)
+    if spread:
+        pod["topologySpreadConstraints"] = spread
+    return pod
+
+
+def _strategy(ms: specs.ModelServer, p: Plan) -> dict[str, Any] | None:
+    """How an update replaces the pods. A surge pod needs what its predecessor holds: a spare GPU
+    (rarely there) or a second mount of a single-node cache claim. So one server with either is
+    recreated (a short outage rather than a rollout stuck on a pending pod); several GPU servers
+    roll one at a time without surge (one fewer serves meanwhile); several CPU servers roll one
+    at a time with one surge pod (none fewer). The spec refuses several pods on a single-node
+    claim, so the last case never meets one. None: the Deployment's default (25% each)."""
+    several = ms.spec.most_replicas > 1
+    if not several:
+        return {"type": "Recreate"} if p.gpu_count > 0 or ms.spec.cache.single_node_claim else None
+    surge = 0 if p.gpu_count > 0 else 1
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": 1 - surge}}
 
 
 def _resources(p: Plan) -> dict[str, Any]:
@@ -211,13 +253,11 @@ def _transformers_container(ms: specs.ModelServer, p: Plan, plat: specs.Platform
 
 def _volumes(ms: specs.ModelServer, p: Plan) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     tmp_volume, tmp_mount = common.tmp_volume()
-    cache_source: dict[str, Any] = (
-        {"persistentVolumeClaim": {"claimName": f"{ms.name}-cache"}} if ms.spec.cache.enabled else {"emptyDir": {}}
-    )
-    volumes = [tmp_volume, {"name": "cache", **cache_source}]
-    mounts = [tmp_mount, {"name": "cache", "mountPath": CACHE_DIR}]
-    if p.engine == "vllm":
-        volumes.append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE}})
+    volumes = [tmp_volume, {"name": CACHE_VOLUME, **_cache_source(ms)}]
+    mounts = [tmp_mount, {"name": CACHE_VOLUME, "mountPath": CACHE_DIR}]
+    shm = ms.spec.shared_memory_size or (SHM_SIZE if p.engine == "vllm" else None)
+    if shm is not None:
+        volumes.append({"name": "shm", "emptyDir": {"medium": "Memory", "sizeLimit": shm}})
         mounts.append({"name": "shm", "mountPath": "/dev/shm"})  # noqa: S108 - an emptyDir
     pvc = ms.spec.model.pvc if ms.spec.model is not None else None
     if pvc is not None:
@@ -231,7 +271,26 @@ def _volumes(ms: specs.ModelServer, p: Plan) -> tuple[list[dict[str, Any]], list
     return volumes, mounts
 
 
-def _cache_pvc(ms: specs.ModelServer, extra: Mapping[str, str]) -> common.Manifest:
+def _cache_source(ms: specs.ModelServer) -> dict[str, Any]:
+    cache = ms.spec.cache
+    if not cache.enabled:
+        return {"emptyDir": {}}
+    if cache.mode == "shared":
+        return {"persistentVolumeClaim": {"claimName": cache_claim_name(ms)}}
+    # A generic ephemeral volume: Kubernetes makes a claim <pod>-cache with each pod and deletes
+    # it with the pod (it is owned by the pod, not by the operator).
+    template = {
+        "metadata": {"labels": common.selector_labels(ms, COMPONENT)},
+        "spec": _claim_spec(ms),
+    }
+    return {"ephemeral": {"volumeClaimTemplate": template}}
+
+
+def cache_claim_name(ms: specs.ModelServer) -> str:
+    return f"{ms.name}-cache"
+
+
+def _claim_spec(ms: specs.ModelServer) -> dict[str, Any]:
     cache = ms.spec.cache
     spec: dict[str, Any] = {
         "accessModes": [cache.access_mode],
@@ -239,9 +298,22 @@ def _cache_pvc(ms: specs.ModelServer, extra: Mapping[str, str]) -> common.Manife
     }
     if cache.storage_class_name:
         spec["storageClassName"] = cache.storage_class_name
+    return spec
+
+
+def _cache_pvc(ms: specs.ModelServer, extra: Mapping[str, str]) -> common.Manifest:
+    """The shared cache claim. It outlives its ModelServer unless cache.deleteWithServer: without
+    an owner reference the garbage collector leaves it, and pruning (which confirms ownership by
+    the reference) never deletes it. Its owner-uid label still names the current ModelServer; a
+    new one of the same name applies the claim again and so takes it over, downloads included.
+    Server-side apply drops the reference when deleteWithServer is turned off, as it adds it when
+    turned on."""
+    metadata = common.metadata(ms, cache_claim_name(ms), COMPONENT, extra_labels=extra)
+    if not ms.spec.cache.delete_with_server:
+        del metadata["ownerReferences"]
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
-        "metadata": common.metadata(ms, f"{ms.name}-cache", COMPONENT, extra_labels=extra),
-        "spec": spec,
+        "metadata": metadata,
+        "spec": _claim_spec(ms),
     }

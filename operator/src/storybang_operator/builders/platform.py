@@ -83,6 +83,10 @@ def settings_data(plat: specs.Platform) -> dict[str, str]:
     return data | spec.settings
 
 
+# The pod annotation that carries config_hash: pods that read the settings restart when it changes.
+CONFIG_HASH_ANNOTATION = "storybang.io/config-hash"
+
+
 def config_hash(plat: specs.Platform) -> str:
     """A digest of the shared settings; pods carry it so that a settings change rolls them."""
     raw = json.dumps(settings_data(plat), sort_keys=True).encode()
@@ -132,7 +136,7 @@ def pull_policy(plat: specs.Platform) -> str:
 
 
 def pod_annotations(plat: specs.Platform, metrics_port: int) -> dict[str, str]:
-    annotations = {"storybang.io/config-hash": config_hash(plat)}
+    annotations = {CONFIG_HASH_ANNOTATION: config_hash(plat)}
     if plat.spec.monitoring.metrics:
         annotations |= {
             "prometheus.io/scrape": "true",

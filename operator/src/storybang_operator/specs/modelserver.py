@@ -1,9 +1,9 @@
-"""The ModelServer's spec: the engine, the model (or a vLLM profile), GPUs, placement,
-autoscaling and the model cache."""
+"""The ModelServer's spec: the engine, the model (or a vLLM profile), GPUs, placement and
+scheduling, autoscaling and the model cache."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -86,9 +86,46 @@ class Autoscaling(Spec):
 
 class Cache(Spec):
     enabled: bool = True
+    # shared: one claim for every pod; perPod: a generic ephemeral volume per pod.
+    mode: Literal["shared", "perPod"] = "shared"
+    delete_with_server: bool = False
     size: int | str = "20Gi"
     storage_class_name: str | None = None
     access_mode: Literal["ReadWriteOnce", "ReadWriteMany", "ReadWriteOncePod"] = "ReadWriteOnce"
+
+    @property
+    def single_node_claim(self) -> bool:
+        """Whether every pod mounts one claim that only one node (or pod) may mount at a time."""
+        return self.enabled and self.mode == "shared" and self.access_mode != "ReadWriteMany"
+
+
+class LabelRequirement(Spec):
+    key: str
+    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
+    values: list[str] | None = None
+
+
+class LabelSelector(Spec):
+    match_labels: dict[str, str] | None = None
+    match_expressions: list[LabelRequirement] | None = None
+
+
+class TopologySpreadConstraint(Spec):
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: Literal["DoNotSchedule", "ScheduleAnyway"]
+    # None: the server's own pods.
+    label_selector: LabelSelector | None = None
+    min_domains: int | None = None
+    node_affinity_policy: Literal["Honor", "Ignore"] | None = None
+    node_taints_policy: Literal["Honor", "Ignore"] | None = None
+    match_label_keys: list[str] | None = None
+
+
+# Label and annotation prefixes of the operator's own: a pod label under them could clash with
+# the Deployment's selector or the labels pruning and the dashboards rely on.
+RESERVED_LABEL_PREFIXES = ("app.kubernetes.io/", "storybang.io/")
+RESERVED_ANNOTATION_PREFIXES = ("storybang.io/",)
 
 
 class ModelServerSpec(Spec):
@@ -105,8 +142,22 @@ class ModelServerSpec(Spec):
     resources: Resources | None = None
     node_selector: dict[str, str] = Field(default_factory=dict)
     tolerations: list[Toleration] = Field(default_factory=list)
+    # A core/v1 Affinity, passed through as given (the API server checks it on apply).
+    affinity: dict[str, Any] | None = None
+    priority_class_name: str | None = None
+    runtime_class_name: str | None = None
+    topology_spread_constraints: list[TopologySpreadConstraint] = Field(default_factory=list)
+    # None: 2Gi for vllm, no /dev/shm volume for transformers.
+    shared_memory_size: int | str | None = None
+    pod_labels: dict[str, str] = Field(default_factory=dict)
+    pod_annotations: dict[str, str] = Field(default_factory=dict)
     autoscaling: Autoscaling | None = None
     cache: Cache = Cache()
+
+    @property
+    def most_replicas(self) -> int:
+        """The most pods the server may run at once (the autoscaler's bound when it has one)."""
+        return self.autoscaling.max_replicas if self.autoscaling is not None else self.replicas
 
     @model_validator(mode="after")
     def _engine_fits(self) -> ModelServerSpec:
@@ -122,6 +173,23 @@ class ModelServerSpec(Spec):
             raise ValueError("a bundled model is served by the transformers engine only")
         if self.engine == "transformers" and not self.image and self.platform_ref is None:
             raise ValueError("a transformers model server needs an image or a platformRef")
+        return self
+
+    @model_validator(mode="after")
+    def _cache_fits_the_replicas(self) -> ModelServerSpec:
+        if self.cache.single_node_claim and self.most_replicas > 1:
+            raise ValueError(
+                "more than one replica cannot share a ReadWriteOnce or ReadWriteOncePod cache: set "
+                "cache.accessMode ReadWriteMany, or cache.mode perPod (a claim per pod)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _own_prefixes(self) -> ModelServerSpec:
+        if any(k.startswith(RESERVED_LABEL_PREFIXES) for k in self.pod_labels):
+            raise ValueError("podLabels may not use the app.kubernetes.io/ and storybang.io/ prefixes")
+        if any(k.startswith(RESERVED_ANNOTATION_PREFIXES) for k in self.pod_annotations):
+            raise ValueError("podAnnotations may not use the storybang.io/ prefix")
         return self
 
 
