@@ -7,7 +7,7 @@
 #                              values.yaml's `## @param` comments -> values.schema.json, README.md
 #                              charts/tools/dashboards (Python) -> files/dashboards/*.json (Grafana)
 #   scripts/chart.sh check   (make lint) fail, saying what differs, when any of them is out of date
-#   scripts/chart.sh test    `helm lint --strict`, the chart tests (charts/tests: renders with
+#   scripts/chart.sh test    `helm lint --strict` of both charts, the chart tests (charts/tests: renders with
 #                            default, external and invalid values; Pod Security "restricted"; RBAC
 #                            equal to operator/rbac.yaml; custom resources valid against the CRDs),
 #                            and the alert rules' unit tests (promtool, scripts/prometheus.sh check)
@@ -19,6 +19,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="$ROOT/${VENV:-.venv}/bin/python"
 CHART=charts/storybang
+# The CRDs as a chart of their own, so that `helm upgrade` upgrades them; its definitions/ is a
+# link to $CHART/crds, so `sync` keeps both.
+CRDS_CHART=charts/storybang-crds
 # The operator's RBAC, read by templates/operator/rbac.yaml: one list of rules, kept in operator/
 # where the code that needs them is, and copied because Helm reads files inside the chart only.
 RBAC_SRC=operator/rbac.yaml
@@ -61,6 +64,7 @@ case "${1:-}" in
     HELM="$(helm_bin)"
     export HELM
     "$HELM" lint --strict "$CHART"
+    "$HELM" lint --strict "$CRDS_CHART"
     "$ROOT/${VENV:-.venv}/bin/pytest" -q -p no:cacheprovider charts/tests
     scripts/prometheus.sh check
     ;;

@@ -1,13 +1,17 @@
 """API benchmark on the real stores (started by scripts/bench.sh).
 
 1. Authenticated ``GET /api/v1/characters`` (20 items) on `storybang dev` (SQLite, in-process
-   everything) and on `storybang serve` (MariaDB, a MongoDB-wire server, Redis), each against a
-   bare FastAPI endpoint returning the very same bytes (checked) under the same uvicorn call
-   (bench/bare.py): requests/s, p50, p99 and the server process's CPU time per request, read from
-   /proc, so a busy machine blurs the throughput more than the CPU figure. Load from wrk (a C load
-   generator, so the client is not the bottleneck). Rounds alternate StoryBang and bare; each
-   ratio is StoryBang / bare within a round, and the median of the rounds is printed.
-2. Logins at a steady 20 per second on `storybang serve`: p50 and p99.
+   everything) and on `storybang serve` (MariaDB, Redis and FerretDB for the MongoDB wire protocol),
+   each against a bare FastAPI endpoint returning the very same bytes (checked) under the same
+   uvicorn call (bench/bare.py): requests/s, p50, p99 and the server process's CPU time per
+   request, read from /proc, so a busy machine blurs the throughput more than the CPU figure. Load
+   from wrk (a C load generator, so the client is not the bottleneck). Rounds alternate StoryBang
+   and bare; each ratio is StoryBang / bare within a round, and the median of the rounds is printed.
+   `serve` runs twice: on the servers' FerretDB, on PostgreSQL, and on a FerretDB on SQLite that the
+   benchmark starts itself. SQLite takes one writer at a time, so its row shows what the stand-in
+   costs; the PostgreSQL row is the one that measures StoryBang. (Servers started with
+   SERVERS_FERRETDB_BACKEND=sqlite give the SQLite row only.)
+2. Logins at a steady 20 per second on `storybang serve` (FerretDB on the servers' backend): p50 and p99.
 
     python -m bench.api     (in services/, with .servers/env sourced)
 
@@ -21,6 +25,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -47,6 +52,9 @@ LOGIN_SECONDS = 10
 URL = "/api/v1/characters?limit=20"
 # Clock ticks per second of /proc/<pid>/stat's utime and stime.
 TICKS = os.sysconf("SC_CLK_TCK")
+# Built by scripts/servers.sh install.
+FERRETDB = Path(__file__).resolve().parents[2] / "bin" / "ferretdb"
+BACKENDS = {"postgresql": "PostgreSQL", "sqlite": "SQLite"}
 
 
 def wrk(url: str, headers: dict[str, str]) -> dict[str, float]:
@@ -114,14 +122,15 @@ async def logins(base: str) -> list[float]:
     return latencies
 
 
-def real_settings(prefix: str) -> Settings:
-    """Settings on the real servers of `make bench` (scripts/servers.sh), in a database of their own."""
+def real_settings(prefix: str, mongo_url: str | None = None) -> Settings:
+    """Settings on the real servers of `make bench` (scripts/servers.sh), in a database of their own;
+    ``mongo_url`` for another MongoDB-wire server than theirs."""
     env = os.environ
     return Settings(
         env="production",
         data_dir=Path(tempfile.mkdtemp(prefix=prefix)),
         mysql={"url": env["STORYBANG_TEST_MYSQL_URL"]},
-        mongo={"url": env["STORYBANG_TEST_MONGO_URL"], "database": f"bench_{secrets.token_hex(3)}"},
+        mongo={"url": mongo_url or env["STORYBANG_TEST_MONGO_URL"], "database": f"bench_{secrets.token_hex(3)}"},
         redis={"url": env["STORYBANG_TEST_REDIS_URL"]},
         auth={"signing_key": tokens.generate_pem(), "require_verification": False},
         limits={"login_per_address": "100000/minute", "register_per_address": "100000/minute"},
@@ -137,6 +146,25 @@ def role(args: list[str], env: Mapping[str, str], log: Path) -> Iterator[tuple[s
         yield started.base, started.proc.pid
     finally:
         stop_role(started)
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def ferretdb_on_sqlite(data: Path) -> Iterator[str]:
+    """A FerretDB of the benchmark's own on SQLite files under ``data``; yields its MongoDB URL."""
+    if not FERRETDB.exists():
+        raise SystemExit(f"{FERRETDB} is missing: run scripts/servers.sh install")
+    port, log = free_port(), data / "ferretdb-sqlite.log"
+    cmd = [str(FERRETDB), "--listen-addr", f"127.0.0.1:{port}", "--sqlite-dir", str(data / "ferretdb-sqlite")]
+    with processes.serving(cmd, log, lambda: port_open(port)):
+        yield f"mongodb://127.0.0.1:{port}/storybang"
 
 
 def fill(base: str) -> tuple[dict[str, str], bytes]:
@@ -176,12 +204,13 @@ def report(pairs: list[tuple[Target, Target]], results: dict[str, list[dict[str,
     print(
         f"\nAPI benchmark (wrk, {CONNECTIONS} connections, {DURATION}, {ROUNDS} round(s), medians, one uvicorn worker)"
     )
-    print(f"{'endpoint':44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11}")
+    width = max(len(t.name) for pair in pairs for t in pair)
+    print(f"{'endpoint':{width}} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11}")
     for ours, bare in pairs:
         for target in (ours, bare):
             runs = results[target.name]
             row = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50", "p99", "cpu_us")}
-            print(f"{target.name:44} {row['rps']:8.0f} {row['p50']:8.2f} {row['p99']:8.2f} {row['cpu_us']:11.0f}")
+            print(f"{target.name:{width}} {row['rps']:8.0f} {row['p50']:8.2f} {row['p99']:8.2f} {row['cpu_us']:11.0f}")
         rounds = list(zip(results[ours.name], results[bare.name], strict=True))
         throughput = statistics.median(o["rps"] / b["rps"] for o, b in rounds)
         cpu = statistics.median(b["cpu_us"] / o["cpu_us"] for o, b in rounds)
@@ -191,6 +220,9 @@ def report(pairs: list[tuple[Target, Target]], results: dict[str, list[dict[str,
 def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: run `make bench` (scripts/bench.sh installs it)")
+    backend = os.environ.get("STORYBANG_TEST_MONGO_BACKEND", "sqlite")
+    if backend not in BACKENDS:
+        raise SystemExit(f"STORYBANG_TEST_MONGO_BACKEND is one of {', '.join(BACKENDS)}, not {backend!r}")
     settings = real_settings("storybang-bench-")
     data = settings.data_dir
     serve_env = settings_env(settings)
@@ -198,20 +230,21 @@ def main() -> None:
     dev_env = {"STORYBANG_AUTH__REQUIRE_VERIFICATION": "false"} | {
         k: v for k, v in serve_env.items() if k.startswith("STORYBANG_LIMITS__")
     }
+    serve_args = ["serve", "--domain", "identity", "--domain", "characters"]
     with ExitStack() as stack:
+        roles = [
+            ("storybang dev (SQLite)", "dev", ["dev", "--data-dir", str(data / "dev")], dev_env),
+            (f"storybang serve (FerretDB on {BACKENDS[backend]})", f"serve-{backend}", serve_args, serve_env),
+        ]
+        if backend != "sqlite":
+            sqlite_url = stack.enter_context(ferretdb_on_sqlite(data))
+            sqlite_env = settings_env(real_settings("storybang-bench-sqlite-", sqlite_url))
+            roles.append(("storybang serve (FerretDB on SQLite)", "serve-sqlite", serve_args, sqlite_env))
         pairs: list[tuple[Target, Target]] = []
-        for name, args, env in (
-            ("storybang dev (SQLite)", ["dev", "--data-dir", str(data / "dev")], dev_env),
-            (
-                "storybang serve (MariaDB, FerretDB)",
-                ["serve", "--domain", "identity", "--domain", "characters"],
-                serve_env,
-            ),
-        ):
-            base, pid = stack.enter_context(role(args, env, data / f"{args[0]}.log"))
+        for name, key, args, env in roles:
+            base, pid = stack.enter_context(role(args, env, data / f"{key}.log"))
             auth, body = fill(base)
-            ours = Target(f"{name}", base + URL, auth, pid)
-            pairs.append((ours, stack.enter_context(bare_twin(args[0], body, data))))
+            pairs.append((Target(name, base + URL, auth, pid), stack.enter_context(bare_twin(key, body, data))))
         serve_base = pairs[1][0].url.removesuffix(URL)
         results: dict[str, list[dict[str, float]]] = {t.name: [] for pair in pairs for t in pair}
         for target in (t for pair in pairs for t in pair):
@@ -223,7 +256,8 @@ def main() -> None:
         login = asyncio.run(logins(serve_base))
     report(pairs, results)
     q = statistics.quantiles(login, n=100)
-    print(f"login on serve at {LOGIN_RATE}/s for {LOGIN_SECONDS}s ({len(login)} logins, argon2id):", end=" ")
+    print(f"login on serve (FerretDB on {BACKENDS[backend]})", end=" ")
+    print(f"at {LOGIN_RATE}/s for {LOGIN_SECONDS}s ({len(login)} logins, argon2id):", end=" ")
     print(f"p50 {q[49]:.1f} ms, p99 {q[98]:.1f} ms")
 
 
