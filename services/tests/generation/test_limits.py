@@ -84,3 +84,111 @@ async def test_a_job_that_waited_still_ends_at_its_own_ceiling() -> None:
 
 async def test_queued_outside_a_job_does_nothing() -> None:
     limits.queued(1.0)
+
+
+def test_work_takes_the_tokens_asked_at_a_quarter_of_the_measured_pace() -> None:
+    assert limits.work_seconds(400, 40.0) == pytest.approx(400 / (40.0 / limits.SLOWDOWN))
+
+
+def test_work_not_measured_yet_may_go_at_the_slowest_speed_that_counts() -> None:
+    assert limits.work_seconds(400) == pytest.approx(400 / limits.MIN_TOKENS_PER_SECOND)
+
+
+def test_a_slow_backend_is_never_held_to_more_than_the_slowest_speed_that_counts() -> None:
+    assert limits.work_seconds(400, 3.0) == pytest.approx(400 / limits.MIN_TOKENS_PER_SECOND)
+
+
+def test_the_largest_ceiling_is_the_most_tokens_at_the_slowest_speed() -> None:
+    largest = settings(stall=120, max_tokens=1024)
+    assert limits.ceiling_seconds(largest) == pytest.approx(120 + 1024 / limits.MIN_TOKENS_PER_SECOND)
+
+
+def test_the_backstop_covers_a_job_waiting_behind_every_other_job_of_its_worker() -> None:
+    largest = settings(stall=120, max_tokens=1024)
+    assert limits.backstop_seconds(largest, 3) == pytest.approx(3 * limits.ceiling_seconds(largest))
+
+
+def test_a_backends_pace_is_its_first_stream_then_moves_towards_each_next_one() -> None:
+    pace = limits.Pace()
+    assert pace.of("local") is None
+    pace.record("local", 400, 10.0)
+    assert pace.of("local") == pytest.approx(40.0)
+    pace.record("local", 200, 10.0)
+    assert pace.of("local") == pytest.approx(40.0 + limits.Pace.WEIGHT * (20.0 - 40.0))
+    assert pace.of("remote") is None
+
+
+def test_a_stream_too_short_to_tell_does_not_move_the_pace() -> None:
+    pace = limits.Pace()
+    pace.record("local", limits.Pace.MIN_TOKENS - 1, 0.01)
+    assert pace.of("local") is None
+
+
+async def asking_then_progressing(
+    tokens: int, tokens_per_second: float | None, every: float, for_seconds: float
+) -> None:
+    limits.asking(tokens, tokens_per_second)
+    await progressing(every, for_seconds)
+
+
+async def test_a_job_asking_few_tokens_of_a_fast_backend_ends_at_its_own_ceiling() -> None:
+    roomy = settings(stall=0.2, max_tokens=1000)  # the largest ceiling: 500 s
+    started = time.monotonic()
+    with pytest.raises(limits.TimedOut, match="ran past the 1 s its work allows"):
+        async with limits.running(roomy):
+            await asking_then_progressing(10, 40.0, every=0.05, for_seconds=10)  # 10 tokens at 10/s: 0.2 + 1 s
+    assert 1.1 < time.monotonic() - started < 4  # far from the largest, even on a busy CPU
+
+
+async def test_a_job_streaming_slowly_is_not_ended_by_the_stall_limit_nor_by_a_ceiling_it_keeps_within() -> None:
+    roomy = settings(stall=0.2, max_tokens=1000)
+    started = time.monotonic()
+    async with limits.running(roomy):  # 1.2 s allowed; a token every 0.15 s: never 0.2 s without one
+        await asking_then_progressing(10, 40.0, every=0.15, for_seconds=1.0)
+    assert time.monotonic() - started >= 1.0
+
+
+async def test_a_job_falling_through_to_a_slower_backend_gets_that_backends_ceiling() -> None:
+    roomy = settings(stall=0.2, max_tokens=1000)
+    started = time.monotonic()
+    async with limits.running(roomy):
+        limits.asking(10, tokens_per_second=400.0)  # the first backend: 0.2 + 0.1 s
+        limits.asking(10, tokens_per_second=40.0)  # it fell through at once; the next: 0.2 + 1 s
+        await progressing(every=0.05, for_seconds=0.8)
+    assert time.monotonic() - started >= 0.8
+
+
+async def test_asking_never_lifts_a_ceiling_above_the_largest() -> None:
+    tight = settings(stall=0.2, max_tokens=1)  # the largest ceiling: 0.7 s
+    started = time.monotonic()
+    with pytest.raises(limits.TimedOut, match="its work allows"):
+        async with limits.running(tight):  # asking more than any job may: 500 s at the slowest speed
+            await asking_then_progressing(1000, None, every=0.05, for_seconds=10)
+    assert time.monotonic() - started < 4  # not the 500 s asked for
+
+
+async def asking_then_stuck(tokens: int, tokens_per_second: float) -> None:
+    limits.asking(tokens, tokens_per_second)
+    await asyncio.sleep(5)
+
+
+async def test_a_stuck_job_says_it_made_no_progress() -> None:
+    with pytest.raises(limits.TimedOut, match=r"made no progress for 0\.2 s"):
+        async with limits.running(settings(stall=0.2, max_tokens=100)):
+            await asking_then_stuck(10, 40.0)
+
+
+async def timing_out_on_its_own() -> None:
+    async with asyncio.timeout(0.05):
+        await asyncio.sleep(1)
+
+
+async def test_a_timeout_inside_the_job_is_its_own_not_a_limit() -> None:
+    with pytest.raises(TimeoutError) as raised:
+        async with limits.running(settings(stall=5, max_tokens=100)):
+            await timing_out_on_its_own()
+    assert not isinstance(raised.value, limits.TimedOut)
+
+
+async def test_asking_outside_a_job_does_nothing() -> None:
+    limits.asking(100, 40.0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 import dramatiq
@@ -22,9 +21,7 @@ from storybang.generation import jobs, limits, metrics, quotas
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import AllDown, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
-from storybang.push import service as push
 from storybang.runtime import Runtime
-from storybang.settings import GenerationSettings
 from storybang.stores.errors import STORE_DOWN
 
 log = logs.get(__name__)
@@ -57,7 +54,6 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
     if job.get("request_id"):  # the worker's lines about a job join the API's about the request
         structlog.contextvars.bind_contextvars(request_id=job["request_id"])
     event = {"id": job_id, "task": task}
-    started = time.monotonic()
     lease = asyncio.create_task(_keep_lease(runtime, job, lease_seconds))
     try:
         await runtime.events.publish(owner, "generation.started", event)
@@ -68,8 +64,8 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         done = await jobs.succeed(runtime.documents, job, outcome.result, outcome.backend)
     except Cancelled:
         return "cancelled"
-    except TimeoutError as e:
-        return await _fail(runtime, job, _timed_out(runtime.settings.generation, time.monotonic() - started), e)
+    except TimeoutError as e:  # limits.TimedOut says which limit; any other, something inside timed out
+        return await _fail(runtime, job, str(e) or "timed out", e)
     except TRANSIENT as e:
         reason = getattr(e, "detail", None) or str(e) or type(e).__name__
         if retries < runtime.settings.generation.max_retries:
@@ -92,7 +88,6 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         log.warning("usage not counted: the counters are unavailable", tokens=outcome.tokens)
     completed = event | {"backend": outcome.backend, "summary": summary(outcome.result)}
     await _announce(runtime, owner, "generation.completed", completed)
-    push.notify_later(runtime, owner, "generation.completed", completed)
     return "succeeded"
 
 
@@ -111,13 +106,6 @@ async def _announce(runtime: Runtime, owner: str, name: str, data: dict[str, Any
                 log.error("event lost: the event bus stayed unavailable", event_name=name)
                 return
             await asyncio.sleep(0.25 * 2**attempt)
-
-
-def _timed_out(settings: GenerationSettings, elapsed: float) -> str:
-    ceiling = limits.ceiling_seconds(settings)
-    if elapsed >= ceiling - 1:
-        return f"ran past the {ceiling:.0f} s its work allows"
-    return f"made no progress for {settings.timeout_seconds} s"
 
 
 async def _keep_lease(runtime: Runtime, job: dict[str, Any], lease_seconds: float) -> None:
@@ -150,9 +138,9 @@ async def _fail(runtime: Runtime, job: dict[str, Any], reason: str, error: BaseE
     kind = metrics.reason_of(error) if error is not None else "internal"
     metrics.FAILURES.labels(job["task"], kind).inc()
     log.info("job failed", task=job["task"], reason=reason, reason_class=kind, backends_tried=tried)
-    failed = {"id": job["id"], "task": job["task"], "error": reason}
-    await runtime.events.publish(job["owner_id"], "generation.failed", failed)
-    push.notify_later(runtime, job["owner_id"], "generation.failed", failed)
+    await runtime.events.publish(
+        job["owner_id"], "generation.failed", {"id": job["id"], "task": job["task"], "error": reason}
+    )
     return "failed"
 
 

@@ -7,6 +7,7 @@ fit for the audience. Small models drift from any format, so the parser is forgi
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -25,6 +26,16 @@ AUDIENCES = {
 }
 PARAGRAPHS = {"short": 4, "medium": 7, "long": 12}
 WORDS_PER_PARAGRAPH = {"children": 45, "young": 80, "general": 110}
+# A model asked for "about 45 words" writes 40 to 60: what a job expects of it (for its progress)
+# and asks it for (its token budget) leaves that much room.
+WORDS_HEADROOM = 1.4
+# Tokens a word takes: 1.25 to 1.65 in the bundled model's English stories (more with hyphens,
+# names, dialogue); more in languages of longer words, and in those written without spaces, where
+# "a word" is a character or two of a token or two each.
+TOKENS_PER_WORD = 1.5
+TOKENS_PER_WORD_IN = {"de": 2.0, "fi": 2.2, "pl": 2.2, "ja": 3.0, "zh": 3.0}
+# The title line and the blank lines around it.
+TITLE_TOKENS = 24
 LANGUAGES = {
     "en": "English",
     "es": "Spanish",
@@ -48,6 +59,32 @@ class Cast:
 
 def language_name(code: str) -> str:
     return LANGUAGES.get(code.split("-")[0].split("_")[0], code)
+
+
+def tokens_per_word(language: str) -> float:
+    return TOKENS_PER_WORD_IN.get(language.split("-")[0].split("_")[0], TOKENS_PER_WORD)
+
+
+def story_words(length: str, audience: str) -> float:
+    """The words a story of ``length`` for ``audience`` runs to, with the room a model takes."""
+    return PARAGRAPHS[length] * WORDS_PER_PARAGRAPH[audience] * WORDS_HEADROOM
+
+
+def paragraph_words(audience: str) -> float:
+    return WORDS_PER_PARAGRAPH[audience] * WORDS_HEADROOM
+
+
+def story_tokens(length: str, audience: str, language: str, limit: int) -> int:
+    """The tokens to ask a backend for a story of ``length`` for ``audience``: enough for all of
+    it, so that a long story is not cut, and no more, so that a short one ends on time (a small
+    model runs on past the paragraphs asked for); never more than ``limit``
+    (``generation.max_tokens``)."""
+    return min(limit, TITLE_TOKENS + math.ceil(story_words(length, audience) * tokens_per_word(language)))
+
+
+def paragraph_tokens(audience: str, language: str, limit: int) -> int:
+    """The tokens to ask a backend for one paragraph for ``audience``, within ``limit``."""
+    return min(limit, math.ceil(paragraph_words(audience) * tokens_per_word(language)))
 
 
 def story_messages(
@@ -120,20 +157,53 @@ def paragraph_messages(
     return [Message("system", system), Message("user", "\n".join(lines))]
 
 
-def parse_paragraph(text: str) -> str:
-    """One paragraph out of a model's answer: blocks run together, a stray label or quotes dropped."""
+# The end of a sentence: its mark (full-width ones too), then any closing quotes or brackets.
+_SENTENCE_END = re.compile(r"""[.!?…。\uff01\uff1f]["'”\u2019»)\]」』]*""")
+
+
+# Fewer words than this, and no sentence ended yet: a paragraph cut off as it began.
+BEGUN_WORDS = 12
+
+
+def _whole_sentences(paragraphs: list[str]) -> list[str]:
+    """What to keep of paragraphs that the token budget cut off: the last one up to the end of its
+    last whole sentence; with none ended, without it when it had barely begun (unless it is all
+    there is), else whole: a small model's run-on has no sentence end to stop at."""
+    if not paragraphs:
+        return paragraphs
+    ends = list(_SENTENCE_END.finditer(paragraphs[-1]))
+    if ends:
+        return [*paragraphs[:-1], paragraphs[-1][: ends[-1].end()]]
+    if len(paragraphs[-1].split()) < BEGUN_WORDS:
+        return paragraphs[:-1] or paragraphs
+    return paragraphs
+
+
+def parse_paragraph(text: str, *, cut: bool = False) -> str:
+    """One paragraph out of a model's answer: blocks run together, a stray label or quotes dropped;
+    when the token budget ``cut`` it off, its unfinished last sentence too."""
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
     folded = " ".join(" ".join(b.split()) for b in blocks)
     folded = re.sub(r"^(paragraph|p[aá]rrafo)\s*\d*\s*:\s*", "", folded, flags=re.IGNORECASE)
+    folded = _whole_sentences([folded])[0] if cut and folded else folded
     return folded.strip().strip('"“”')
+
+
+def _blocks(text: str) -> list[str]:
+    """Paragraphs apart: at blank lines, or, where a model put none, at each line break."""
+    blocks = [b.strip() for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+    if len(blocks) == 1:
+        return [line.strip() for line in blocks[0].splitlines() if line.strip()]
+    return blocks
 
 
 _TITLE_PREFIX = re.compile(r"^\s*(#+\s*|\*\*|title\s*:\s*|t[ií]tulo\s*:\s*)", re.IGNORECASE)
 
 
-def parse_story(text: str, fallback_title: str) -> tuple[str, list[str]]:
-    """Split a model's answer into a title and paragraphs; never fails on odd formatting."""
-    blocks = [b.strip() for b in re.split(r"\n\s*\n", text.strip()) if b.strip()]
+def parse_story(text: str, fallback_title: str, *, cut: bool = False) -> tuple[str, list[str]]:
+    """Split a model's answer into a title and paragraphs; never fails on odd formatting. When the
+    token budget ``cut`` the answer off, the unfinished end of its last paragraph is left out."""
+    blocks = _blocks(text)
     if not blocks:
         return fallback_title, []
     first_lines = blocks[0].splitlines()
@@ -141,8 +211,9 @@ def parse_story(text: str, fallback_title: str) -> tuple[str, list[str]]:
     rest = "\n".join(first_lines[1:]).strip()
     paragraphs = ([rest] if rest else []) + blocks[1:]
     if len(title) > 120 or not paragraphs:  # no title line after all: the first block is story text
-        return fallback_title, [" ".join(b.split()) for b in blocks]
-    return title or fallback_title, [" ".join(p.split()) for p in paragraphs]
+        title, paragraphs = fallback_title, blocks
+    paragraphs = [" ".join(p.split()) for p in paragraphs]
+    return title or fallback_title, _whole_sentences(paragraphs) if cut else paragraphs
 
 
 def fallback_title(prompt: str) -> str:

@@ -60,12 +60,13 @@ async def _cast(runtime: Runtime, owner_id: str, character_ids: list[str]) -> li
 
 
 async def _stream(
-    ctx: Context, job: Doc, messages: list[Message], expected_words: float, **event: Any
+    ctx: Context, job: Doc, messages: list[Message], expected_words: float, budget: int, **event: Any
 ) -> tuple[Completion, str]:
-    """Ask the chain for ``messages``, announcing every delta as ``generation.progress`` (with
-    ``event``'s fields) and the job's progress, and stopping when the job is cancelled."""
+    """Ask the chain for ``messages``, up to ``budget`` tokens, announcing every delta as
+    ``generation.progress`` (with ``event``'s fields) and the job's progress, and stopping when the
+    job is cancelled. The job's ceiling follows the budget at each backend's measured pace, and each
+    finished stream measures it again."""
     owner = job["owner_id"]
-    budget = ctx.runtime.settings.generation.max_tokens
     streamed = 0
     # The first words are recorded at once: a running job without progress is one whose model is
     # still warming up (loading, reading the prompt), and clients say so.
@@ -84,6 +85,7 @@ async def _stream(
                 raise Cancelled
 
     async def call(backend: Backend) -> Completion:
+        limits.asking(budget, ctx.chain.pace.of(backend.name))
         asked = time.monotonic()
         first: list[float] = []
 
@@ -93,7 +95,10 @@ async def _stream(
                 metrics.TIME_TO_FIRST_TOKEN.labels("story", backend.name).observe(first[0] - asked)
             await on_delta(delta)
 
-        return await backend.chat(messages, max_tokens=budget, temperature=0.8, on_delta=timed_delta)
+        completion = await backend.chat(messages, max_tokens=budget, temperature=0.8, on_delta=timed_delta)
+        if first:
+            ctx.chain.pace.record(backend.name, completion.completion_tokens, time.monotonic() - first[0])
+        return completion
 
     return await ctx.chain.run(call, prefer=job.get("backend"))
 
@@ -111,9 +116,12 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
         length=data["length"],
         language=data["language"],
     )
-    expected = prompts.PARAGRAPHS[data["length"]] * prompts.WORDS_PER_PARAGRAPH[data["audience"]] * 1.4
-    completion, backend = await _stream(ctx, job, messages, expected)
-    title, paragraphs = prompts.parse_story(completion.text, prompts.fallback_title(data["prompt"]))
+    expected = prompts.story_words(data["length"], data["audience"])
+    limit = ctx.runtime.settings.generation.max_tokens
+    budget = prompts.story_tokens(data["length"], data["audience"], data["language"], limit)
+    completion, backend = await _stream(ctx, job, messages, expected, budget)
+    cut = completion.completion_tokens >= budget
+    title, paragraphs = prompts.parse_story(completion.text, prompts.fallback_title(data["prompt"]), cut=cut)
     if not paragraphs:
         raise InvalidInput("the model wrote no story; try another prompt", field="input.prompt")
     result: dict[str, Any] = {"title": title, "paragraphs": paragraphs}
@@ -143,19 +151,21 @@ async def _run_paragraph(ctx: Context, job: Doc) -> Outcome:
     if story is None or not 0 <= index < len(story.paragraphs):
         raise InvalidInput("the story or its paragraph no longer exists", field="input.paragraph")
     audience = story.audience if story.audience in prompts.AUDIENCES else "general"
+    language = story.language or "en"
     messages = prompts.paragraph_messages(
         title=story.title,
         paragraphs=story.paragraphs,
         index=index,
         rewrite=rewrite,
         audience=audience,
-        language=story.language or "en",
+        language=language,
         wish=data.get("prompt", ""),
     )
     written = index + 1 if rewrite == "continue" else index
-    expected = prompts.WORDS_PER_PARAGRAPH[audience] * 1.4
-    completion, backend = await _stream(ctx, job, messages, expected, paragraph=written, rewrite=rewrite)
-    text = prompts.parse_paragraph(completion.text)
+    budget = prompts.paragraph_tokens(audience, language, ctx.runtime.settings.generation.max_tokens)
+    expected = prompts.paragraph_words(audience)
+    completion, backend = await _stream(ctx, job, messages, expected, budget, paragraph=written, rewrite=rewrite)
+    text = prompts.parse_paragraph(completion.text, cut=completion.completion_tokens >= budget)
     if not text:
         raise InvalidInput("the model wrote nothing; try again", field="input.paragraph")
     insert = rewrite == "continue"

@@ -81,8 +81,9 @@ def declare(
             max_retries=settings.generation.max_retries,
             min_backoff=MIN_BACKOFF_MS,
             max_backoff=MAX_BACKOFF_MS,
-            # Our own limits (storybang.generation.limits) end a job; Dramatiq's is a backstop above them.
-            time_limit=int((limits.ceiling_seconds(settings.generation) + 60) * 1000),
+            # Our own limits (storybang.generation.limits) end a job; Dramatiq's is a backstop above
+            # them, turns waited behind this worker's other jobs included.
+            time_limit=int((limits.backstop_seconds(settings.generation, settings.worker.concurrency) + 60) * 1000),
         )
         actors.append(decorate(run))
     return actors

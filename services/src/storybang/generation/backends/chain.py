@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from storybang.generation import metrics
+from storybang.generation import limits, metrics
 from storybang.generation.backends.apertium import ApertiumBackend
 from storybang.generation.backends.base import Backend, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.openai import OpenAIBackend
@@ -71,6 +71,8 @@ def build(config: BackendSettings, settings: GenerationSettings) -> Backend:
 class Chain:
     def __init__(self, backends: list[Backend], task: str = "") -> None:
         self.backends, self.task = backends, task
+        # How fast each backend streams here: a job's ceiling follows it (storybang.generation.limits).
+        self.pace = limits.Pace()
 
     @classmethod
     def for_task(cls, task: str, settings: GenerationSettings) -> Chain:
