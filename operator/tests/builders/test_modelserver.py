@@ -277,7 +277,10 @@ def test_one_cpu_server_on_a_single_node_cache_is_recreated(example: Example, pl
     ms["spec"]["cache"] = {"enabled": True, "accessMode": "ReadWriteOnce"}
     assert one(_build(ms, plat), "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
     ms["spec"]["cache"] = {"enabled": False}
-    assert "strategy" not in one(_build(ms, plat), "Deployment")["spec"]
+    assert one(_build(ms, plat), "Deployment")["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
 
 
 def test_several_cpu_servers_roll_one_at_a_time_with_one_surge_pod(example: Example, plat: dict[str, Any]) -> None:

@@ -141,16 +141,18 @@ def _scheduling(ms: specs.ModelServer) -> dict[str, Any]:
     return pod
 
 
-def _strategy(ms: specs.ModelServer, p: Plan) -> dict[str, Any] | None:
+def _strategy(ms: specs.ModelServer, p: Plan) -> dict[str, Any]:
     """How an update replaces the pods. A surge pod needs what its predecessor holds: a spare GPU
     (rarely there) or a second mount of a single-node cache claim. So one server with either is
     recreated (a short outage rather than a rollout stuck on a pending pod); several GPU servers
-    roll one at a time without surge (one fewer serves meanwhile); several CPU servers roll one
-    at a time with one surge pod (none fewer). The spec refuses several pods on a single-node
-    claim, so the last case never meets one. None: the Deployment's default (25% each)."""
+    roll one at a time without surge (one fewer serves meanwhile); the others roll one at a time
+    with one surge pod (none fewer). The spec refuses several pods on a single-node claim.
+
+    Always explicit: a rollingUpdate the API server defaulted belongs to no field manager, so a
+    later apply of Recreate could not remove it and would be refused."""
     several = ms.spec.most_replicas > 1
-    if not several:
-        return {"type": "Recreate"} if p.gpu_count > 0 or ms.spec.cache.single_node_claim else None
+    if ms.spec.cache.single_node_claim or (p.gpu_count > 0 and not several):
+        return {"type": "Recreate"}
     surge = 0 if p.gpu_count > 0 else 1
     return {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": surge, "maxUnavailable": 1 - surge}}
 
