@@ -83,6 +83,9 @@ class BackendSettings(BaseModel):
     kind: Literal["openai", "storybang", "local", "apertium"] = "openai"
     base_url: str = ""
     model: str = ""
+    # A model server that may be scaled to zero: while it refuses connections or answers 503, a job
+    # waits up to this long for it to start (storybang.generation.warmup). 0: such a backend is down.
+    cold_start_seconds: int = Field(0, ge=0, le=3600)
 
 
 class GenerationSettings(BaseModel):

@@ -17,7 +17,7 @@ import dramatiq
 import structlog
 
 from storybang import errors, logs
-from storybang.generation import jobs, limits, metrics, quotas
+from storybang.generation import jobs, limits, metrics, quotas, warmup
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import AllDown, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
@@ -58,7 +58,8 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
     try:
         await runtime.events.publish(owner, "generation.started", event)
         async with limits.running(runtime.settings.generation):
-            outcome = await RUNNERS[task](ctx, job)
+            with warmup.announcing(runtime, job):
+                outcome = await RUNNERS[task](ctx, job)
         # Inside the try: a store that is down at this very moment is retried like any other step
         # (the result is applied idempotently, so running the job again stores it once).
         done = await jobs.succeed(runtime.documents, job, outcome.result, outcome.backend)

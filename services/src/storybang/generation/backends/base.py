@@ -23,6 +23,10 @@ class Unavailable(BackendError):
     """Down, cold, timing out or overloaded: the next backend, or a retry later, may succeed."""
 
 
+class Cold(Unavailable):
+    """Nothing answers yet (connection refused, 503): a server scaled to zero may be starting."""
+
+
 class Rejected(BackendError):
     """The backend refused the request as invalid: retrying cannot help."""
 

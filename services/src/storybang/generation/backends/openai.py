@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from storybang.generation.backends.base import Completion, Message, OnDelta, Rejected, Unavailable
+from storybang.generation.backends.base import Cold, Completion, Message, OnDelta, Rejected, Unavailable
 from storybang.generation.prompts import translation_messages
 
 # Connecting must be quick (a dead backend falls through fast); a long story takes a while.
@@ -37,6 +37,8 @@ class OpenAIBackend:
         if response.status_code < 400:
             return
         detail = response.text[:300]
+        if response.status_code == 503:  # a gateway or a server still loading its model
+            raise Cold(f"{self.name}: HTTP 503: {detail}")
         # 404/408/429/5xx: the model is missing here, busy or broken — another backend may do.
         if response.status_code in (404, 408, 409, 429) or response.status_code >= 500:
             raise Unavailable(f"{self.name}: HTTP {response.status_code}: {detail}")
@@ -45,6 +47,8 @@ class OpenAIBackend:
     async def _post(self, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = await self._http.post(path, **kwargs)
+        except httpx.ConnectError as e:
+            raise Cold(f"{self.name}: {type(e).__name__}: {e}") from e
         except httpx.TransportError as e:
             raise Unavailable(f"{self.name}: {type(e).__name__}: {e}") from e
         self._fail(response)
@@ -86,6 +90,8 @@ class OpenAIBackend:
                             parts.append(delta)
                             if on_delta is not None:
                                 await on_delta(delta)
+        except httpx.ConnectError as e:  # refused before a word: nothing listens (yet)
+            raise Cold(f"{self.name}: {type(e).__name__}: {e}") from e
         except httpx.TransportError as e:
             raise Unavailable(f"{self.name}: {type(e).__name__}: {e}") from e
         except json.JSONDecodeError as e:
