@@ -37,3 +37,14 @@ def test_unreachable_redis_is_a_transient_error() -> None:
     with pytest.raises(errors.ApiError) as caught:
         reader.depth(f"redis://127.0.0.1:{free_port()}/0", "dramatiq:story")
     assert caught.value.reason == "RedisUnavailable"
+
+
+def test_taken_counts_the_messages_workers_hold_for_a_queue(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    # What Dramatiq's dispatch.lua does when a worker fetches: the id goes into its acks set.
+    client.sadd("dramatiq:__acks__.worker-a.translate", "m1", "m2")
+    client.sadd("dramatiq:__acks__.worker-b.translate", "m3")
+    client.sadd("dramatiq:__acks__.worker-a.image", "m4")
+    reader = queue.QueueReader(timeout=2)
+    assert reader.taken(redis_url, generator.queue_key("translate")) == 3
+    assert reader.taken(redis_url, generator.queue_key("describe")) == 0

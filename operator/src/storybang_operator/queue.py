@@ -59,6 +59,21 @@ class QueueReader:
         except (redis.RedisError, ValueError) as e:
             raise errors.ApiError(f"reading {key} from Redis: {e}", reason="RedisUnavailable") from e
 
+    def taken(self, url: str, key: str) -> int:
+        """How many messages of the queue `key` workers hold unacknowledged: jobs running, or
+        waiting for a model server to start. Dramatiq keeps them in one set per worker,
+        `<namespace>:__acks__.<worker id>.<queue>`."""
+        namespace, _, queue = key.partition(":")
+        try:
+            client = self._client(url)
+            sets = list(client.scan_iter(match=f"{namespace}:__acks__.*.{queue}", count=500))
+            pipe = client.pipeline(transaction=False)
+            for name in sets:
+                pipe.scard(name)
+            return sum(int(n) for n in pipe.execute())
+        except (redis.RedisError, ValueError) as e:
+            raise errors.ApiError(f"reading the messages taken from {key}: {e}", reason="RedisUnavailable") from e
+
     def backlog(self, url: str, key: str) -> Backlog:
         """The queue `key` and its retries: how many messages wait and the age of the oldest, in
         two round trips."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -320,7 +321,8 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     on_keda = keda and autoscaling is not None and bool(autoscaling.prometheus_address)
     wants_adapter = p.engine == "vllm" and autoscaling is not None and not on_keda
     custom_metrics = wants_adapter and ctx.api.group_served(CUSTOM_METRICS_GROUP)
-    scaling = modelscaling.decide(ms, p, keda=keda, custom_metrics=custom_metrics)
+    demand, idle_since = _demand(ctx, ms, body)
+    scaling = modelscaling.decide(ms, p, keda=keda, custom_metrics=custom_metrics, demand=demand)
     manifests = modelserver.build(
         ms,
         profile=profile,
@@ -329,6 +331,7 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         vllm_cpu_image=ctx.settings.vllm_cpu_image,
         keda=keda,
         custom_metrics=custom_metrics,
+        demand=demand,
     )
     # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
@@ -350,6 +353,7 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         | load
         | {
             "model": p.served_name,
+            "idleSince": idle_since,
             "conditions": [
                 *desired["conditions"],
                 status.condition(
@@ -364,3 +368,38 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
             ],
         }
     )
+
+
+def _demand(ctx: Context, ms: specs.ModelServer, body: common.Body) -> tuple[modelscaling.Demand | None, str | None]:
+    """For a server allowed to scale to zero: the jobs of the Generators whose backends point at it
+    (waiting in their queues or held by their workers), and since when there has been none (kept in
+    status.idleSince, so that the idle period spans passes and operator restarts)."""
+    autoscaling = ms.spec.autoscaling
+    if autoscaling is None or autoscaling.min_replicas > 0:
+        return None, None
+    queues: list[str] = []
+    jobs: int | None = 0
+    for item in ctx.api.list_objects(common.API_VERSION, "Generator", ms.namespace):
+        try:
+            gen = specs.parse(item, specs.Generator)
+        except errors.InvalidSpec:
+            continue  # its own status says why; it sends no jobs
+        if ms.name not in generator.model_server_names(gen):
+            continue
+        key = generator.queue_key(gen.spec.task)
+        queues.append(key)
+        try:
+            url = _redis_url(ctx, _platform_of(ctx, gen, gen.spec.platform_ref))
+            found = ctx.queues.backlog(url, key).depth + ctx.queues.taken(url, key)
+            jobs = None if jobs is None else jobs + found
+        except (errors.ApiError, errors.DependencyNotReady):
+            jobs = None  # the count stays; the Autoscaling condition says why
+    live = ctx.api.get(*DEPLOYMENT, ms.namespace, ms.name)
+    current = (live or {}).get("spec", {}).get("replicas")
+    shown = (body.get("status") or {}).get("idleSince")
+    idle_since = (shown or status.now()) if jobs == 0 else None
+    idle = 0.0
+    if idle_since:
+        since = datetime.datetime.fromisoformat(idle_since.replace("Z", "+00:00"))
+        idle = (datetime.datetime.now(datetime.UTC) - since).total_seconds()
+    return modelscaling.Demand(sorted(set(queues)), jobs, idle, current), idle_since

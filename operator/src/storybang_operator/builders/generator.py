@@ -15,6 +15,9 @@ from storybang_operator.builders import common, modelserver, platform, workersca
 COMPONENT = workerscaling.COMPONENT
 TASK_LABEL = "storybang.io/task"
 queue_key = workerscaling.queue_key
+# How long a job waits for a model server scaled to zero: the operator's next look at the queues
+# (a resync), scheduling the pod and loading a model that is cached on its volume.
+COLD_START_SECONDS = 600
 
 
 def model_server_names(gen: specs.Generator) -> list[str]:
@@ -24,7 +27,7 @@ def model_server_names(gen: specs.Generator) -> list[str]:
 
 def backends(
     gen: specs.Generator, model_servers: Mapping[str, specs.ModelServer]
-) -> tuple[list[dict[str, str]], list[dict[str, Any]]]:
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ordered backend list the workers read (`STORYBANG_GENERATION__BACKENDS`, no secrets)
     and the API keys as references into their Secrets (`STORYBANG_GENERATION__API_KEYS__<name>`).
 
@@ -32,7 +35,7 @@ def backends(
     `storybang` for a transformers ModelServer, `openai` for a vLLM one or an external API, and
     `apertium` (name and kind only) for offline translation inside the worker image. The spec
     has checked that names are unique and that each backend has exactly one source."""
-    listed: list[dict[str, str]] = []
+    listed: list[dict[str, Any]] = []
     keys: list[dict[str, Any]] = []
     for entry in gen.spec.backends:
         name = entry.name
@@ -58,7 +61,7 @@ def backends(
 
 def _model_server_backend(
     name: str, ref: specs.base.Ref, model_servers: Mapping[str, specs.ModelServer]
-) -> dict[str, str]:
+) -> dict[str, Any]:
     server = model_servers.get(ref.name)
     if server is None:
         raise errors.DependencyNotReady(
@@ -72,12 +75,17 @@ def _model_server_backend(
             reason="BackendNotReady",
         )
     # `storybang inference` also serves translations and captions; vLLM is plain OpenAI.
-    return {
+    backend: dict[str, Any] = {
         "name": name,
         "kind": "storybang" if server.spec.engine == "transformers" else "openai",
         "base_url": modelserver.endpoint(server),
         "model": model,
     }
+    autoscaling = server.spec.autoscaling
+    if autoscaling is not None and autoscaling.min_replicas == 0:
+        # A job that finds it scaled to zero waits for it (storybang.generation.warmup) instead of failing.
+        backend["cold_start_seconds"] = COLD_START_SECONDS
+    return backend
 
 
 def build(

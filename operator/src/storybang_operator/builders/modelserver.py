@@ -47,13 +47,15 @@ def build(
     vllm_cpu_image: str,
     keda: bool,
     custom_metrics: bool = False,
+    demand: modelscaling.Demand | None = None,
 ) -> list[common.Manifest]:
     """Render a ModelServer's children. `profile` is the loaded profile (when spec.profile is set),
     `plat` the Platform of spec.platformRef (when set), `keda` whether KEDA is installed and
-    `custom_metrics` whether the cluster serves the custom metrics API."""
+    `custom_metrics` whether the cluster serves the custom metrics API; `demand` the jobs for a
+    server that may scale to zero."""
     spec = ms.spec
     p = modelplan.plan(ms, profile)
-    scaling = modelscaling.decide(ms, p, keda=keda, custom_metrics=custom_metrics)
+    scaling = modelscaling.decide(ms, p, keda=keda, custom_metrics=custom_metrics, demand=demand)
     name = ms.name
     extra = {common.PLATFORM_LABEL: plat.name} if plat is not None else {}
     container = (

@@ -76,6 +76,8 @@ class Autoscaling(Spec):
     target_waiting_requests: int = 5
     target_cpu_utilization_percentage: int = Field(80, alias="targetCPUUtilizationPercentage")
     prometheus_address: str | None = None
+    # With minReplicas 0: how long the Generators' queues stay empty before the last replica stops.
+    scale_to_zero_after_seconds: int = Field(300, ge=0, le=86400)
 
     @model_validator(mode="after")
     def _bounds(self) -> Autoscaling:
