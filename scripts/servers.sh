@@ -250,6 +250,7 @@ stop_postgres() {
 			alive "$pid" || break
 			sleep 0.1
 		done
+		alive "$pid" || log "stopped postgres"
 	fi
 	# Whatever is left (a PostgreSQL that did not stop in time) is killed with its process group.
 	proc_stop postgres "$STOP_TIMEOUT_S"
