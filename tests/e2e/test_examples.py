@@ -14,7 +14,7 @@ import redis
 import yaml
 
 from conftest import Release, fresh_namespace, operators
-from kube import Cluster, eventually, examples
+from kube import OWNER_UID_LABEL, Cluster, eventually, examples
 
 # Children each kind always has (more with autoscaling, a cache or an ingress).
 CHILD_KINDS = {
@@ -78,13 +78,16 @@ def test_children_exist_with_controller_owner_references(
                 owner["metadata"]["uid"],
             )
             assert reference.controller and reference.block_owner_deletion
-    # Autoscaled ones have an HPA, a cache a volume claim (bound by the volume provisioner).
+    # Autoscaled ones have an HPA, a cache a volume claim (bound by the volume provisioner) that
+    # names its server by label only: it outlives the server (test_deletion.py).
     assert "HorizontalPodAutoscaler" in cluster.children(
         namespace, cluster.get(namespace, "DomainService", "stories")["metadata"]["uid"]
     )
     llama = cluster.get(namespace, "ModelServer", "llama-story")
     claim = cluster.core.read_namespaced_persistent_volume_claim("llama-story-cache", namespace)
-    assert claim.metadata.owner_references[0].uid == llama["metadata"]["uid"]
+    assert claim.metadata.labels[OWNER_UID_LABEL] == llama["metadata"]["uid"]
+    assert not claim.metadata.owner_references
+    assert claim.spec.access_modes == ["ReadWriteMany"]
     assert claim.status.phase == "Bound"
 
 
