@@ -138,7 +138,9 @@ async def _drive(api: str, notifier: str) -> dict[str, dict[str, Any]]:
 
         again = socketio.AsyncClient(reconnection=False)
         first_id = next(data["event_id"] for data in received if "event_id" in data)
-        await again.connect(notifier, auth={"token": token["access_token"], "last_event_id": first_id})
+        await again.connect(
+            notifier, auth={"token": token["access_token"], "last_event_id": first_id}, transports=["websocket"]
+        )
         await asyncio.sleep(1)
         await again.disconnect()
         assert last
