@@ -208,21 +208,40 @@ as_postgres() {
 # TCP every account needs its password.
 postgres_admin() {
 	"$(postgres_bin)/psql" --no-psqlrc --quiet --set=ON_ERROR_STOP=1 \
-		--host="$STATE/postgres" --port="$POSTGRES_PORT" --username=postgres "$@"
+		--host="$(postgres_dir)" --port="$POSTGRES_PORT" --username=postgres "$@"
+}
+
+# PostgreSQL's directory: under the state directory, or (see start_postgres) one of its own in /tmp.
+postgres_dir() {
+	if [[ -f "$STATE/postgres-dir" ]]; then cat "$STATE/postgres-dir"; else echo "$STATE/postgres"; fi
+}
+
+# The directory start_postgres made outside the state directory, if it did.
+remove_postgres_dir() {
+	local dir
+	[[ -f "$STATE/postgres-dir" ]] || return 0
+	dir="$(cat "$STATE/postgres-dir")"
+	[[ $dir == /tmp/storybang-postgres.* ]] && rm -rf "$dir"
+	rm -f "$STATE/postgres-dir"
 }
 
 start_postgres() {
 	local dir="$STATE/postgres" bin user sock
 	bin="$(postgres_bin)"
 	user="$(postgres_user)"
-	sock="$dir/.s.PGSQL.$POSTGRES_PORT"
-	((${#sock} < 100)) || die "PostgreSQL socket path too long (${#sock} bytes): $sock"
 	require_free_port postgresql "$POSTGRES_PORT"
 	mkdir -p "$dir"
 	chown "$user" "$dir"
-	# A checkout under a private home (/root) is out of the postgres user's reach.
-	as_postgres test -w "$dir" ||
-		die "user $user cannot write to $dir: SERVERS_STATE=/a/directory/it/reaches puts the servers there"
+	sock="$dir/.s.PGSQL.$POSTGRES_PORT"
+	# A checkout under a private home (/root) is out of the postgres user's reach, and a deep one makes
+	# a socket path longer than a unix socket may be: PostgreSQL then lives in a directory of its own.
+	if ((${#sock} >= 100)) || ! as_postgres test -w "$dir"; then
+		rmdir "$dir"
+		dir="$(mktemp -d /tmp/storybang-postgres.XXXXXX)"
+		chown "$user" "$dir"
+		echo "$dir" >"$STATE/postgres-dir"
+		log "postgres: data in $dir (the postgres user cannot use $STATE)"
+	fi
 	# The C locale: strings compare by their bytes, as MongoDB compares them.
 	as_postgres "$bin/initdb" --pgdata="$dir/data" --username=postgres --encoding=UTF8 --no-locale \
 		--auth-local=trust --auth-host=scram-sha-256 --no-sync >>"$STATE/postgres.log" 2>&1 ||
@@ -283,6 +302,7 @@ cmd_stop() {
 
 cmd_start() {
 	cmd_stop
+	remove_postgres_dir
 	rm -rf "$STATE"
 	mkdir -p "$STATE"
 	# Whatever fails below, leave no half-started servers behind.
