@@ -8,7 +8,7 @@ import time
 import pytest
 
 from storybang.generation import limits
-from storybang.settings import GenerationSettings
+from storybang.settings import BackendSettings, GenerationSettings
 
 
 def settings(stall: float, max_tokens: int) -> GenerationSettings:
@@ -106,6 +106,16 @@ def test_the_largest_ceiling_is_the_most_tokens_at_the_slowest_speed() -> None:
 def test_the_backstop_covers_a_job_waiting_behind_every_other_job_of_its_worker() -> None:
     largest = settings(stall=120, max_tokens=1024)
     assert limits.backstop_seconds(largest, 3) == pytest.approx(3 * limits.ceiling_seconds(largest))
+
+
+def test_the_backstop_covers_the_longest_cold_start_of_a_backend_starting_from_zero() -> None:
+    largest = settings(stall=120, max_tokens=1024)
+    backends = [
+        BackendSettings(name="gpu", kind="openai", base_url="http://gpu/v1", model="m", cold_start_seconds=600),
+        BackendSettings(name="cpu", kind="openai", base_url="http://cpu/v1", model="m", cold_start_seconds=90),
+    ]
+    cold = GenerationSettings.model_construct(timeout_seconds=120, max_tokens=1024, backends=backends)
+    assert limits.backstop_seconds(cold, 2) == pytest.approx(2 * limits.ceiling_seconds(largest) + 600)
 
 
 def test_a_backends_pace_is_its_first_stream_then_moves_towards_each_next_one() -> None:

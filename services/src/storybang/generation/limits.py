@@ -65,8 +65,10 @@ def ceiling_seconds(settings: GenerationSettings) -> float:
 
 def backstop_seconds(settings: GenerationSettings, concurrency: int) -> float:
     """Longer than any job's limits allow: its own largest ceiling, plus its turns waited behind the
-    other jobs of its worker (``concurrency`` at once, each within its own ceiling)."""
-    return concurrency * ceiling_seconds(settings)
+    other jobs of its worker (``concurrency`` at once, each within its own ceiling), plus the longest
+    a backend starting from zero may keep it waiting (``cold_start_seconds``)."""
+    cold_start = max((b.cold_start_seconds for b in settings.backends), default=0)
+    return concurrency * ceiling_seconds(settings) + cold_start
 
 
 class Pace:
