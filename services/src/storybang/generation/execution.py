@@ -21,6 +21,7 @@ from storybang.generation import jobs, limits, metrics, quotas, warmup
 from storybang.generation.backends.base import BackendError, Rejected, Unavailable, Unsupported
 from storybang.generation.backends.chain import AllDown, NoBackend
 from storybang.generation.tasks import RUNNERS, Cancelled, Context
+from storybang.push import service as push
 from storybang.runtime import Runtime
 from storybang.stores.errors import STORE_DOWN
 
@@ -89,6 +90,7 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         log.warning("usage not counted: the counters are unavailable", tokens=outcome.tokens)
     completed = event | {"backend": outcome.backend, "summary": summary(outcome.result)}
     await _announce(runtime, owner, "generation.completed", completed)
+    push.notify_later(runtime, owner, "generation.completed", completed)
     return "succeeded"
 
 
@@ -139,9 +141,9 @@ async def _fail(runtime: Runtime, job: dict[str, Any], reason: str, error: BaseE
     kind = metrics.reason_of(error) if error is not None else "internal"
     metrics.FAILURES.labels(job["task"], kind).inc()
     log.info("job failed", task=job["task"], reason=reason, reason_class=kind, backends_tried=tried)
-    await runtime.events.publish(
-        job["owner_id"], "generation.failed", {"id": job["id"], "task": job["task"], "error": reason}
-    )
+    failed = {"id": job["id"], "task": job["task"], "error": reason}
+    await runtime.events.publish(job["owner_id"], "generation.failed", failed)
+    push.notify_later(runtime, job["owner_id"], "generation.failed", failed)
     return "failed"
 
 
