@@ -250,6 +250,36 @@ optional binary (Ki…Ti) or decimal (k, K, M, G, T) suffix; anything else is re
 {{- end -}}
 {{- end -}}
 
+{{/*
+The datastores' TCP ports, for the Platform's NetworkPolicies (a JSON list): the bundled servers'
+ports; the port of each host of an external URL (a MongoDB URL may name several), its scheme's
+default where it names none; externalX.port beside an existingSecret, whose URL the chart cannot
+read, and for mongodb+srv://, whose ports are in DNS.
+*/}}
+{{- define "storybang.datastorePorts" -}}
+{{- $ports := list -}}
+{{- range $store := list
+      (dict "bundled" .Values.redis.enabled "external" .Values.externalRedis "default" 6379)
+      (dict "bundled" .Values.mysql.enabled "external" .Values.externalMysql "default" 3306)
+      (dict "bundled" .Values.mongodb.enabled "external" .Values.externalMongodb "default" 27017) -}}
+{{- $url := $store.external.url -}}
+{{- if $store.external.existingSecret -}}
+{{- $ports = append $ports (int $store.external.port) -}}
+{{- else if $store.bundled -}}
+{{- $ports = append $ports $store.default -}}
+{{- else if hasPrefix "mongodb+srv://" $url -}}
+{{- $ports = append $ports (int $store.external.port) -}}
+{{- else -}}
+{{- $authority := regexReplaceAll "[/?#].*$" (regexReplaceAll "^[^:]*://" $url "") "" -}}
+{{- range $host := splitList "," (regexReplaceAll "^.*@" $authority "") -}}
+{{- $port := regexFind "[0-9]+$" (regexFind ":[0-9]+$" $host) -}}
+{{- $ports = append $ports (ternary (int $port) $store.default (ne $port "")) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- toJson (uniq $ports) -}}
+{{- end -}}
+
 {{- define "storybang.signingKey.secretRef" -}}
 {{- if .Values.platform.auth.signingKey.existingSecret -}}
 {{- toJson (dict "secretName" .Values.platform.auth.signingKey.existingSecret "key" .Values.platform.auth.signingKey.existingSecretKey) -}}

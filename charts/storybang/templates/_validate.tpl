@@ -170,6 +170,29 @@ Rendered by validate.yaml, so `helm template`, `helm lint` and `helm install` al
 {{- end -}}
 {{- end -}}
 
+{{/* Gateway API. */}}
+{{- if $v.gateway.enabled -}}
+{{- if $v.ingress.enabled -}}
+{{- include "storybang.fail" "gateway and ingress are alternatives: set ingress.enabled=false with gateway.enabled=true" -}}
+{{- end -}}
+{{- if not $v.gateway.parentRefs -}}
+{{- include "storybang.fail" "gateway.parentRefs is required when gateway.enabled=true: the Gateways the HTTPRoute attaches to" -}}
+{{- end -}}
+{{- range $ref := $v.gateway.parentRefs -}}
+{{- if not (and (kindIs "map" $ref) $ref.name) -}}
+{{- include "storybang.fail" (printf "gateway.parentRefs: each entry needs a name (the Gateway's), not %s" (toJson $ref)) -}}
+{{- end -}}
+{{- end -}}
+{{- if not $v.gateway.hostnames -}}
+{{- include "storybang.fail" "gateway.hostnames is required when gateway.enabled=true" -}}
+{{- end -}}
+{{- range $host := $v.gateway.hostnames -}}
+{{- if not (regexMatch "^(\\*\\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$" (toString $host)) -}}
+{{- include "storybang.fail" (printf "gateway.hostnames: %q is not a lowercase DNS name" (toString $host)) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Domain services. */}}
 {{- range $domain, $ds := $v.domainServices -}}
 {{- if not (has $domain (list "identity" "characters" "stories" "generation" "notifier" "web")) -}}

@@ -28,6 +28,10 @@ from storybang_operator.builders import (
 from storybang_operator.settings import OperatorSettings
 
 KEDA_CRD = "scaledobjects.keda.sh"
+HTTP_ROUTE_CRD = "httproutes.gateway.networking.k8s.io"
+HTTP_ROUTE = (platform.GATEWAY_API_VERSION, "HTTPRoute")
+# Whether the Platform's public entry point (Ingress or HTTPRoute) is in place.
+ROUTED = "Routed"
 # What a Prometheus adapter serves; an HPA on a custom metric needs it.
 CUSTOM_METRICS_GROUP = "custom.metrics.k8s.io"
 AUTOSCALING = "Autoscaling"
@@ -146,27 +150,51 @@ def reconcile_platform(ctx: Context, body: common.Body) -> dict[str, Any]:
         # One whose spec is invalid is not routed to; its own status says why.
         with contextlib.suppress(errors.InvalidSpec):
             services.append(specs.parse(found, specs.DomainService))
-    manifests = platform.build(plat, services)
-    _converge(ctx, plat, manifests, CHILD_KINDS["Platform"])
-    routed = any(m["kind"] == "Ingress" for m in manifests)
-    message = f"{len(manifests)} children in place"
-    if platform.public_url(plat) and not routed:
-        message += "; no Ingress yet: no DomainService points at this platform"
+    # Without the Gateway API's CRDs there is no HTTPRoute to render, nor any to prune: the
+    # rest of the platform is in place and the Routed condition says what is missing.
+    gateway_api = ctx.api.crd_exists(HTTP_ROUTE_CRD)
+    manifests = platform.build(plat, services, gateway_api=gateway_api)
+    kinds = CHILD_KINDS["Platform"] + ((HTTP_ROUTE,) if gateway_api else ())
+    _converge(ctx, plat, manifests, kinds)
+    generation, previous = _generation(body), _previous(body)
     ready = status.condition(
         status.READY,
         True,
         "Applied",
-        message,
-        generation=_generation(body),
-        previous=_previous(body),
+        f"{len(manifests)} children in place",
+        generation=generation,
+        previous=previous,
     )
+    conditions = [ready]
+    routed = _routed(plat, manifests, gateway_api=gateway_api)
+    if routed is not None:
+        conditions.append(status.condition(ROUTED, *routed, generation=generation, previous=previous))
     return {
-        "observedGeneration": _generation(body),
-        "conditions": [ready],
+        "observedGeneration": generation,
+        "conditions": conditions,
         "url": platform.public_url(plat),
         "configMapName": platform.configmap_name(plat.name),
         "serviceAccountName": platform.service_account_name(plat.name),
     }
+
+
+def _routed(
+    plat: specs.Platform, manifests: Sequence[common.Manifest], *, gateway_api: bool
+) -> tuple[bool, str, str] | None:
+    """The Routed condition's (status, reason, message); None without an Ingress or gateway."""
+    spec = plat.spec
+    kind = "HTTPRoute" if spec.gateway.enabled else "Ingress" if spec.ingress.enabled else None
+    if kind is None:
+        return None
+    if kind == "HTTPRoute" and not gateway_api:
+        return (
+            False,
+            "GatewayAPINotInstalled",
+            f"the Gateway API's CRDs ({HTTP_ROUTE_CRD}) are not installed: no HTTPRoute",
+        )
+    if not any(m["kind"] == kind for m in manifests):
+        return False, "NoDomainServices", f"no {kind} yet: no DomainService points at this platform"
+    return True, "Routed", f"the {kind} {plat.name} routes to the platform's DomainServices"
 
 
 def reconcile_domain_service(ctx: Context, body: common.Body) -> dict[str, Any]:

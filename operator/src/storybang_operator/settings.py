@@ -41,7 +41,8 @@ class OperatorSettings(BaseSettings):
     watch_client_timeout_seconds: int = Field(300, ge=10)
     watch_connect_timeout_seconds: int = Field(30, ge=1)
     api_timeout_seconds: float = Field(30.0, gt=0)
-    # KEDA rarely comes or goes; asking the API server once every few minutes is enough.
+    # KEDA (and the Gateway API) rarely comes or goes; asking the API server once every few
+    # minutes is enough.
     keda_check_seconds: float = Field(300.0, ge=0)
     redis_timeout_seconds: float = Field(3.0, gt=0)
     # A pass waits this long at most for each figure of a Platform's Prometheus.

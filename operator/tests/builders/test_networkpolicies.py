@@ -109,3 +109,36 @@ def test_a_peer_that_kubernetes_would_refuse_is_an_invalid_spec(plat: dict[str, 
     plat["spec"]["networkPolicies"]["ingressFrom"] = [peer]
     with pytest.raises(errors.InvalidSpec, match=r"networkPolicies\.ingressFrom\[0\]: a peer is"):
         networkpolicies.build(typed.platform(plat))
+
+
+def _dns_to(plat: dict[str, Any]) -> list[dict[str, Any]]:
+    policies = {p["metadata"]["name"]: p["spec"] for p in networkpolicies.build(typed.platform(plat))}
+    egress: list[dict[str, Any]] = policies["storybang-allow-dns"]["egress"]
+    assert len(egress) == 1
+    assert egress[0]["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+    return egress[0]["to"]  # type: ignore[no-any-return]
+
+
+def test_dns_goes_to_the_kube_dns_pods_of_the_dns_namespace_by_default(plat: dict[str, Any]) -> None:
+    plat["spec"]["networkPolicies"]["dnsNamespace"] = "dns"
+    assert _dns_to(plat) == [
+        {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "dns"}},
+            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+        }
+    ]
+
+
+def test_dns_to_peers_admit_node_local_dns_cache(plat: dict[str, Any]) -> None:
+    peers = [
+        {"ipBlock": {"cidr": "169.254.20.10/32"}},
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}}},
+    ]
+    plat["spec"]["networkPolicies"]["dnsTo"] = peers
+    assert _dns_to(plat) == peers
+
+
+def test_a_dns_peer_that_kubernetes_would_refuse_is_an_invalid_spec(plat: dict[str, Any]) -> None:
+    plat["spec"]["networkPolicies"]["dnsTo"] = [{"ipBlock": {"cidr": "169.254.20.10/32"}, "podSelector": {}}]
+    with pytest.raises(errors.InvalidSpec, match=r"networkPolicies\.dnsTo\[0\]: a peer is"):
+        networkpolicies.build(typed.platform(plat))

@@ -120,3 +120,65 @@ def test_non_storybang_setting_is_an_invalid_spec(plat: dict[str, Any]) -> None:
     with pytest.raises(errors.InvalidSpec) as caught:
         _build(plat, [])
     assert caught.value.reason == "InvalidSpec"
+
+
+def _gateway(plat: dict[str, Any]) -> dict[str, Any]:
+    plat["spec"]["ingress"]["enabled"] = False
+    plat["spec"]["gateway"] = {
+        "parentRefs": [{"name": "public", "namespace": "infra", "sectionName": "https"}],
+        "hostnames": ["stories.example.com"],
+        "annotations": {"example.com/team": "stories"},
+    }
+    return plat
+
+
+def test_http_route_has_the_ingress_routes_instead_of_an_ingress(
+    plat: dict[str, Any], services: list[dict[str, Any]]
+) -> None:
+    ingress_paths = one(_build(plat, services), "Ingress")["spec"]["rules"][0]["http"]["paths"]
+    children = _build(_gateway(plat), services)
+    assert by_kind(children, "Ingress") == []
+    route = one(children, "HTTPRoute")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["metadata"]["annotations"]["example.com/team"] == "stories"
+    spec = route["spec"]
+    assert spec["parentRefs"] == [{"name": "public", "namespace": "infra", "sectionName": "https"}]
+    assert spec["hostnames"] == ["stories.example.com"]
+    routes = [
+        (rule["matches"][0]["path"]["type"], rule["matches"][0]["path"]["value"], rule["backendRefs"][0]["name"])
+        for rule in spec["rules"]
+    ]
+    assert routes == [("PathPrefix", p["path"], p["backend"]["service"]["name"]) for p in ingress_paths]
+    assert ("PathPrefix", "/socket.io", "notifier") in routes
+    assert {ref["port"] for rule in spec["rules"] for ref in rule["backendRefs"]} == {8000}
+    assert one(children, "ConfigMap")["data"]["STORYBANG_PUBLIC_URL"] == "https://stories.example.com"
+
+
+def test_no_http_route_without_the_gateway_apis_crds(plat: dict[str, Any], services: list[dict[str, Any]]) -> None:
+    children = platform.build(
+        typed.platform(_gateway(plat)), [typed.domain_service(ds) for ds in services], gateway_api=False
+    )
+    assert by_kind(children, "HTTPRoute") == [] and by_kind(children, "Ingress") == []
+    assert by_kind(children, "NetworkPolicy")
+
+
+def test_no_http_route_until_a_domain_service_exists(plat: dict[str, Any]) -> None:
+    assert by_kind(_build(_gateway(plat), []), "HTTPRoute") == []
+
+
+def test_a_gateway_whose_listener_is_plain_http_gives_an_http_public_url(plat: dict[str, Any]) -> None:
+    _gateway(plat)["spec"]["gateway"]["https"] = False
+    assert one(_build(plat, []), "ConfigMap")["data"]["STORYBANG_PUBLIC_URL"] == "http://stories.example.com"
+
+
+def test_an_ingress_and_a_gateway_together_are_an_invalid_spec(plat: dict[str, Any]) -> None:
+    _gateway(plat)["spec"]["ingress"]["enabled"] = True
+    with pytest.raises(errors.InvalidSpec, match="ingress and gateway are alternatives"):
+        _build(plat, [])
+
+
+@pytest.mark.parametrize("missing", ["parentRefs", "hostnames"])
+def test_a_gateway_without_parents_or_hosts_is_an_invalid_spec(plat: dict[str, Any], missing: str) -> None:
+    del _gateway(plat)["spec"]["gateway"][missing]
+    with pytest.raises(errors.InvalidSpec, match="parentRefs and hostnames are required"):
+        _build(plat, [])

@@ -1,7 +1,8 @@
 """A Platform's NetworkPolicies: deny everything to and from StoryBang pods in the namespace,
-then allow DNS, the ingress controller (or the peers of `ingressFrom`) to the web and API pods,
-pods to datastores, pods to APIs and model servers, HTTPS out for workers and model servers, SMTP
-and Prometheus when switched on. StoryBang pods are those labelled
+then allow DNS (kube-dns, or the peers of `dnsTo`, e.g. NodeLocal DNSCache), the ingress
+controller (or the peers of `ingressFrom`) to the web and API pods, pods to datastores, pods
+to APIs and model servers, HTTPS out for workers and model servers, SMTP and Prometheus when
+switched on. StoryBang pods are those labelled
 app.kubernetes.io/part-of=storybang, whatever their owner."""
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
     ingress_from = [peer.manifest() for peer in policy.ingress_from] or [
         _namespace(policy.ingress_controller_namespace)
     ]
+    dns_to = [peer.manifest() for peer in policy.dns_to] or [
+        {**_namespace(policy.dns_namespace), "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
+    ]
     policies = [
         np("default-deny", {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
         np(
@@ -53,12 +57,7 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
                 "policyTypes": ["Egress"],
                 "egress": [
                     {
-                        "to": [
-                            {
-                                **_namespace(policy.dns_namespace),
-                                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
-                            }
-                        ],
+                        "to": dns_to,
                         "ports": [
                             {"protocol": "UDP", "port": 53},
                             {"protocol": "TCP", "port": 53},
@@ -109,7 +108,8 @@ def build(plat: specs.Platform) -> list[common.Manifest]:
             },
         ),
         # The datastores may live in this namespace, another one or outside the cluster (their
-        # URLs are in Secrets the operator does not parse), so the rule is by port, not by peer.
+        # URLs are in Secrets the operator does not parse), so the rule is by port, not by peer;
+        # the chart fills the ports from the datastores' URLs.
         np(
             "allow-datastores",
             {

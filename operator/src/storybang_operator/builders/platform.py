@@ -1,5 +1,6 @@
-"""Platform → shared ConfigMap, ServiceAccount, Ingress and NetworkPolicies; and the pod pieces
-(image, env, service account) that every StoryBang workload of the platform shares."""
+"""Platform → shared ConfigMap, ServiceAccount, Ingress (or the Gateway API's HTTPRoute) and
+NetworkPolicies; and the pod pieces (image, env, service account) that every StoryBang workload of
+the platform shares."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from storybang_operator import specs
 from storybang_operator.builders import common, networkpolicies
 
 COMPONENT = "platform"
+GATEWAY_API_VERSION = "gateway.networking.k8s.io/v1"
 
 # Which URL prefixes each domain answers. Ingress controllers route a request by its longest
 # matching prefix, so a domain can answer below another's prefix (usage and failed jobs are
@@ -42,7 +44,9 @@ def service_account_name(platform_name: str) -> str:
 
 
 def public_url(plat: specs.Platform) -> str | None:
-    ingress = plat.spec.ingress
+    ingress, gateway = plat.spec.ingress, plat.spec.gateway
+    if gateway.enabled and gateway.hostnames:
+        return f"{'https' if gateway.https else 'http'}://{gateway.hostnames[0]}"
     if not ingress.enabled or not ingress.host:
         return None
     scheme = "https" if ingress.tls.enabled else "http"
@@ -146,9 +150,12 @@ def pod_annotations(plat: specs.Platform, metrics_port: int) -> dict[str, str]:
     return annotations
 
 
-def build(plat: specs.Platform, domain_services: Sequence[specs.DomainService]) -> list[common.Manifest]:
+def build(
+    plat: specs.Platform, domain_services: Sequence[specs.DomainService], *, gateway_api: bool = True
+) -> list[common.Manifest]:
     """Render the platform's children. `domain_services` are the DomainServices that point at this
-    platform; the Ingress routes to them by domain."""
+    platform; the Ingress (or the HTTPRoute) routes to them by domain. Without `gateway_api` (its
+    CRDs are not installed) no HTTPRoute is rendered."""
     children: list[common.Manifest] = [
         {
             "apiVersion": "v1",
@@ -166,28 +173,35 @@ def build(plat: specs.Platform, domain_services: Sequence[specs.DomainService]) 
     ingress = build_ingress(plat, domain_services)
     if ingress is not None:
         children.append(ingress)
+    route = build_http_route(plat, domain_services) if gateway_api else None
+    if route is not None:
+        children.append(route)
     if plat.spec.network_policies.enabled:
         children.extend(networkpolicies.build(plat))
     return children
+
+
+def _routes(domain_services: Sequence[specs.DomainService]) -> list[tuple[str, str]]:
+    """(path prefix, Service name) for every domain that has a DomainService, in ROUTES' order.
+
+    One service per domain: the first by name wins, so the choice is stable across passes."""
+    by_domain: dict[str, str] = {}
+    for ds in sorted(domain_services, key=lambda ds: ds.name):
+        by_domain.setdefault(ds.spec.domain, ds.name)
+    return [(path, svc) for domain, prefixes in ROUTES.items() if (svc := by_domain.get(domain)) for path in prefixes]
 
 
 def build_ingress(plat: specs.Platform, domain_services: Sequence[specs.DomainService]) -> common.Manifest | None:
     ingress = plat.spec.ingress
     if not ingress.enabled:
         return None
-    # One service per domain: the first by name wins, so the choice is stable across passes.
-    by_domain: dict[str, str] = {}
-    for ds in sorted(domain_services, key=lambda ds: ds.name):
-        by_domain.setdefault(ds.spec.domain, ds.name)
     paths = [
         {
             "path": path,
             "pathType": "Prefix",
             "backend": {"service": {"name": svc, "port": {"name": "http"}}},
         }
-        for domain, prefixes in ROUTES.items()
-        if (svc := by_domain.get(domain))
-        for path in prefixes
+        for path, svc in _routes(domain_services)
     ]
     if not paths:
         return None  # nothing to route to yet; rendered once a DomainService exists
@@ -202,6 +216,34 @@ def build_ingress(plat: specs.Platform, domain_services: Sequence[specs.DomainSe
     if ingress.tls.enabled:
         manifest["spec"]["tls"] = [{"hosts": [ingress.host], "secretName": ingress.tls.secret_name}]
     return manifest
+
+
+def build_http_route(plat: specs.Platform, domain_services: Sequence[specs.DomainService]) -> common.Manifest | None:
+    """The Gateway API's HTTPRoute: ROUTES as PathPrefix matches, one rule per prefix (a Gateway
+    picks the longest matching prefix, as an ingress controller does)."""
+    gateway = plat.spec.gateway
+    if not gateway.enabled:
+        return None
+    rules = [
+        {
+            "matches": [{"path": {"type": "PathPrefix", "value": path}}],
+            # A backendRef names a Service port by number only.
+            "backendRefs": [{"kind": "Service", "name": svc, "port": common.HTTP_PORT}],
+        }
+        for path, svc in _routes(domain_services)
+    ]
+    if not rules:
+        return None  # nothing to route to yet, as for the Ingress
+    return {
+        "apiVersion": GATEWAY_API_VERSION,
+        "kind": "HTTPRoute",
+        "metadata": common.metadata(plat, plat.name, COMPONENT, annotations=gateway.annotations or None),
+        "spec": {
+            "parentRefs": [ref.model_dump(by_alias=True, exclude_none=True) for ref in gateway.parent_refs],
+            "hostnames": list(gateway.hostnames),
+            "rules": rules,
+        },
+    }
 
 
 def _bool(value: object) -> str:

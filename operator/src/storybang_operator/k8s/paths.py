@@ -40,6 +40,7 @@ KINDS: Mapping[tuple[str, str], Kind] = {
     ("apps/v1", "Deployment"): Kind("apps", "v1", "deployments"),
     ("networking.k8s.io/v1", "Ingress"): Kind("networking.k8s.io", "v1", "ingresses"),
     ("networking.k8s.io/v1", "NetworkPolicy"): Kind("networking.k8s.io", "v1", "networkpolicies"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"): Kind("gateway.networking.k8s.io", "v1", "httproutes"),
     ("policy/v1", "PodDisruptionBudget"): Kind("policy", "v1", "poddisruptionbudgets"),
     ("autoscaling/v2", "HorizontalPodAutoscaler"): Kind("autoscaling", "v2", "horizontalpodautoscalers"),
     ("keda.sh/v1alpha1", "ScaledObject"): Kind("keda.sh", "v1alpha1", "scaledobjects"),

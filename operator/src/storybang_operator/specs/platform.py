@@ -82,6 +82,33 @@ class Ingress(Spec):
         return self
 
 
+class ParentRef(Spec):
+    """A Gateway (or a listener of it, by sectionName) that an HTTPRoute attaches to."""
+
+    name: str = Field(min_length=1)
+    namespace: str | None = None
+    section_name: str | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+
+
+class Gateway(Spec):
+    """The Gateway API's alternative to the Ingress: an HTTPRoute with the same path table,
+    attached to Gateways someone else runs. Absent means none (the default)."""
+
+    enabled: bool = True
+    parent_refs: list[ParentRef] = Field(default_factory=list)
+    hostnames: list[str] = Field(default_factory=list)
+    # The Gateway's listener terminates TLS (or not); only the public URL's scheme follows it.
+    https: bool = True
+    annotations: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _parents_and_host_when_enabled(self) -> Gateway:
+        if self.enabled and (not self.parent_refs or not self.hostnames):
+            raise ValueError("parentRefs and hostnames are required when the gateway is enabled")
+        return self
+
+
 class Monitoring(Spec):
     metrics: bool = True
     prometheus_namespace: str = "monitoring"
@@ -130,6 +157,9 @@ class NetworkPolicies(Spec):
     # Empty: every pod of ingress_controller_namespace may reach the HTTP pods.
     ingress_from: list[Peer] = Field(default_factory=list)
     dns_namespace: str = "kube-system"
+    # Empty: the kube-dns pods of dns_namespace. NodeLocal DNSCache answers on a link-local
+    # address (169.254.20.10 by default) that only an ipBlock peer admits.
+    dns_to: list[Peer] = Field(default_factory=list)
     datastore_ports: list[int] = Field(default_factory=lambda: [6379, 3306, 27017])
     allow_external_https: bool = Field(True, alias="allowExternalHTTPS")
 
@@ -148,9 +178,16 @@ class PlatformSpec(Spec):
     auth: Auth
     mail: Mail = Mail()
     ingress: Ingress = Ingress(enabled=False)
+    gateway: Gateway = Gateway(enabled=False)
     monitoring: Monitoring = Monitoring()
     network_policies: NetworkPolicies = NetworkPolicies()
     settings: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one_entry_point(self) -> PlatformSpec:
+        if self.ingress.enabled and self.gateway.enabled:
+            raise ValueError("ingress and gateway are alternatives: enable one of them")
+        return self
 
     @field_validator("trusted_proxies")
     @classmethod
