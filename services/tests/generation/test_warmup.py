@@ -43,13 +43,16 @@ async def _chat(request: aiohttp.web.Request) -> aiohttp.web.StreamResponse:
 
 
 @asynccontextmanager
-async def model_server(port: int, *, after: float) -> AsyncIterator[None]:
-    """An OpenAI-compatible server on ``port`` that starts listening ``after`` seconds from now."""
+async def model_server(port: int, *, after: float, once: asyncio.Event | None = None) -> AsyncIterator[None]:
+    """An OpenAI-compatible server on ``port`` that starts listening ``after`` seconds from now, or
+    from when ``once`` is set."""
     app = aiohttp.web.Application()
     app.router.add_post("/v1/chat/completions", _chat)
     runner = aiohttp.web.AppRunner(app)
 
     async def start() -> None:
+        if once is not None:
+            await once.wait()
         await asyncio.sleep(after)
         await runner.setup()
         await aiohttp.web.TCPSite(runner, "127.0.0.1", port).start()
@@ -80,15 +83,28 @@ async def _story(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str
     return job
 
 
+async def _running(client: httpx.AsyncClient, headers: dict[str, str], job_id: str) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            job = (await client.get(f"/api/v1/generations/{job_id}", headers=headers)).json()
+            if job["status"] != "queued":
+                return
+            await asyncio.sleep(0.1)
+
+
 async def test_the_only_backend_starting_from_zero_is_waited_for_and_the_owner_hears_it_warm_up(
     client: httpx.AsyncClient, signup: SignUp, real_settings: Settings, tmp_path: Path, runtime: Runtime
 ) -> None:
     account = await signup()
     port = free_port()
     settings = settings_with(real_settings, tmp_path, generation={"backends": [cold("gpu", port, 60)]})
-    async with model_server(port, after=3):
+    # The server starts 3 s after the worker took the job, however long the worker took to start.
+    taken = asyncio.Event()
+    async with model_server(port, after=3, once=taken):
         with running_worker(settings, ["story"]):
             job = await _story(client, account.headers)
+            await _running(client, account.headers, job["id"])
+            taken.set()
             done = await finished(client, account, job["id"])
     assert done["status"] == "succeeded", done
     assert done["backend"] == "gpu"
