@@ -5,10 +5,13 @@ does) that starts listening only a few seconds after the job was sent."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,7 @@ import httpx
 
 from storybang.runtime import Runtime
 from storybang.settings import Settings
-from tests.conftest import SignUp
+from tests.conftest import Account, app_for, client_for, sign_up
 from tests.generation.conftest import finished, running_worker, settings_with
 
 STORY = "The Brave Fox\n\nThe fox walked to the river.\n\nShe drank the cold water and went home."
@@ -61,7 +64,10 @@ async def model_server(port: int, *, after: float, once: asyncio.Event | None = 
     try:
         yield
     finally:
-        await starting
+        if once is not None and not once.is_set():
+            starting.cancel()  # the test ended before the job was taken: never start
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
         await runner.cleanup()
 
 
@@ -73,6 +79,30 @@ def cold(name: str, port: int, seconds: int) -> dict[str, Any]:
         "model": "m",
         "cold_start_seconds": seconds,
     }
+
+
+@dataclass
+class Own:
+    client: httpx.AsyncClient
+    account: Account
+    runtime: Runtime
+    settings: Settings
+
+
+@asynccontextmanager
+async def own(real_settings: Settings, tmp_path: Path, generation: dict[str, Any]) -> AsyncIterator[Own]:
+    """An API and settings with a queue namespace and a jobs database of their own: the worker here
+    must take this test's job first, not the messages and queued jobs the suite's other tests left."""
+    tag = secrets.token_hex(3)
+    settings = settings_with(real_settings, tmp_path, generation=generation, worker={"queue_namespace": f"warm-{tag}"})
+    mongo = settings.mongo.model_copy(update={"database": f"{settings.mongo.database}_warm{tag}"})
+    settings = settings.model_copy(update={"mongo": mongo})
+    runtime = await Runtime.open(settings)
+    try:
+        async with client_for(app_for(runtime)) as client:
+            yield Own(client, await sign_up(client), runtime, settings)
+    finally:
+        await runtime.close()
 
 
 async def _story(client: httpx.AsyncClient, headers: dict[str, str]) -> dict[str, Any]:
@@ -93,23 +123,23 @@ async def _running(client: httpx.AsyncClient, headers: dict[str, str], job_id: s
 
 
 async def test_the_only_backend_starting_from_zero_is_waited_for_and_the_owner_hears_it_warm_up(
-    client: httpx.AsyncClient, signup: SignUp, real_settings: Settings, tmp_path: Path, runtime: Runtime
+    real_settings: Settings, tmp_path: Path
 ) -> None:
-    account = await signup()
     port = free_port()
-    settings = settings_with(real_settings, tmp_path, generation={"backends": [cold("gpu", port, 60)]})
-    # The server starts 3 s after the worker took the job, however long the worker took to start.
-    taken = asyncio.Event()
-    async with model_server(port, after=3, once=taken):
-        with running_worker(settings, ["story"]):
-            job = await _story(client, account.headers)
-            await _running(client, account.headers, job["id"])
-            taken.set()
-            done = await finished(client, account, job["id"])
+    async with own(real_settings, tmp_path, {"backends": [cold("gpu", port, 60)]}) as it:
+        client, account = it.client, it.account
+        # The server starts 3 s after the worker took the job, however long the worker took to start.
+        taken = asyncio.Event()
+        async with model_server(port, after=3, once=taken):
+            with running_worker(it.settings, ["story"]):
+                job = await _story(client, account.headers)
+                await _running(client, account.headers, job["id"])
+                taken.set()
+                done = await finished(client, account, job["id"])
+        replay = await it.runtime.events.replay(account.id, "0-0")
     assert done["status"] == "succeeded", done
     assert done["backend"] == "gpu"
     assert done["result"]["title"] == "The Brave Fox"
-    replay = await runtime.events.replay(account.id, "0-0")
     mine = [e for e in replay.events if e.data.get("id") == job["id"]]
     progress = [e.data for e in mine if e.name == "generation.progress"]
     warming = [p for p in progress if p.get("stage") == "warming_up"]
@@ -124,32 +154,30 @@ async def test_the_only_backend_starting_from_zero_is_waited_for_and_the_owner_h
 
 
 async def test_a_backend_that_answers_is_used_while_the_first_one_is_cold(
-    client: httpx.AsyncClient, signup: SignUp, real_settings: Settings, tmp_path: Path, runtime: Runtime
+    real_settings: Settings, tmp_path: Path
 ) -> None:
-    account = await signup()
     cold_port, warm_port = free_port(), free_port()
     backends = [cold("gpu", cold_port, 600), {**cold("cpu", warm_port, 0)}]
-    settings = settings_with(real_settings, tmp_path, generation={"backends": backends})
-    async with model_server(warm_port, after=0):
-        await asyncio.sleep(0.2)  # listening before the job is sent
-        with running_worker(settings, ["story"]):
-            job = await _story(client, account.headers)
-            done = await finished(client, account, job["id"])
+    async with own(real_settings, tmp_path, {"backends": backends}) as it:
+        async with model_server(warm_port, after=0):
+            await asyncio.sleep(0.2)  # listening before the job is sent
+            with running_worker(it.settings, ["story"]):
+                job = await _story(it.client, it.account.headers)
+                done = await finished(it.client, it.account, job["id"])
+        replay = await it.runtime.events.replay(it.account.id, "0-0")
     assert done["status"] == "succeeded", done
     assert done["backend"] == "cpu"
-    replay = await runtime.events.replay(account.id, "0-0")
     stages = [e.data.get("stage") for e in replay.events if e.data.get("id") == job["id"]]
     assert "warming_up" not in stages  # nobody waited: the second backend answered at once
 
 
 async def test_a_backend_that_never_starts_fails_the_job_once_its_cold_start_is_over(
-    client: httpx.AsyncClient, signup: SignUp, real_settings: Settings, tmp_path: Path
+    real_settings: Settings, tmp_path: Path
 ) -> None:
-    account = await signup()
     generation = {"backends": [cold("gpu", free_port(), 2)], "max_retries": 0}
-    settings = settings_with(real_settings, tmp_path, generation=generation)
-    with running_worker(settings, ["story"]):
-        job = await _story(client, account.headers)
-        done = await finished(client, account, job["id"])
+    async with own(real_settings, tmp_path, generation) as it:
+        with running_worker(it.settings, ["story"]):
+            job = await _story(it.client, it.account.headers)
+            done = await finished(it.client, it.account, job["id"])
     assert done["status"] == "failed"
     assert "every backend failed" in done["error"] and "gpu" in done["error"]
