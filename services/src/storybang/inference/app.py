@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from prometheus_fastapi_instrumentator import Instrumentator
 
 import storybang
 from storybang.api import problems
 from storybang.api.limits import BodyLimitMiddleware
+from storybang.api.metrics import request_metrics
 from storybang.inference import routes
 from storybang.inference.runtime import Models, load_into
 from storybang.inference.settings import InferenceSettings
@@ -44,9 +44,9 @@ def create_app(settings: InferenceSettings) -> FastAPI:
     app.state.settings = settings
     problems.install(app)
     app.include_router(routes.router)
-    Instrumentator(excluded_handlers=["/metrics", "/healthz", "/readyz"]).instrument(app).expose(
-        app, include_in_schema=False
-    )
+    # The same request metrics as the API's, on the process's registry: one set however many apps a
+    # process builds (the tests build the inference app and StoryBang's in one process).
+    request_metrics().install(app)
     # JSON may carry a base64 image (/v1/captions): a third larger than the upload it encodes.
     max_upload = settings.limits.max_upload_bytes
     app.add_middleware(BodyLimitMiddleware, max_body=max_upload * 4 // 3 + 64 * 1024, max_upload=max_upload)
