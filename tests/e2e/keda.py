@@ -53,12 +53,28 @@ def installed_crds(cluster: Cluster) -> Iterator[list[str]]:
             names.append(crd["metadata"]["name"])
         for name in names:
             eventually(lambda name=name: _established(cluster, name), timeout=60)
+        # Each kind's storage answers a list before the tests start: a CRD deleted while its storage
+        # is still initializing can stay "being deleted" for minutes ("storage is (re)initializing").
+        for crd in crds():
+            eventually(lambda crd=crd: _lists(cluster, crd), timeout=60)
         yield names
     finally:
         for name in names:
             cluster.extensions.delete_custom_resource_definition(name)
         for name in names:
-            eventually_gone(lambda name=name: cluster.extensions.read_custom_resource_definition(name))
+            # The API server deletes a CRD once it has deleted every resource of its kind: a minute or more
+            # on a busy machine.
+            eventually_gone(lambda name=name: cluster.extensions.read_custom_resource_definition(name), timeout=180)
+
+
+def _lists(cluster: Cluster, crd: dict[str, Any]) -> bool:
+    spec = crd["spec"]
+    version = next(v["name"] for v in spec["versions"] if v.get("served", True))
+    try:
+        cluster.custom.list_cluster_custom_object(spec["group"], version, spec["names"]["plural"])
+    except kubernetes.client.ApiException:
+        return False
+    return True
 
 
 def _established(cluster: Cluster, name: str) -> bool:

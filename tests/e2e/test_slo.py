@@ -141,8 +141,13 @@ def test_generator_and_model_server_status_show_their_load(
 
             table = cluster.kubectl("get", "generators", "-n", namespace).stdout
             header, row = table.splitlines()[:2]
-            assert header.split()[:7] == ["NAME", "TASK", "READY", "WORKERS", "QUEUE", "OLDEST", "P95"]
-            assert row.split()[4:7] == ["3", str(st["oldestJobAgeSeconds"]), str(st["p95JobDurationSeconds"])]
+            cells = _cells(header, row)
+            assert list(cells)[:8] == ["NAME", "TASK", "READY", "REASON", "WORKERS", "QUEUE", "OLDEST", "P95"]
+            assert [cells["QUEUE"], cells["OLDEST"], cells["P95"]] == [
+                "3",
+                str(st["oldestJobAgeSeconds"]),
+                str(st["p95JobDurationSeconds"]),
+            ]
             table = cluster.kubectl("get", "modelservers", "-n", namespace).stdout
             assert "WAITING" in table.splitlines()[0] and "TOKENS/S" in table.splitlines()[0]
 
@@ -195,3 +200,10 @@ def test_a_generator_whose_sources_are_down_says_so_without_zeros(
     assert conditions["MetricsObserved"] == "False/PrometheusUnavailable"
     st = _status(cluster, namespace, "Generator", "story")
     assert not {"queueDepth", "oldestJobAgeSeconds", "p95JobDurationSeconds"} & set(st)
+
+
+def _cells(header: str, row: str) -> dict[str, str]:
+    """A `kubectl get` row by column name, cut where each header starts (a cell may be empty)."""
+    starts = [i for i, c in enumerate(header) if c != " " and (i == 0 or header[i - 1] == " ")]
+    ends = [*starts[1:], None]
+    return {header[a:b].strip(): row[a:b].strip() for a, b in zip(starts, ends, strict=True)}
