@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from storybang_operator.specs.base import Ref, Resource, Resources, Spec
+from storybang_operator.specs.base import LabelSelector, Ref, Resource, Resources, Spec
 
 
 class TokenRef(Spec):
@@ -99,17 +99,6 @@ class Cache(Spec):
     def single_node_claim(self) -> bool:
         """Whether every pod mounts one claim that only one node (or pod) may mount at a time."""
         return self.enabled and self.mode == "shared" and self.access_mode != "ReadWriteMany"
-
-
-class LabelRequirement(Spec):
-    key: str
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] | None = None
-
-
-class LabelSelector(Spec):
-    match_labels: dict[str, str] | None = None
-    match_expressions: list[LabelRequirement] | None = None
 
 
 class TopologySpreadConstraint(Spec):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from storybang_operator.specs.base import Resource, Spec
+from storybang_operator.specs.base import LabelSelector, Resource, Spec
 
 
 class Redis(Spec):
@@ -114,17 +114,6 @@ class Monitoring(Spec):
     prometheus_namespace: str = "monitoring"
     # Where the operator reads the figures it shows in status (job durations, model load).
     prometheus_address: str | None = None
-
-
-class SelectorRequirement(Spec):
-    key: str
-    operator: Literal["In", "NotIn", "Exists", "DoesNotExist"]
-    values: list[str] | None = None
-
-
-class LabelSelector(Spec):
-    match_labels: dict[str, str] | None = None
-    match_expressions: list[SelectorRequirement] | None = None
 
 
 class IpBlock(Spec):
