@@ -95,3 +95,25 @@ def test_a_cut_paragraph_that_never_ended_a_sentence_is_kept_whole() -> None:
     run_on = "and the fox ran and ran " * 4  # a small model's loop, no sentence to end it at
     text = f"The Brave Fox\n\nPip found a map.\n\n{run_on}"
     assert prompts.parse_story(text, "fallback", cut=True) == ("The Brave Fox", ["Pip found a map.", run_on.strip()])
+
+
+def test_a_whole_story_on_one_line_becomes_paragraphs_of_about_the_asked_length() -> None:
+    sentences = [f"Sentence {n} tells how Pip the fox walked on through the quiet wood." for n in range(12)]
+    text = " ".join(sentences)  # no title line, no breaks: all of it one block of 12 sentences of 13 words
+    title, paragraphs = prompts.parse_story(text, "A fox and a map", paragraph_words=45)
+    assert title == "A fox and a map"
+    assert [len(p.split()) for p in paragraphs] == [52, 52, 52]  # 45 words reached in each fourth sentence
+    assert " ".join(paragraphs) == text  # nothing lost, nothing reordered
+
+
+def test_a_short_last_sentence_joins_the_paragraph_before_it() -> None:
+    text = "Title\n\n" + "Pip ran far. " * 30 + "The end."
+    paragraphs = prompts.parse_story(text, "fallback", paragraph_words=45)[1]
+    assert [len(p.split()) for p in paragraphs] == [45, 47]
+    assert paragraphs[-1].endswith("Pip ran far. The end.")
+
+
+def test_paragraphs_of_fitting_length_are_not_broken() -> None:
+    text = "Title\n\n" + "Pip ran far. " * 25 + "\n\nMo read the map."
+    paragraphs = prompts.parse_story(text, "fallback", paragraph_words=45)[1]
+    assert len(paragraphs) == 2

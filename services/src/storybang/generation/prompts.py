@@ -200,9 +200,31 @@ def _blocks(text: str) -> list[str]:
 _TITLE_PREFIX = re.compile(r"^\s*(#+\s*|\*\*|title\s*:\s*|t[ií]tulo\s*:\s*)", re.IGNORECASE)
 
 
-def parse_story(text: str, fallback_title: str, *, cut: bool = False) -> tuple[str, list[str]]:
+def _reflow(paragraph: str, words: int) -> list[str]:
+    """A wall of text (a small model's whole story on one line) as paragraphs of about ``words``
+    words each, broken only where a sentence ends; a paragraph of fitting length stays whole."""
+    if len(paragraph.split()) < 2 * words:
+        return [paragraph]
+    pieces: list[str] = []
+    start = 0
+    for end in _SENTENCE_END.finditer(paragraph):
+        if len(paragraph[start : end.end()].split()) >= words:
+            pieces.append(paragraph[start : end.end()].strip())
+            start = end.end()
+    tail = paragraph[start:].strip()
+    if tail and pieces and len(tail.split()) < words // 2:
+        pieces[-1] = f"{pieces[-1]} {tail}"  # a short last sentence joins the paragraph before it
+    elif tail:
+        pieces.append(tail)
+    return pieces
+
+
+def parse_story(
+    text: str, fallback_title: str, *, cut: bool = False, paragraph_words: int | None = None
+) -> tuple[str, list[str]]:
     """Split a model's answer into a title and paragraphs; never fails on odd formatting. When the
-    token budget ``cut`` the answer off, the unfinished end of its last paragraph is left out."""
+    token budget ``cut`` the answer off, the unfinished end of its last paragraph is left out; with
+    ``paragraph_words``, a paragraph more than twice that long is broken at sentence ends."""
     blocks = _blocks(text)
     if not blocks:
         return fallback_title, []
@@ -213,7 +235,11 @@ def parse_story(text: str, fallback_title: str, *, cut: bool = False) -> tuple[s
     if len(title) > 120 or not paragraphs:  # no title line after all: the first block is story text
         title, paragraphs = fallback_title, blocks
     paragraphs = [" ".join(p.split()) for p in paragraphs]
-    return title or fallback_title, _whole_sentences(paragraphs) if cut else paragraphs
+    if cut:
+        paragraphs = _whole_sentences(paragraphs)
+    if paragraph_words:
+        paragraphs = [piece for p in paragraphs for piece in _reflow(p, paragraph_words)]
+    return title or fallback_title, paragraphs
 
 
 def fallback_title(prompt: str) -> str:

@@ -121,7 +121,12 @@ async def run_story(ctx: Context, job: Doc) -> Outcome:
     budget = prompts.story_tokens(data["length"], data["audience"], data["language"], limit)
     completion, backend = await _stream(ctx, job, messages, expected, budget)
     cut = completion.completion_tokens >= budget
-    title, paragraphs = prompts.parse_story(completion.text, prompts.fallback_title(data["prompt"]), cut=cut)
+    title, paragraphs = prompts.parse_story(
+        completion.text,
+        prompts.fallback_title(data["prompt"]),
+        cut=cut,
+        paragraph_words=prompts.WORDS_PER_PARAGRAPH[data["audience"]],
+    )
     if not paragraphs:
         raise InvalidInput("the model wrote no story; try another prompt", field="input.prompt")
     result: dict[str, Any] = {"title": title, "paragraphs": paragraphs}
