@@ -148,4 +148,4 @@ def test_an_absent_section_takes_the_crd_defaults() -> None:
     body = _body("Generator", "story")
     del body["spec"]["limits"]
     limits = specs.parse(body, specs.Generator).spec.limits
-    assert (limits.max_prompt_chars, limits.max_tokens, limits.timeout_seconds) == (4000, 1024, 120)
+    assert (limits.max_prompt_chars, limits.max_tokens, limits.timeout_seconds) == (4000, 4096, 120)

@@ -94,7 +94,7 @@ class GenerationSettings(BaseModel):
     # API keys by backend name (from a Secret); never logged, never in a job.
     api_keys: dict[str, SecretStr] = {}
     max_prompt_chars: int = Field(4000, ge=100)
-    max_tokens: int = Field(1024, ge=16)
+    max_tokens: int = Field(4096, ge=16)
     # A job that makes no progress (no token, no paragraph, no step) for this long is stuck and
     # fails; a job that keeps making progress runs on, up to the limit its work allows
     # (storybang.generation.limits).

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from storybang.generation import prompts
+from storybang.settings import GenerationSettings
 
-LIMIT = 1024  # generation.max_tokens by default
+LIMIT = GenerationSettings().max_tokens  # generation.max_tokens by default
 
 
 def test_a_short_childrens_story_asks_for_its_words_not_for_every_token_a_job_may_have() -> None:
@@ -31,7 +32,17 @@ def test_a_longer_story_or_an_older_audience_asks_for_more(smaller: tuple[str, s
 
 
 def test_a_story_longer_than_the_limit_asks_for_the_limit() -> None:
-    assert prompts.story_tokens("long", "general", "en", LIMIT) == LIMIT
+    assert prompts.story_tokens("long", "general", "en", 1024) == 1024
+
+
+@pytest.mark.parametrize("length", prompts.PARAGRAPHS)
+@pytest.mark.parametrize("audience", prompts.WORDS_PER_PARAGRAPH)
+@pytest.mark.parametrize("language", ["en", "es", "fr", "de"])
+def test_the_default_limit_holds_every_story_in_the_languages_of_fewer_tokens_a_word(
+    length: str, audience: str, language: str
+) -> None:
+    unlimited = prompts.story_tokens(length, audience, language, 100_000)
+    assert prompts.story_tokens(length, audience, language, LIMIT) == unlimited  # never cut by the limit
 
 
 def test_a_language_of_more_tokens_a_word_asks_for_more() -> None:

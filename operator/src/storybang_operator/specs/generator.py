@@ -57,7 +57,7 @@ class Workers(Spec):
 
 class Limits(Spec):
     max_prompt_chars: int = 4000
-    max_tokens: int = 1024
+    max_tokens: int = 4096
     timeout_seconds: int = 120
 
 
