@@ -66,7 +66,9 @@ class Runtime:
         blobs: BlobStore
         mongo_url = settings.mongo.url.get_secret_value() if settings.mongo.url else ""
         if mongo_url:
-            mongo = await MongoDocumentStore.open(mongo_url, settings.mongo.database)
+            mongo = await MongoDocumentStore.open(
+                mongo_url, settings.mongo.database, atomic_updates=settings.mongo.atomic_updates
+            )
             documents = mongo
             blobs = GridFSBlobStore(mongo.client, settings.mongo.database)
         else:

@@ -26,6 +26,9 @@ class StoreSettings(BaseModel):
 
 class MongoSettings(StoreSettings):
     database: str = "storybang"
+    # Whether the server applies a filtered update atomically (MongoDB does; FerretDB v1 does not,
+    # and then a compare-and-set takes a revision claim first). Unset: the server is asked.
+    atomic_updates: bool | None = None
 
 
 class AuthSettings(BaseModel):

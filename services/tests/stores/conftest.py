@@ -30,6 +30,14 @@ async def mongo_store(mongo_url: str, session_tag: str) -> AsyncIterator[MongoDo
 
 
 @pytest.fixture
+def mongo_atomic_store(mongo_store: MongoDocumentStore, session_tag: str) -> MongoDocumentStore:
+    """The MongoDB store as on MongoDB itself: each compare-and-set one filtered ``findAndModify``.
+    FerretDB, the server here, does not apply those atomically, so only the tests without
+    concurrent writers use it; the contract is MongoDB's single-document atomicity."""
+    return MongoDocumentStore(mongo_store.client, f"storybang_c{session_tag}", atomic_updates=True)
+
+
+@pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteDocumentStore]:
     store = await SQLiteDocumentStore.open(tmp_path / "documents.db")
     yield store
@@ -38,8 +46,15 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[SQLiteDocumentStore]:
 
 # Plain (not async) fixtures pick the implementation, so each store's own async fixture is set up
 # by pytest-asyncio rather than from inside a running event loop.
-@pytest.fixture(params=["sqlite", "mongo"])
+@pytest.fixture(params=["sqlite", "mongo", "mongo_atomic"])
 def documents(request: pytest.FixtureRequest) -> DocumentStore:
+    store: DocumentStore = request.getfixturevalue(f"{request.param}_store")
+    return store
+
+
+@pytest.fixture(params=["sqlite", "mongo"])
+def racing_documents(request: pytest.FixtureRequest) -> DocumentStore:
+    """The stores whose compare-and-set concurrent writers can race on here (see ``mongo_atomic_store``)."""
     store: DocumentStore = request.getfixturevalue(f"{request.param}_store")
     return store
 

@@ -257,7 +257,28 @@ async def test_update_without_changes_returns_the_document_when_it_matches(
     assert await documents.update(collection, original["id"], {}, expect={"status": "done"}) is None
 
 
-async def test_exactly_one_of_concurrent_compare_and_sets_wins(documents: DocumentStore, collection: str) -> None:
+async def test_increment_adds_in_the_same_write_and_only_when_expected(
+    documents: DocumentStore, collection: str
+) -> None:
+    job = await documents.insert(collection, doc(ids.new_id(), status="queued", attempt=2))
+    refused = await documents.update(
+        collection, job["id"], {"status": "running"}, expect={"status": "done"}, increment={"attempt": 1}
+    )
+    assert refused is None
+    claimed = await documents.update(
+        collection, job["id"], {"status": "running"}, expect={"status": "queued"}, increment={"attempt": 1, "tries": 2}
+    )
+    assert claimed is not None and (claimed["status"], claimed["attempt"], claimed["tries"]) == ("running", 3, 2)
+    assert await documents.get(collection, job["id"]) == claimed
+    # Nothing but an increment, on a nested field whose parent is missing.
+    counted = await documents.update(collection, job["id"], {}, increment={"stats.runs": 1})
+    assert counted is not None and counted["stats"] == {"runs": 1} and counted["attempt"] == 3
+
+
+async def test_exactly_one_of_concurrent_compare_and_sets_wins(
+    racing_documents: DocumentStore, collection: str
+) -> None:
+    documents = racing_documents
     job = await documents.insert(collection, doc(ids.new_id(), status="queued", worker=None))
     workers = [f"worker-{i}" for i in range(12)]
     results = await asyncio.gather(

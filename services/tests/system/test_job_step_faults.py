@@ -34,7 +34,7 @@ Step = Callable[[Doc], bool]
 APERTIUM = {"name": "apertium", "kind": "apertium"}
 
 STEPS: dict[str, Step] = {
-    "pick-up": lambda changes: changes.get("status") == "running" and "attempt" in changes,
+    "pick-up": lambda changes: changes.get("status") == "running",
     "progress": lambda changes: "progress" in changes and "status" not in changes,
     "completion": lambda changes: changes.get("status") == "succeeded",
 }

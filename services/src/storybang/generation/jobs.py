@@ -86,22 +86,23 @@ async def get(store: DocumentStore, job_id: str) -> Doc | None:
 
 
 async def start(store: DocumentStore, job_id: str, *, lease_seconds: float) -> Doc | None:
-    """Claim a job for a worker, under a lease. A job ``running`` under an expired lease was left by
-    a worker that died: take it over with the next attempt; under a live lease, raise :class:`Held`.
-    Finished or cancelled jobs are not started (None)."""
+    """Claim a job for a worker, under a lease: one conditional write when it is queued. A job
+    ``running`` under an expired lease was left by a worker that died: take it over with the next
+    attempt; under a live lease, raise :class:`Held`. Finished or cancelled jobs are not started
+    (None)."""
+    claim = {"status": "running", "updated_at": now(), "error": None, "lease_until": _lease(lease_seconds)}
+    job = await store.update(COLLECTION, job_id, claim, expect={"status": "queued"}, increment={"attempt": 1})
+    if job is not None:
+        return job
+    # Not queued (any more): read why.
     job = await store.get(COLLECTION, job_id)
     if job is None or job["status"] not in ("queued", "running"):
         return None
     if job["status"] == "running" and not lease_expired(job):
         raise Held(job_id)
-    attempt = int(job.get("attempt", 0))
-    changes = {"status": "running", "attempt": attempt + 1, "updated_at": now(), "error": None}
-    return await store.update(
-        COLLECTION,
-        job_id,
-        changes | {"lease_until": _lease(lease_seconds)},
-        expect={"status": job["status"], "attempt": attempt},
-    )
+    # Queued again by now, or left by a dead worker: claim it as it was read.
+    seen = {"status": job["status"], "attempt": job.get("attempt"), "lease_until": job.get("lease_until")}
+    return await store.update(COLLECTION, job_id, claim, expect=seen, increment={"attempt": 1})
 
 
 async def renew(store: DocumentStore, job: Doc, *, lease_seconds: float) -> bool:

@@ -35,30 +35,36 @@ def images_key(owner_id: str) -> str:
     return f"images:{owner_id}:{today()}"
 
 
+async def _active_jobs(runtime: Runtime, owner_id: str) -> int:
+    return await runtime.documents.count(jobs.COLLECTION, owner_id=owner_id, where={"status": OneOf(ACTIVE)})
+
+
 async def usage(runtime: Runtime, owner_id: str) -> Usage:
     limits = runtime.settings.generation
-    active = await runtime.documents.count(jobs.COLLECTION, owner_id=owner_id, where={"status": OneOf(ACTIVE)})
     return Usage(
         day=today(),
         tokens=await runtime.counters.get(tokens_key(owner_id)),
         tokens_limit=limits.daily_tokens,
         images=await runtime.counters.get(images_key(owner_id)),
         images_limit=limits.daily_images,
-        active_jobs=active,
+        active_jobs=await _active_jobs(runtime, owner_id),
         active_jobs_limit=limits.max_active_jobs,
     )
 
 
 async def check(runtime: Runtime, owner_id: str, task: str) -> None:
-    """429 with a Retry-After when ``owner_id`` may not start a ``task`` job now."""
-    used = await usage(runtime, owner_id)
-    if used.active_jobs >= used.active_jobs_limit:
+    """429 with a Retry-After when ``owner_id`` may not start a ``task`` job now. Reads the jobs in
+    flight and the one quota that ``task`` draws on."""
+    limits = runtime.settings.generation
+    active = await _active_jobs(runtime, owner_id)
+    if active >= limits.max_active_jobs:
         raise TooManyRequests(
-            f"You already have {used.active_jobs} generations in progress; wait for one to finish.", retry_after=5
+            f"You already have {active} generations in progress; wait for one to finish.", retry_after=5
         )
-    if task == "image" and used.images >= used.images_limit:
-        raise TooManyRequests("Today's image quota is used up.", retry_after=seconds_to_midnight())
-    if task != "image" and used.tokens >= used.tokens_limit:
+    if task == "image":
+        if await runtime.counters.get(images_key(owner_id)) >= limits.daily_images:
+            raise TooManyRequests("Today's image quota is used up.", retry_after=seconds_to_midnight())
+    elif await runtime.counters.get(tokens_key(owner_id)) >= limits.daily_tokens:
         raise TooManyRequests("Today's text quota is used up.", retry_after=seconds_to_midnight())
 
 

@@ -24,7 +24,9 @@ from storybang.stores.documents import Doc
 from storybang.stories import results as story_results
 from storybang.stories import service as stories
 
-# How often a streaming story checks whether it was cancelled, and reports progress.
+# How often a running job checks whether it was cancelled, and reports progress: each check is a
+# write of the job, so a story's stream of deltas or a long story's paragraphs cost a few writes a
+# second at most, however fast its backend.
 CHECK_EVERY_SECONDS = 0.5
 
 
@@ -202,12 +204,15 @@ async def run_translate(ctx: Context, job: Doc) -> Outcome:
     def translator(text: str) -> Callable[[Backend], Awaitable[str]]:
         return lambda b: b.translate(text, source=source, target=target)
 
+    last_check = 0.0  # the first paragraph's progress is recorded at once, as a story's first words are
     for i, text in enumerate(texts):
         out, backend = await ctx.chain.run(translator(text), prefer=job.get("backend"))
         limits.alive()
         translated_texts.append(out)
-        if not await jobs.progress(ctx.runtime.documents, job, (i + 1) / len(texts) * 0.95):
-            raise Cancelled
+        if time.monotonic() - last_check >= CHECK_EVERY_SECONDS:
+            last_check = time.monotonic()
+            if not await jobs.progress(ctx.runtime.documents, job, (i + 1) / len(texts) * 0.95):
+                raise Cancelled
     title, paragraphs = translated_texts[0], translated_texts[1:]
     await story_results.set_translation(ctx.runtime, owner, data["story_id"], target, title, paragraphs)
     translation = {"language": target, "title": title, "paragraphs": paragraphs}

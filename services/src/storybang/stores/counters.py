@@ -19,16 +19,22 @@ class Counters(Protocol):
     async def close(self) -> None: ...
 
 
+# KEYS[1] the counter; ARGV: amount, ttl. One command, applied atomically: a counter never lives on
+# without its expiry.
+_ADD_SCRIPT = """
+local total = redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return total
+"""
+
+
 class RedisCounters:
     def __init__(self, client: Redis) -> None:
         self._client = client
+        self._add = client.register_script(_ADD_SCRIPT)
 
     async def add(self, key: str, amount: int) -> int:
-        async with self._client.pipeline(transaction=True) as pipe:
-            pipe.incrby(f"storybang:count:{key}", amount)
-            pipe.expire(f"storybang:count:{key}", TTL_SECONDS)
-            total, _ = await pipe.execute()
-        return int(total)
+        return int(await self._add(keys=[f"storybang:count:{key}"], args=[amount, TTL_SECONDS]))
 
     async def get(self, key: str) -> int:
         value = await self._client.get(f"storybang:count:{key}")

@@ -7,8 +7,9 @@ another owner behaves exactly like a missing one, which is how the API answers 4
 Listing is newest-first by id with an opaque cursor (the last id of the previous page). ``where``
 is equality on top-level fields, or membership for a :class:`OneOf` value; ``search`` is a
 case-insensitive substring match on one field.
-``update`` applies ``changes`` (dotted keys reach into nested objects) atomically, and only when the
-document still matches ``expect`` — the compare-and-set that job state machines are built on.
+``update`` applies ``changes`` (dotted keys reach into nested objects) and adds ``increment`` to
+numeric fields (a missing one counts as 0) atomically, and only when the document still matches
+``expect`` — the compare-and-set that job state machines are built on, one write on either store.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class DocumentStore(Protocol):
         *,
         owner_id: str | None = None,
         expect: Doc | None = None,
+        increment: dict[str, int] | None = None,
     ) -> Doc | None: ...
 
     async def delete(self, collection: str, doc_id: str, *, owner_id: str | None = None) -> bool: ...

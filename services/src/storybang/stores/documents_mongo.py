@@ -3,15 +3,20 @@ asyncio client, which runs on the event loop (Motor, its predecessor, ran every 
 
 A document's ``id`` is stored as ``_id``; ``owner_id`` is indexed in every collection.
 
-Compare-and-set (``update`` with ``expect``) does not trust the server to apply a filtered update
-atomically — FerretDB v1 on SQLite does not (FerretDB/FerretDB#3040). Every document carries a
-revision ``_rev``; a conditional writer first claims the next revision by inserting
-``<collection>:<id>:<rev+1>`` into the ``_revisions`` collection, whose ``_id`` is unique on every
-server, and only the claim's winner writes. Conditional writers thus exclude each other; an
-unconditional update is last-writer-wins on the fields it sets, as it is on any server.
+On MongoDB every write is one ``findAndModify``: a compare-and-set (``update`` with ``expect``) is
+that one command, with the owner and ``expect`` in its filter, as MongoDB applies a single-document
+update atomically. FerretDB v1 does not: it reads the matching document, then replaces it by
+``_id`` (FerretDB/FerretDB#3040), so two writers may both match. There (told by ``buildInfo``,
+asked once) every document carries a revision ``_rev``; a conditional writer reads the document,
+claims its next revision by inserting ``<collection>:<id>:<rev+1>`` into the ``_revisions``
+collection, whose ``_id`` is unique on every server, and only the claim's winner writes.
+Conditional writers thus exclude each other; an unconditional update is last-writer-wins on the
+fields it sets, as it is on any server. The claims a later revision superseded are deleted in
+batches (:data:`SUPERSEDED_BATCH`): a claim left behind by a process that stopped only ever blocks
+a writer of a revision that is gone.
 
-Lookups by id go by ``_id`` alone and match owner and ``expect`` in Python: FerretDB v1 scans the
-whole collection for any other filter.
+On FerretDB, lookups by id go by ``_id`` alone and match owner and ``expect`` in Python: FerretDB v1
+scans the whole collection for any other filter.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ from typing import Any
 import bson
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from storybang.stores.documents import Doc, OneOf, Page, T, View, ViewPage
 
 REVISIONS = "_revisions"
+# Superseded revision claims deleted in one command: a conditional write costs 1/64 of a round trip
+# for its cleanup instead of one.
+SUPERSEDED_BATCH = 64
 
 
 def _field(doc: Doc, dotted: str) -> Any:
@@ -57,19 +65,31 @@ def _split(batch: bytes) -> list[bytes]:
 
 
 class MongoDocumentStore:
-    def __init__(self, client: AsyncMongoClient[Any], database: str) -> None:
+    """``atomic_updates`` says whether the server applies a filtered update atomically; None: ask
+    it (FerretDB says who it is in ``buildInfo``) at the first write that needs to know."""
+
+    def __init__(self, client: AsyncMongoClient[Any], database: str, *, atomic_updates: bool | None = None) -> None:
         self._client = client
         self._db: AsyncDatabase[Any] = client[database]
         self._indexed: set[str] = set()
+        self._atomic = atomic_updates
+        self._superseded: list[str] = []
 
     @property
     def client(self) -> AsyncMongoClient[Any]:
         return self._client
 
     @classmethod
-    async def open(cls, url: str, database: str) -> MongoDocumentStore:
+    async def open(cls, url: str, database: str, *, atomic_updates: bool | None = None) -> MongoDocumentStore:
         client: AsyncMongoClient[Any] = AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
-        return cls(client, database)
+        return cls(client, database, atomic_updates=atomic_updates)
+
+    async def atomic_updates(self) -> bool:
+        """Whether a filtered update is atomic on this server: MongoDB's is, FerretDB v1's is not."""
+        if self._atomic is None:
+            info = await self._client.admin.command("buildInfo")
+            self._atomic = "ferretdbVersion" not in info
+        return self._atomic
 
     async def _collection(self, name: str) -> Any:
         coll = self._db[name]
@@ -165,25 +185,52 @@ class MongoDocumentStore:
         *,
         owner_id: str | None = None,
         expect: Doc | None = None,
+        increment: dict[str, int] | None = None,
     ) -> Doc | None:
         coll = await self._collection(collection)
+        if not changes and not increment:
+            return _out(await self._by_id(coll, doc_id, owner_id, expect))
+        if (expect is None and owner_id is None) or await self.atomic_updates():
+            # One command: the filter is the precondition (on FerretDB, only when there is none).
+            query: Doc = {"_id": doc_id, **({"owner_id": owner_id} if owner_id is not None else {}), **(expect or {})}
+            raw = await coll.find_one_and_update(
+                query,
+                {**({"$set": changes} if changes else {}), "$inc": {**(increment or {}), "_rev": 1}},
+                return_document=ReturnDocument.AFTER,
+            )
+            return _out(raw)
         current = await self._by_id(coll, doc_id, owner_id, expect)
-        if current is None or not changes:
-            return _out(current)
+        if current is None:
+            return None
         rev = int(current.get("_rev", 0))
-        claims = self._db[REVISIONS]
         if expect is not None:
             try:
-                await claims.insert_one({"_id": f"{collection}:{doc_id}:{rev + 1}"})
+                await self._db[REVISIONS].insert_one({"_id": f"{collection}:{doc_id}:{rev + 1}"})
             except DuplicateKeyError:
                 return None  # another conditional writer claimed this revision first
-        raw = await coll.find_one_and_update(
-            {"_id": doc_id}, {"$set": {**changes, "_rev": rev + 1}}, return_document=ReturnDocument.AFTER
-        )
+        update: Doc = {"$set": {**changes, "_rev": rev + 1}}
+        if increment:
+            update["$inc"] = increment
+        raw = await coll.find_one_and_update({"_id": doc_id}, update, return_document=ReturnDocument.AFTER)
         if expect is not None:
-            # The previous claim is no longer needed: keep one claim per document.
-            await claims.delete_one({"_id": f"{collection}:{doc_id}:{rev}"})
+            await self._supersede(f"{collection}:{doc_id}:{rev}")
         return _out(raw)
+
+    async def _supersede(self, claim: str) -> None:
+        """Delete ``claim`` with the next batch (see the module docstring)."""
+        self._superseded.append(claim)
+        if len(self._superseded) >= SUPERSEDED_BATCH:
+            await self._flush_superseded()
+
+    async def _flush_superseded(self) -> None:
+        claims, self._superseded = self._superseded, []
+        if not claims:
+            return
+        try:
+            await self._db[REVISIONS].delete_many({"_id": {"$in": claims}})
+        except PyMongoError:
+            # The write before this cleanup happened: it must not look failed. Next batch, again.
+            self._superseded = claims + self._superseded
 
     async def delete(self, collection: str, doc_id: str, *, owner_id: str | None = None) -> bool:
         coll = await self._collection(collection)
@@ -205,4 +252,5 @@ class MongoDocumentStore:
         await self._db.command("ping")
 
     async def close(self) -> None:
+        await self._flush_superseded()  # what it cannot delete now is left behind, and harmless
         await self._client.close()

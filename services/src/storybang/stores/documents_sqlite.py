@@ -12,7 +12,8 @@ The SQL is written once per shape of query (which filters, how many listed value
 once per connection by ``sqlite3``'s statement cache; a call binds values only.
 
 Writes are single statements (``json_set`` with the ``expect`` conditions in the WHERE clause), so
-a compare-and-set is atomic.
+a compare-and-set is atomic and one statement; only a change to a nested field whose parent object
+is missing takes a transaction (the parent is made first).
 """
 
 from __future__ import annotations
@@ -110,14 +111,20 @@ _COUNT = "SELECT count(*) FROM documents WHERE {scope}"
 
 @functools.lru_cache(maxsize=STATEMENT_CACHE)
 def _sql(
-    template: str, owner: bool, shape: Shape = (), cursor: bool = False, search: bool = False, sets: int = 0
+    template: str,
+    owner: bool,
+    shape: Shape = (),
+    cursor: bool = False,
+    search: bool = False,
+    sets: int = 0,
+    incs: int = 0,
 ) -> str:
     """A statement from the templates above: fixed SQL fragments only; every value is bound."""
     return template.format(
         scope=_scope(owner, shape),
         cursor=_AFTER if cursor else "",
         search=_SEARCH if search else "",
-        setting=", ?, json(?)" * sets,
+        setting=", ?, json(?)" * sets + ", ?, coalesce(json_extract(data, ?), 0) + ?" * incs,
     )
 
 
@@ -219,21 +226,28 @@ class SQLiteDocumentStore:
         *,
         owner_id: str | None = None,
         expect: Doc | None = None,
+        increment: dict[str, int] | None = None,
     ) -> Doc | None:
         owner, shape = owner_id is not None, _shape(expect)
         binds = [*_scope_binds(collection, owner_id, expect), doc_id]
-        if not changes:
+        if not changes and not increment:
             row = self._db.execute(_sql(_GET, owner, shape), binds).fetchone()
             return None if row is None else dict(json.loads(row[0]))
-        values = [x for key, value in changes.items() for x in (_path(key), json.dumps(value))]
+        values: list[Any] = [x for key, value in changes.items() for x in (_path(key), json.dumps(value))]
+        values += [x for key, amount in (increment or {}).items() for x in (_path(key), _path(key), amount)]
+        sql = _sql(_UPDATE, owner, shape, sets=len(changes), incs=len(increment or {}))
+        nested = [key for key in [*changes, *(increment or {})] if "." in key]
+        if not nested:
+            # Every row fetched: the statement runs to its end, which commits it.
+            rows = self._db.execute(sql, [*values, *binds]).fetchall()
+            return dict(json.loads(rows[0][0])) if rows else None
         with self._transaction():
             # json_set cannot create a missing parent object: fill those in first.
-            for key in changes:
+            for key in nested:
                 parts = key.split(".")
                 for depth in range(1, len(parts)):
                     parent = _path(".".join(parts[:depth]))
                     self._db.execute(_sql(_FILL_PARENT, owner, shape), [parent, *binds, parent])
-            sql = _sql(_UPDATE, owner, shape, sets=len(changes))
             row = self._db.execute(sql, [*values, *binds]).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
