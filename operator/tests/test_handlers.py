@@ -12,7 +12,7 @@ import pytest
 
 import storybang_operator  # registers the handlers, as `kopf run -m storybang_operator` does
 from storybang_operator import errors, handlers, metrics, reconcile, resync, status
-from storybang_operator.handlers import kinds, nudges, passes, state
+from storybang_operator.handlers import kinds, lifecycle, nudges, passes, state
 from storybang_operator.settings import OperatorSettings
 from tests.conftest import PROFILES
 
@@ -340,3 +340,37 @@ def test_a_new_domain_service_nudges_its_platform(operator: state.Operator) -> N
     body["spec"]["platformRef"] = {"name": "storybang"}
     nudges.nudge_platform_of(operator, body)
     assert queue.nudged == [(("Platform", "stories", "storybang"), "child")]
+
+
+def test_only_our_deployments_and_pods_are_asked_of_the_api_server() -> None:
+    settings = kopf.OperatorSettings()
+    lifecycle.configure_kopf(settings, OperatorSettings(profiles_dir=PROFILES))
+    selectors = settings.watching.label_selectors
+    ours = ["app.kubernetes.io/managed-by=storybang-operator"]
+    assert selectors.collect(kopf.Resource("apps", "v1", "deployments")) == ours
+    assert selectors.collect(kopf.Resource("", "v1", "pods")) == ours
+    # The custom resources, Secrets and Kopf's own watches are not narrowed.
+    assert selectors.collect(kopf.Resource("storybang.io", "v1alpha1", "generators")) == []
+    assert selectors.collect(kopf.Resource("metrics.k8s.io", "v1beta1", "pods")) == []
+    assert selectors.collect(kopf.Resource("", "v1", "namespaces")) == []
+
+
+def test_a_secret_change_nudges_what_waits_for_a_secret_in_its_namespace(operator: state.Operator) -> None:
+    def shown(*conditions: tuple[str, str, str]) -> dict[str, Any]:
+        return _body(conditions=[{"type": t, "status": s, "reason": r} for t, s, r in conditions])
+
+    indices = {
+        "Generator": {
+            ("stories", "no-key"): [
+                shown(("Ready", "True", "Available"), ("QueueObserved", "False", "SecretKeyNotFound"))
+            ],
+            ("stories", "read"): [shown(("Ready", "True", "Available"), ("QueueObserved", "True", "Read"))],
+            ("elsewhere", "no-secret"): [shown(("QueueObserved", "False", "SecretNotFound"))],
+        },
+    }
+    queue = RecordingQueue()
+    operator.indices = indices  # type: ignore[assignment]
+    operator.queue = queue  # type: ignore[assignment]
+    assert nudges.waiting_for_secrets(operator, "stories") == [("Generator", "stories", "no-key")]
+    nudges.secret_changed(operator, "stories")
+    assert queue.nudged == [(("Generator", "stories", "no-key"), "secret")]

@@ -29,6 +29,8 @@ INSTANCE_LABEL = "app.kubernetes.io/instance"
 COMPONENT_LABEL = "app.kubernetes.io/component"
 PART_OF_LABEL = "app.kubernetes.io/part-of"
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+# Every child of ours carries it: what the operator's watches of Deployments and pods select.
+MANAGED_SELECTOR = f"{MANAGED_BY_LABEL}={MANAGED_BY}"
 PLATFORM_LABEL = "storybang.io/platform"
 DOMAIN_LABEL = "storybang.io/domain"
 # The owner's uid on every child: pruning lists children by it, so a child of another resource

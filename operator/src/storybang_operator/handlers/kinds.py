@@ -1,6 +1,11 @@
 """Kopf registrations: for each kind a change handler (create, update, resume) and an index;
 an index of our Deployments and one of their pods; and, with peering only, a resync timer per kind (registered at
-start-up, when the settings say whether peering is on)."""
+start-up, when the settings say whether peering is on).
+
+Kopf's `labels=` filter is applied to what a watch has already received: the watches of
+Deployments and pods are also given `common.MANAGED_SELECTOR` as a server-side label selector
+(`lifecycle.configure_kopf`), so that the API server sends the operator its own children only,
+not every Deployment and pod of the cluster."""
 
 from __future__ import annotations
 
@@ -13,6 +18,10 @@ from storybang_operator.builders import common
 from storybang_operator.handlers import nudges, passes, state
 from storybang_operator.settings import OperatorSettings
 
+# The (group, version, plural) watched for our children only; their indexes follow.
+DEPLOYMENTS = ("apps", "v1", "deployments")
+PODS = ("", "v1", "pods")
+LABELLED = (DEPLOYMENTS, PODS)
 PLURALS: Mapping[str, str] = {
     "Platform": "platforms",
     "DomainService": "domainservices",
@@ -44,6 +53,8 @@ def _register(kind: str) -> Callable[..., None]:
             nudges.nudge_waiting(operator, namespace)
         if namespace and kind == "DomainService" and operator.lookup((kind, namespace, name)) is None:
             nudges.nudge_platform_of(operator, plain)  # a new API: the Platform routes to it
+        if namespace and nudges.waits_for_secret(plain):
+            operator.watch_secrets(namespace)  # reconciled again as soon as a Secret there changes
         return {(namespace, name): plain}
 
     def resynced(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
@@ -74,7 +85,7 @@ def register_timers(settings: OperatorSettings, registry: kopf.OperatorRegistry 
         )(resynced)
 
 
-@kopf.index("apps", "v1", "deployments", labels={common.MANAGED_BY_LABEL: common.MANAGED_BY})
+@kopf.index(*DEPLOYMENTS, labels={common.MANAGED_BY_LABEL: common.MANAGED_BY})
 async def deployments(body: kopf.Body, memo: kopf.Memo, **_: Any) -> dict[Any, Any]:
     """Every change of a Deployment of ours: reconcile its owner now if its status is behind.
 

@@ -1,6 +1,7 @@
 """Who to reconcile now rather than at the next walk of the resync queue: what waits for a
 Platform or ModelServer that has just become ready, a Platform with a new DomainService to route
-to, and the owner of a Deployment or pod whose readiness its status does not show yet."""
+to, the owner of a Deployment or pod whose readiness its status does not show yet, and what
+waits for a Secret of a namespace where a Secret has just changed."""
 
 from __future__ import annotations
 
@@ -27,6 +28,8 @@ POD_OWNERS: Mapping[str, str] = {
 }
 # The reasons of a resource that waits for another (a Platform, a ModelServer).
 WAITING_REASONS = {"PlatformNotFound", "PlatformNotReady", "BackendNotFound", "BackendNotReady"}
+# The reasons of a condition that a change of a Secret may clear (k8s.Api.read_secret's).
+SECRET_REASONS = {"SecretNotFound", "SecretKeyNotFound"}
 
 
 async def resync_key(operator: Operator, key: resync.Key, trigger: str) -> None:
@@ -101,3 +104,23 @@ def pod_differs(owner_kind: str, owner: Mapping[str, Any], pod: Mapping[str, Any
     if problem is None:
         return ready.get("status") == "False" and not shown_by_deployment(ready)
     return (ready.get("reason"), ready.get("message")) != (problem.reason, problem.message)
+
+
+def waits_for_secret(body: Mapping[str, Any]) -> bool:
+    """Whether one of a resource's conditions is False for want of a Secret or of its key."""
+    conditions = (body.get("status") or {}).get("conditions") or []
+    return any(c.get("status") == "False" and c.get("reason") in SECRET_REASONS for c in conditions)
+
+
+def waiting_for_secrets(operator: Operator, namespace: str) -> list[resync.Key]:
+    keys = [key for key in operator.known_keys() if key[1] == namespace]
+    return [key for key in keys if waits_for_secret(operator.lookup(key) or {})]
+
+
+def secret_changed(operator: Operator, namespace: str) -> None:
+    """A Secret of `namespace` has changed (or may have, while the watch was listing anew):
+    reconcile now what waits for a Secret there. Which Secret each waits for is not worked out:
+    only what already waits for one is reconciled, and a pass that finds the same refusal
+    writes nothing."""
+    for key in waiting_for_secrets(operator, namespace):
+        operator.nudge(key, "secret")

@@ -9,7 +9,7 @@ from typing import Any
 
 import kopf
 
-from storybang_operator import reconcile, resync
+from storybang_operator import k8s, reconcile, resync
 from storybang_operator.builders import common
 from storybang_operator.settings import OperatorSettings
 
@@ -30,13 +30,15 @@ RECONCILERS: Mapping[str, Reconciler] = {
 @dataclasses.dataclass
 class Operator:
     """The connections and settings of a pass (`context`), the reconciler of each kind, Kopf's
-    indexes of the resources (filled as Kopf sees them) and the resync queue (once started)."""
+    indexes of the resources (filled as Kopf sees them), the resync queue (once started) and the
+    watches of the Secrets that resources wait for (likewise)."""
 
     context: reconcile.Context
     reconcilers: dict[str, Reconciler] = dataclasses.field(default_factory=lambda: dict(RECONCILERS))
     warn: Warn = kopf.warn
     indices: Mapping[str, Index] = dataclasses.field(default_factory=dict)
     queue: resync.ResyncQueue | None = None
+    secrets: k8s.Watches | None = None
 
     @property
     def settings(self) -> OperatorSettings:
@@ -57,6 +59,12 @@ class Operator:
         resyncing and there is no queue to nudge."""
         if self.queue is not None and not self.settings.peering:
             self.queue.nudge(key, trigger)
+
+    def watch_secrets(self, namespace: str) -> None:
+        """Follow the Secrets of a namespace (where a resource waits for one); without a resync
+        queue to nudge (peering) there is nothing to follow them for."""
+        if self.secrets is not None and not self.settings.peering:
+            self.secrets.want(namespace)
 
 
 def of(memo: Mapping[str, Any]) -> Operator:

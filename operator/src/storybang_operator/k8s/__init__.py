@@ -1,6 +1,7 @@
 """The only package of ours that talks to the Kubernetes API (Kopf itself watches the custom
 resources, patches their status and posts their Events): `api.py` makes the requests, `paths.py`
-says where each kind lives.
+says where each kind lives, `watch.py` follows a kind's metadata in a namespace (Secrets: that
+they changed, never their data).
 
 Children are written with server-side apply under one field manager, `storybang-operator`, with
 force=True: the operator owns the fields it renders and takes them back from anyone who edited
@@ -21,3 +22,4 @@ from storybang_operator.k8s.ssa import FIELD_MANAGER as FIELD_MANAGER
 from storybang_operator.k8s.ssa import HANDOVER_MANAGER as HANDOVER_MANAGER
 from storybang_operator.k8s.ssa import comparable as comparable
 from storybang_operator.k8s.ssa import hands_over_replicas as hands_over_replicas
+from storybang_operator.k8s.watch import Watches as Watches

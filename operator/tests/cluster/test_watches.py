@@ -1,0 +1,192 @@
+"""What the operator asks the API server to send it: its own Deployments only (the API server
+filters them), and the Secrets' metadata (never their data) while a resource waits for one, so
+that the resource is re-examined as soon as the Secret changes rather than at the next resync.
+
+The first test counts the watch events the API server sends for Deployments
+(`apiserver_watch_events_total`, summed over every watcher of Deployments): a change of a labelled
+Deployment reaches one more watcher than a change of an unlabelled one, the operator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import time
+from typing import Any
+
+import kubernetes
+from kopf.testing import KopfRunner
+
+from storybang_operator import k8s
+from storybang_operator.k8s import watch
+from storybang_testing.kube import eventually
+from tests.cluster import resources
+from tests.cluster.conftest import OPERATOR_ENV
+from tests.cluster.resources import KUBECONFIG
+
+# Changes of each Deployment counted, in rounds that alternate between the two Deployments so
+# that other traffic (bookmarks, Deployments of other namespaces) falls on both counts alike.
+ROUNDS, CHANGES = 5, 20
+# Far longer than the tests: a resource re-examined within them was nudged, not resynced.
+LONG_RESYNC = "3600"
+
+
+def _deployment(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    pod_labels = {"app": name}
+    return {
+        "metadata": {"name": name, "labels": labels},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": pod_labels},
+            "template": {
+                "metadata": {"labels": pod_labels},
+                "spec": {
+                    "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [
+                        {
+                            "name": "c",
+                            "image": "example.invalid/none:1",
+                            "securityContext": {
+                                "allowPrivilegeEscalation": False,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+    }
+
+
+def _deployment_events(api: kubernetes.client.ApiClient) -> float:
+    request = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    text = api.call_api(*request).read().decode()
+    pattern = r'^apiserver_watch_events_total\{group="apps",resource="deployments",version="v1"\} (\S+)$'
+    found = re.search(pattern, text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def _events_for_changes(api: kubernetes.client.ApiClient, namespace: str, name: str, round_: int) -> float:
+    apps = kubernetes.client.AppsV1Api(api)
+    before = _deployment_events(api)
+    for n in range(CHANGES):
+        change = {"metadata": {"annotations": {"example.com/change": f"{round_}-{n}"}}}
+        apps.patch_namespaced_deployment(name, namespace, change)
+    time.sleep(1)  # the events are sent
+    return _deployment_events(api) - before
+
+
+def test_an_unlabelled_deployment_is_never_sent_to_the_operator(
+    api: kubernetes.client.ApiClient, namespace: str, operator: None
+) -> None:
+    apps = kubernetes.client.AppsV1Api(api)
+    apps.create_namespaced_deployment(
+        namespace, _deployment("ours", {"app.kubernetes.io/managed-by": "storybang-operator"})
+    )
+    apps.create_namespaced_deployment(namespace, _deployment("theirs", {"app.kubernetes.io/managed-by": "helm"}))
+    # The operator is running and watching once it has reconciled a Platform.
+    resources.apply(api, namespace, resources.example("platform.yaml"))
+    eventually(
+        lambda: resources.ready(resources.status(api, namespace, "platforms", "storybang")).get("status") == "True"
+    )
+    time.sleep(2)  # the controller manager has written the Deployments' status and ReplicaSets
+    theirs = ours = 0.0
+    for round_ in range(ROUNDS):
+        theirs += _events_for_changes(api, namespace, "theirs", round_)
+        ours += _events_for_changes(api, namespace, "ours", round_)
+    # Every other watcher of Deployments saw both, the operator ours only: ours count one event
+    # more per change. Were the unlabelled one sent to it too, the counts would be alike.
+    changes = ROUNDS * CHANGES
+    assert theirs >= changes
+    assert ours - theirs >= changes / 2, (ours, theirs)
+
+
+def _secret(core: kubernetes.client.CoreV1Api, namespace: str, name: str, data: dict[str, str]) -> None:
+    body = {"metadata": {"name": name}, "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+    core.replace_namespaced_secret(name, namespace, body)
+
+
+def _queue_observed(api: kubernetes.client.ApiClient, namespace: str) -> dict[str, Any]:
+    st = resources.status(api, namespace, "generators", "story")
+    return next((c for c in st.get("conditions", []) if c["type"] == "QueueObserved"), {})
+
+
+def test_a_generator_waiting_for_a_secret_key_is_re_examined_when_the_key_is_added(
+    api: kubernetes.client.ApiClient, namespace: str
+) -> None:
+    core = kubernetes.client.CoreV1Api(api)
+    # The Platform's Redis Secret without the URL the operator reads the queue depth with.
+    _secret(core, namespace, "storybang-redis", {"address": "127.0.0.1:1", "password": "p"})
+    generator = {
+        "apiVersion": "storybang.io/v1alpha1",
+        "kind": "Generator",
+        "metadata": {"name": "story"},
+        "spec": {
+            "platformRef": {"name": "storybang"},
+            "task": "story",
+            "backends": [{"name": "local", "external": {"baseURL": "http://127.0.0.1:1/v1", "model": "m"}}],
+            "workers": {"minReplicas": 1, "maxReplicas": 1},
+        },
+    }
+    env = OPERATOR_ENV | {"STORYBANG_OPERATOR_RESYNC_SECONDS": LONG_RESYNC}
+    args = ["run", "--standalone", "--namespace", namespace, "-m", "storybang_operator"]
+    with KopfRunner(args, timeout=120, env=env) as runner:
+        resources.apply(api, namespace, resources.example("platform.yaml"))
+        resources.apply(api, namespace, generator)
+        eventually(lambda: _queue_observed(api, namespace).get("reason") == "SecretKeyNotFound")
+        eventually(
+            lambda: resources.ready(resources.status(api, namespace, "generators", "story")).get("status") == "True"
+        )
+        time.sleep(3)  # nothing else is left to nudge it: its Deployment and pods have settled
+        assert _queue_observed(api, namespace)["reason"] == "SecretKeyNotFound"
+        fixed = time.monotonic()
+        _secret(core, namespace, "storybang-redis", {"url": "redis://127.0.0.1:1/0", "address": "127.0.0.1:1"})
+        condition = eventually(
+            lambda: (c := _queue_observed(api, namespace)).get("reason") != "SecretKeyNotFound" and c, timeout=30
+        )
+        took = time.monotonic() - fixed
+    assert runner.exception is None, runner.output
+    # The Secret is there now with its key: what stops the queue being read is Redis itself.
+    assert condition["status"] == "False"
+    assert "Secret" not in condition["message"]
+    assert took < float(LONG_RESYNC) / 100, took
+    assert "watching the metadata of secrets in " + namespace in runner.output
+
+
+def test_a_secrets_watch_sends_names_and_versions_never_data(namespace: str) -> None:
+    assert KUBECONFIG
+    api = k8s.Api.connect(kubeconfig=KUBECONFIG, timeout=10, crd_cache_seconds=0)
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=KUBECONFIG))
+    secrets = k8s.kind_of("v1", "Secret")
+    seen: list[tuple[str, str | None]] = []
+
+    async def follow() -> None:
+        watches = k8s.Watches(
+            api,
+            secrets,
+            lambda ns, name: seen.append((ns, name)),
+            wanted=lambda ns: True,
+            timeout_seconds=2,  # the watch is resumed after each end
+            read_timeout_seconds=10,
+        )
+        watches.want(namespace)
+        eventually(lambda: (namespace, None) in seen)  # listed: it follows from now on
+        await asyncio.sleep(3)
+        core.create_namespaced_secret(namespace, {"metadata": {"name": "api-key"}, "stringData": {"key": "s3cret"}})
+        await asyncio.to_thread(eventually, lambda: (namespace, "api-key") in seen)
+        await watches.stop()
+
+    asyncio.run(follow())
+    # What that watch receives: the metadata, without the data.
+    stream = api.stream(
+        secrets.path(namespace),
+        query=[("watch", "true"), ("timeoutSeconds", "1")],
+        accept=watch.METADATA,
+        read_timeout=10,
+    )
+    events = list(watch._events(stream))
+    [event] = [e for e in events if e["object"]["metadata"]["name"] == "api-key"]
+    assert event["object"]["kind"] == "PartialObjectMetadata"
+    assert "data" not in event["object"]
+    assert b"s3cret" not in repr(events).encode()
