@@ -20,6 +20,7 @@ from storybang.runtime import Runtime
 from storybang.settings import Settings
 from storybang.stores import ids
 from storybang.stores.documents_mongo import MongoDocumentStore
+from storybang.stores.documents_sqlite import SQLiteDocumentStore
 from tests import roundtrips
 from tests.conftest import make_settings
 
@@ -81,6 +82,21 @@ async def test_a_claim_is_one_conditional_write_and_a_second_claimer_loses(atomi
     assert counted_all(late) == {"findAndModify(generations)": 1, "find(generations)": 1}
     done = await jobs.get(store, job["id"])
     assert done is not None and (done["status"], done["attempt"]) == ("succeeded", 1)
+
+
+async def test_on_the_embedded_store_a_job_is_three_statements(tmp_path: Path) -> None:
+    store = await SQLiteDocumentStore.open(tmp_path / "documents.db")
+    roundtrips.trace_sqlite(store.connection)
+    try:
+        with roundtrips.counting() as counts:
+            job = await jobs.create(store, ids.new_id(), "translate", TEXT, None)
+            running = await jobs.start(store, job["id"], lease_seconds=LEASE)
+            assert running is not None
+            assert await jobs.succeed(store, running, {"text": "hola"}, "apertium") is not None
+    finally:
+        await store.close()
+    # Each write one statement, the claim's and the end's conditions in their WHERE clauses.
+    assert {name: n for (_, kind, name), n in counts.names.items() if kind == "sql"} == {"INSERT": 1, "UPDATE": 2}
 
 
 @pytest.mark.parametrize("atomic", [True, None], ids=["mongodb", "ferretdb"])

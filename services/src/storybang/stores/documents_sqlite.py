@@ -136,6 +136,11 @@ class SQLiteDocumentStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
 
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """The one connection every call runs on (tests count its statements)."""
+        return self._db
+
     @classmethod
     async def open(cls, path: Path) -> SQLiteDocumentStore:
         # autocommit off-by-default semantics are not wanted: isolation_level=None lets each
