@@ -26,7 +26,7 @@ import re
 from typing import Any
 
 import bson
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient, DeleteOne, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -227,7 +227,9 @@ class MongoDocumentStore:
         if not claims:
             return
         try:
-            await self._db[REVISIONS].delete_many({"_id": {"$in": claims}})
+            # One command of one statement per claim: FerretDB looks each up by _id, where a
+            # single {"$in": claims} filter would scan every claim.
+            await self._db[REVISIONS].bulk_write([DeleteOne({"_id": claim}) for claim in claims], ordered=False)
         except PyMongoError:
             # The write before this cleanup happened: it must not look failed. Next batch, again.
             self._superseded = claims + self._superseded
