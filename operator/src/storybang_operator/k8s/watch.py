@@ -78,9 +78,6 @@ class NamespaceWatch:
             with contextlib.suppress(Exception):
                 response.shutdown()
 
-    def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
-
     def _run(self) -> None:
         version: str | None = None
         failures = 0
@@ -125,6 +122,7 @@ class NamespaceWatch:
         if response is None:
             raise errors.ApiError(f"{self._kind.plural} are not served")
         self._response = response
+        ended = False
         try:
             if self._stopping.is_set():
                 return version
@@ -139,10 +137,15 @@ class NamespaceWatch:
                 version = str(meta.get("resourceVersion") or version)
                 if kind in ("ADDED", "MODIFIED", "DELETED"):
                     self._changed(self.namespace, str(meta.get("name")))
+            ended = True
             return version
         finally:
             self._response = None
-            response.release_conn()
+            # A connection read to its end serves the next request; one left midway cannot.
+            if ended:
+                response.release_conn()
+            else:
+                response.close()
 
 
 def _events(response: Any) -> Iterator[dict[str, Any]]:
