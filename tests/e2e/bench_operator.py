@@ -8,8 +8,13 @@
    server itself (`apiserver_request_total`, mutating verbs that are not dry runs, on what the
    operator writes), and by the operator's own counters; with the reads and dry-run applies a
    resync costs.
+3. API requests per second in that steady state, by verb, from `apiserver_request_total`: over
+   the same resync periods with the operator running, then over as long a window once it has
+   stopped (the controllers and kwok alone). The difference is the operator's; the counter has
+   no label for the client.
 
     .venv/bin/python tests/e2e/bench_operator.py                 # N = 100 and 500
+    .venv/bin/python tests/e2e/bench_operator.py --sizes 1000    # the issue's 1,000 Generators
     .venv/bin/python tests/e2e/bench_operator.py --sizes 50 --resyncs 2
 
 It starts `scripts/cluster.sh up` (and `down` after), or uses STORYBANG_E2E_KUBECONFIG.
@@ -44,6 +49,7 @@ from storybang_testing.kube import fake_node
 from storybang_testing.redis import redis_server
 
 BENCH_NODES = 2  # extra fake nodes, 1,000 pods each: the default two hold 110 each
+MAX_SIZE = BENCH_NODES * 1000  # one worker pod per Generator
 RESYNC_SECONDS = 10
 # What the operator writes; native kinds' status subresources are the controllers' to write.
 OPERATOR_RESOURCES = {
@@ -76,7 +82,7 @@ def rendered(cluster: Cluster, namespace: str, n: int) -> list[dict[str, Any]]:
     docs = [example("platform.yaml"), *generators(n)]
     done = cluster.kubectl(
         "apply", "--server-side", "--dry-run=server", "-n", namespace, "-o", "json", "-f", "-",
-        stdin=yaml.safe_dump_all(docs), timeout=600,
+        stdin=yaml.safe_dump_all(docs), timeout=patience(n),
     )  # fmt: skip
     found = json.loads(done.stdout)
     bodies = found["items"] if found.get("kind") == "List" else [found]
@@ -93,10 +99,16 @@ def rendered(cluster: Cluster, namespace: str, n: int) -> list[dict[str, Any]]:
     return manifests
 
 
+def patience(n: int) -> float:
+    """How long N Generators (or their children) may take to be applied or become Ready: 900s,
+    and more beyond 500 on a machine that has two cores."""
+    return max(900.0, 1.8 * n)
+
+
 def apply_server_side(cluster: Cluster, namespace: str, docs: list[dict[str, Any]]) -> None:
     cluster.kubectl(
         "apply", "--server-side", "--field-manager=bench", "-n", namespace, "-f", "-",
-        stdin=yaml.safe_dump_all(docs), timeout=600,
+        stdin=yaml.safe_dump_all(docs), timeout=patience(len(docs)),
     )  # fmt: skip
 
 
@@ -123,7 +135,7 @@ def namespace(cluster: Cluster, redis_url: str) -> Iterator[str]:
     finally:
         cluster.delete_namespace(name)
         # The next measurement should not pay for this one's 500 pods going away.
-        eventually_gone(lambda: cluster.core.read_namespace(name), timeout=600)
+        eventually_gone(lambda: cluster.core.read_namespace(name), timeout=patience(MAX_SIZE))
 
 
 def time_kubectl(cluster: Cluster, redis_url: str, n: int) -> float:
@@ -131,13 +143,15 @@ def time_kubectl(cluster: Cluster, redis_url: str, n: int) -> float:
         docs = rendered(cluster, ns, n)
         started = time.monotonic()
         apply_server_side(cluster, ns, docs)
-        eventually(lambda: available_deployments(cluster, ns) == n, timeout=900, interval=1)
+        eventually(lambda: available_deployments(cluster, ns) == n, timeout=patience(n), interval=1)
         return time.monotonic() - started
 
 
 def time_operator(
     cluster: Cluster, redis_url: str, n: int, log_dir: Path, resyncs: int
-) -> tuple[float, dict[str, float]]:
+) -> tuple[float, dict[str, float], dict[str, tuple[float, float]]]:
+    """Seconds to Ready; with `resyncs`, the writes of that many resync periods and the
+    requests per second by verb with the operator and without."""
     with namespace(cluster, redis_url) as ns:
         operator = OperatorProcess(
             cluster.kubeconfig,
@@ -154,12 +168,28 @@ def time_operator(
             docs = [example("platform.yaml"), *generators(n)]
             started = time.monotonic()
             apply_server_side(cluster, ns, docs)
-            eventually(lambda: ready_generators(cluster, ns) == n, timeout=900, interval=1)
+            eventually(lambda: ready_generators(cluster, ns) == n, timeout=patience(n), interval=1)
             elapsed = time.monotonic() - started
-            writes = count_resync_writes(cluster, operator, ns, resyncs) if resyncs else {}
+            writes, running = count_resync_writes(cluster, operator, ns, resyncs) if resyncs else ({}, {})
         finally:
             operator.stop()
-        return elapsed, writes
+        if not resyncs:
+            return elapsed, writes, {}
+        # The same cluster and resources, the operator stopped: what the rest asks meanwhile.
+        time.sleep(RESYNC_SECONDS)  # its last requests (and watches) have ended
+        before = apiserver_requests(cluster)
+        time.sleep(resyncs * RESYNC_SECONDS)
+        alone = per_second(apiserver_requests(cluster) - before, resyncs * RESYNC_SECONDS)
+        verbs = sorted(set(running) | set(alone))
+        return elapsed, writes, {verb: (running.get(verb, 0.0), alone.get(verb, 0.0)) for verb in verbs}
+
+
+def per_second(delta: Counter[tuple[str, str, str, str]], seconds: float) -> dict[str, float]:
+    """Requests per second by verb; dry runs apart (`PATCH (dry run)`: the operator's compares)."""
+    by_verb: Counter[str] = Counter()
+    for (verb, dry_run, _, _), value in delta.items():
+        by_verb[f"{verb} (dry run)" if dry_run else verb] += value
+    return {verb: value / seconds for verb, value in by_verb.items()}
 
 
 def kopf_in_progress(cluster: Cluster, ns: str) -> list[str]:
@@ -190,8 +220,11 @@ def apiserver_requests(cluster: Cluster) -> Counter[tuple[str, str, str, str]]:
     return counts
 
 
-def count_resync_writes(cluster: Cluster, operator: OperatorProcess, ns: str, resyncs: int) -> dict[str, float]:
-    """Writes and requests over `resyncs` resync periods of converged resources."""
+def count_resync_writes(
+    cluster: Cluster, operator: OperatorProcess, ns: str, resyncs: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Writes and requests over `resyncs` resync periods of converged resources; and every
+    request the API server served meanwhile, per second by verb."""
     # Converged: Kopf has no handler left to retry (its progress annotations are gone), and a
     # full resync period has passed since.
     eventually(lambda: not kopf_in_progress(cluster, ns), timeout=300, interval=1)
@@ -203,6 +236,7 @@ def count_resync_writes(cluster: Cluster, operator: OperatorProcess, ns: str, re
     started_at = time.time()
     time.sleep(resyncs * RESYNC_SECONDS)
     delta = apiserver_requests(cluster) - before_server
+    rates = per_second(delta, resyncs * RESYNC_SECONDS)
     written = {
         key: v
         for key, v in delta.items()
@@ -228,7 +262,7 @@ def count_resync_writes(cluster: Cluster, operator: OperatorProcess, ns: str, re
         "operator events": len(events),
         "dry-run applies": dry_runs,
         "reads (GET+LIST)": gets,
-    }
+    }, rates
 
 
 @contextlib.contextmanager
@@ -250,10 +284,12 @@ def bench_nodes(cluster: Cluster) -> Iterator[None]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,500", help="Generator counts, comma-separated")
+    parser.add_argument("--sizes", default="100,500", help=f"Generator counts, comma-separated (at most {MAX_SIZE})")
     parser.add_argument("--resyncs", type=int, default=3, help="resync periods to count writes over")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    if not all(0 < n <= MAX_SIZE for n in sizes):
+        parser.error(f"each size must be between 1 and {MAX_SIZE} (the bench nodes' pods)")
     log_dir = Path(tempfile.mkdtemp(prefix="bench-operator-"))
     rows = []
     with local_cluster() as cluster, redis_server() as redis, bench_nodes(cluster):
@@ -268,22 +304,30 @@ def main() -> None:
             kubectl_s = time_kubectl(cluster, redis_url, n)
             print(f"kubectl apply --server-side, {n} generators: {kubectl_s:.1f}s", flush=True)
             resyncs = args.resyncs if n == max(sizes) else 0
-            operator_s, writes = time_operator(cluster, redis_url, n, log_dir, resyncs)
+            operator_s, writes, load = time_operator(cluster, redis_url, n, log_dir, resyncs)
             print(f"operator, {n} generators: {operator_s:.1f}s", flush=True)
-            rows.append((n, kubectl_s, operator_s, writes))
+            rows.append((n, kubectl_s, operator_s, writes, load))
 
     print()
     print("Generators Ready: the operator against kubectl apply --server-side of the same children")
     print(f"{'N':>5} {'kubectl (s)':>12} {'operator (s)':>13} {'ratio':>6}")
-    for n, kubectl_s, operator_s, _ in rows:
+    for n, kubectl_s, operator_s, _, _ in rows:
         print(f"{n:>5} {kubectl_s:>12.1f} {operator_s:>13.1f} {operator_s / kubectl_s:>6.2f}")
-    for n, _, _, writes in rows:
+    for n, _, _, writes, load in rows:
         if writes:
             print()
             print(f"{args.resyncs} resync periods of {RESYNC_SECONDS}s, {n} converged generators:")
             for name, value in writes.items():
                 per = value / args.resyncs
                 print(f"  {name:<24} {value:>8.0f}  ({per:.1f} per resync period)")
+        if load:
+            print()
+            print(f"API requests per second in that steady state ({n} generators), by verb:")
+            print(f"  {'verb':<18} {'with operator':>14} {'without':>9} {'operator':>9}")
+            for verb, (running, alone) in load.items():
+                print(f"  {verb:<18} {running:>14.2f} {alone:>9.2f} {running - alone:>9.2f}")
+            running_total, alone_total = (sum(pair[i] for pair in load.values()) for i in (0, 1))
+            print(f"  {'all':<18} {running_total:>14.2f} {alone_total:>9.2f} {running_total - alone_total:>9.2f}")
     print(f"\noperator logs: {log_dir}", file=sys.stderr)
 
 
