@@ -193,24 +193,28 @@ async def overhead(settings: Settings, data: Path) -> list[float]:
             await http.post("/api/v1/auth/register", json=account | {"display_name": "B"})
             token = (await http.post("/api/v1/auth/login", json=account)).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
-            waiting: dict[str, asyncio.Future[float]] = {}
+            # By job id: a job may complete before its submission's response arrives, so an event
+            # may come before the id is known.
+            completions: dict[str, asyncio.Future[float]] = {}
+
+            def completion(job_id: str) -> asyncio.Future[float]:
+                return completions.setdefault(job_id, asyncio.get_running_loop().create_future())
+
             sio = socketio.AsyncClient(reconnection=False)
 
             @sio.on("generation.completed")  # type: ignore[untyped-decorator]
             async def completed(data: dict[str, Any]) -> None:
-                future = waiting.get(data["id"])
-                if future is not None and not future.done():
+                future = completion(data["id"])
+                if not future.done():
                     future.set_result(time.perf_counter())
 
             await sio.connect(notifier, auth={"token": token}, transports=["websocket"])
             body = {"task": "translate", "input": {"text": "The fox is happy.", "target_language": "es"}}
             for _ in range(SEQUENTIAL):
                 start = time.perf_counter()
-                future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
                 r = await http.post("/api/v1/generations", headers=headers, json=body)
                 r.raise_for_status()
-                waiting[r.json()["id"]] = future
-                latencies.append((await asyncio.wait_for(future, 30) - start) * 1000)
+                latencies.append((await asyncio.wait_for(completion(r.json()["id"]), 30) - start) * 1000)
             await sio.disconnect()
     return latencies
 

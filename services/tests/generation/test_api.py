@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
+from redis import Redis
 
-from storybang.generation import jobs, quotas
+from storybang import events, queue
+from storybang.generation import jobs, quotas, service
+from storybang.generation.models import TranslateJobCreate
 from storybang.runtime import Runtime
 from storybang.settings import Settings
+from storybang.stores import ids
 from tests.conftest import SignUp, app_for, client_for
 from tests.generation.conftest import settings_with
 
@@ -121,3 +127,25 @@ async def test_active_jobs_are_counted_once_each(signup: SignUp, runtime: Runtim
         job = await jobs.create(runtime.documents, account.id, "translate", {"text": "x"}, None)
         await runtime.documents.update(jobs.COLLECTION, job["id"], {"status": status})
     assert (await quotas.usage(runtime, account.id)).active_jobs == 2
+
+
+async def test_queued_is_announced_before_a_worker_can_take_the_job(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker may start a job the moment its message is sent: what its owner has heard by then is
+    # read from the real event stream as the message goes out.
+    owner = ids.new_id()
+    assert runtime.settings.redis.url is not None
+    stream = Redis.from_url(runtime.settings.redis.url.get_secret_value(), decode_responses=True)
+    heard: list[list[str]] = []
+    send = queue.enqueue
+
+    def enqueue(broker: Any, task: str, job_id: str) -> None:
+        heard.append([fields["name"] for _, fields in stream.xrange(events.STREAM_PREFIX + owner)])
+        send(broker, task, job_id)
+
+    monkeypatch.setattr(queue, "enqueue", enqueue)
+    request = TranslateJobCreate.model_validate({"task": "translate", "input": {"text": "Hi", "target_language": "es"}})
+    await service.create(runtime, owner, request)
+    stream.close()
+    assert heard == [["generation.queued"]]

@@ -7,6 +7,7 @@ the limits are :mod:`storybang.generation.quotas`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import structlog
@@ -98,12 +99,21 @@ async def _queue_position(runtime: Runtime, job: Doc) -> int | None:
 
 
 async def _enqueue(runtime: Runtime, job: Doc) -> None:
+    """Announce the job, then send its message: announced first, so that ``generation.queued``
+    comes before anything a worker says about it (a worker may start it at once)."""
+    event = {"id": job["id"], "task": job["task"]}
+    announced = False
     try:
+        await runtime.events.publish(job["owner_id"], "generation.queued", event)
+        announced = True
         await asyncio.to_thread(queue.enqueue, runtime.broker, job["task"], job["id"])
-    except (RedisError, DramatiqError) as e:
-        failed = {"status": "failed", "error": "the queue is unavailable"}
-        await runtime.documents.update(jobs.COLLECTION, job["id"], failed)
+    except (RedisError, DramatiqError, Unavailable) as e:
+        error = "the queue is unavailable"
+        await runtime.documents.update(jobs.COLLECTION, job["id"], {"status": "failed", "error": error})
         log.warning("job not queued: the queue is unavailable", error=type(e).__name__)
+        if announced:  # its owner heard it was queued: say it failed (the bus may be down too)
+            with contextlib.suppress(Unavailable):
+                await runtime.events.publish(job["owner_id"], "generation.failed", event | {"error": error})
         raise Unavailable("The job queue is unavailable; try again shortly.") from e
 
 
@@ -129,7 +139,6 @@ async def create(runtime: Runtime, owner_id: str, request: AnyJobCreate) -> Gene
         # Said before the message is sent, so that it comes before anything a worker says about the job.
         log.info("job created", owner_id=owner_id, backend=request.backend)
         await _enqueue(runtime, job)
-    await runtime.events.publish(owner_id, "generation.queued", {"id": job["id"], "task": job["task"]})
     return public(job, runtime.keys.image_urls, await _queue_position(runtime, job))
 
 
