@@ -355,22 +355,22 @@ def test_only_our_deployments_and_pods_are_asked_of_the_api_server() -> None:
     assert selectors.collect(kopf.Resource("", "v1", "namespaces")) == []
 
 
-def test_a_secret_change_nudges_what_waits_for_a_secret_in_its_namespace(operator: state.Operator) -> None:
-    def shown(*conditions: tuple[str, str, str]) -> dict[str, Any]:
-        return _body(conditions=[{"type": t, "status": s, "reason": r} for t, s, r in conditions])
+def test_the_secrets_resources_wait_for_are_named_by_their_conditions(operator: state.Operator) -> None:
+    def shown(*conditions: tuple[str, str, str, str]) -> dict[str, Any]:
+        return _body(conditions=[{"type": t, "status": s, "reason": r, "message": m} for t, s, r, m in conditions])
 
+    no_key = ("QueueObserved", "False", "SecretKeyNotFound", "Secret storybang-redis has no key url")
     indices = {
         "Generator": {
-            ("stories", "no-key"): [
-                shown(("Ready", "True", "Available"), ("QueueObserved", "False", "SecretKeyNotFound"))
+            ("stories", "no-key"): [shown(("Ready", "True", "Available", "1 of 1"), no_key)],
+            ("stories", "read"): [shown(("QueueObserved", "True", "Read", "dramatiq:story read from Redis"))],
+            ("elsewhere", "no-secret"): [
+                shown(("QueueObserved", "False", "SecretNotFound", "Secret redis does not exist"))
             ],
-            ("stories", "read"): [shown(("Ready", "True", "Available"), ("QueueObserved", "True", "Read"))],
-            ("elsewhere", "no-secret"): [shown(("QueueObserved", "False", "SecretNotFound"))],
         },
     }
-    queue = RecordingQueue()
     operator.indices = indices  # type: ignore[assignment]
-    operator.queue = queue  # type: ignore[assignment]
-    assert nudges.waiting_for_secrets(operator, "stories") == [("Generator", "stories", "no-key")]
-    nudges.secret_changed(operator, "stories")
-    assert queue.nudged == [(("Generator", "stories", "no-key"), "secret")]
+    assert nudges.waited_secrets(operator) == {
+        ("stories", "storybang-redis"): [("Generator", "stories", "no-key")],
+        ("elsewhere", "redis"): [("Generator", "elsewhere", "no-secret")],
+    }

@@ -4,10 +4,10 @@ Every kind has one handler for changes (create, update, resume), run by Kopf, an
 again by the resync queue (`resync.py`): every `resync_seconds`, which repairs drift and recreates
 a child deleted by hand; at once when one of its Deployments or their pods changes in a way its
 status does not show yet, so that Ready follows the pods within moments; at once when the
-Platform or ModelServer it waits for has been reconciled; and at once when a Secret of its
-namespace changes while it waits for a Secret or a key of one (the Secrets of such namespaces are
-watched, metadata only). A pass over a converged resource writes nothing (children are compared
-with a dry-run apply; the status is patched only where it differs).
+Platform or ModelServer it waits for has been reconciled; and within seconds of a change of a
+Secret it waits for (each such Secret is read by name, metadata only, every few seconds). A pass
+over a converged resource writes nothing (children are compared with a dry-run apply; the status
+is patched only where it differs).
 
 The resync queue takes the place of Kopf timers, which would put a finalizer on every resource
 and so keep resources (and their namespaces) from being deleted while the operator is down.

@@ -53,8 +53,6 @@ def _register(kind: str) -> Callable[..., None]:
             nudges.nudge_waiting(operator, namespace)
         if namespace and kind == "DomainService" and operator.lookup((kind, namespace, name)) is None:
             nudges.nudge_platform_of(operator, plain)  # a new API: the Platform routes to it
-        if namespace and nudges.waits_for_secret(plain):
-            operator.watch_secrets(namespace)  # reconciled again as soon as a Secret there changes
         return {(namespace, name): plain}
 
     def resynced(body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

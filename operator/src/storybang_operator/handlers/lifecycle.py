@@ -5,6 +5,7 @@ Kopf's login) takes it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from typing import Any
@@ -18,27 +19,8 @@ from storybang_operator.builders import common
 from storybang_operator.handlers import kinds, nudges, state
 from storybang_operator.settings import OperatorSettings
 
-# How often the Secret watches of namespaces where nothing waits for a Secret any more are ended.
-SECRET_WATCH_TIDY_SECONDS = 60.0
-
-
-def _secret_watches(operator: state.Operator, ours: OperatorSettings) -> k8s.Watches:
-    """The watches of the Secrets of the namespaces where a resource waits for one (`kinds`
-    starts them): metadata only, each change a nudge, made on the event loop."""
-    loop = asyncio.get_running_loop()
-
-    def changed(namespace: str, name: str | None) -> None:
-        if not loop.is_closed():  # a watch's thread may outlive the operator by a moment
-            loop.call_soon_threadsafe(nudges.secret_changed, operator, namespace)
-
-    return k8s.Watches(
-        operator.context.api,
-        k8s.kind_of("v1", "Secret"),
-        changed,
-        wanted=lambda namespace: bool(nudges.waiting_for_secrets(operator, namespace)),
-        timeout_seconds=ours.watch_server_timeout_seconds,
-        read_timeout_seconds=ours.watch_client_timeout_seconds,
-    )
+# How often the Secrets that resources wait for are looked at (one metadata read each).
+SECRET_CHECK_SECONDS = 3.0
 
 
 def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
@@ -102,7 +84,6 @@ async def start(
         keys=operator.known_keys,
         reconcile=functools.partial(nudges.resync_key, operator),
     )
-    operator.secrets = _secret_watches(operator, ours)
     operator.context.metrics.watch_queue(lambda: operator.queue.waiting if operator.queue is not None else 0)
     memo[state.MEMO_KEY] = operator
     operator.context.metrics.serve(ours.metrics_port)
@@ -110,7 +91,7 @@ async def start(
         kinds.register_timers(ours)
     else:
         operator.queue.start()
-        operator.secrets.start(tidy_seconds=SECRET_WATCH_TIDY_SECONDS)
+        operator.secrets = asyncio.create_task(nudges.follow_secrets(operator, SECRET_CHECK_SECONDS))
     logger.info("storybang-operator configured (peering=%s)", ours.peering)
 
 
@@ -140,5 +121,7 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
         if operator.queue is not None:
             await operator.queue.stop()
         if operator.secrets is not None:
-            await operator.secrets.stop()
+            operator.secrets.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await operator.secrets
         operator.context.metrics.stop()

@@ -1,15 +1,16 @@
 """Who to reconcile now rather than at the next walk of the resync queue: what waits for a
 Platform or ModelServer that has just become ready, a Platform with a new DomainService to route
 to, the owner of a Deployment or pod whose readiness its status does not show yet, and what
-waits for a Secret of a namespace where a Secret has just changed."""
+waits for a Secret that has just changed."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from typing import Any
 
-from storybang_operator import pods, resync, status
+from storybang_operator import errors, k8s, pods, resync, status
 from storybang_operator.builders import common, domainservice, generator, modelserver
 from storybang_operator.handlers import passes
 from storybang_operator.handlers.state import Operator
@@ -30,6 +31,7 @@ POD_OWNERS: Mapping[str, str] = {
 WAITING_REASONS = {"PlatformNotFound", "PlatformNotReady", "BackendNotFound", "BackendNotReady"}
 # The reasons of a condition that a change of a Secret may clear (k8s.Api.read_secret's).
 SECRET_REASONS = {"SecretNotFound", "SecretKeyNotFound"}
+logger = logging.getLogger(__name__)
 
 
 async def resync_key(operator: Operator, key: resync.Key, trigger: str) -> None:
@@ -106,21 +108,41 @@ def pod_differs(owner_kind: str, owner: Mapping[str, Any], pod: Mapping[str, Any
     return (ready.get("reason"), ready.get("message")) != (problem.reason, problem.message)
 
 
-def waits_for_secret(body: Mapping[str, Any]) -> bool:
-    """Whether one of a resource's conditions is False for want of a Secret or of its key."""
-    conditions = (body.get("status") or {}).get("conditions") or []
-    return any(c.get("status") == "False" and c.get("reason") in SECRET_REASONS for c in conditions)
+def waited_secrets(operator: Operator) -> dict[tuple[str, str], list[resync.Key]]:
+    """The Secrets that resources wait for, by (namespace, name), and who waits for each: a
+    condition False for want of the Secret or of its key names it."""
+    waited: dict[tuple[str, str], list[resync.Key]] = {}
+    for key in operator.known_keys():
+        body = operator.lookup(key) or {}
+        for condition in (body.get("status") or {}).get("conditions") or []:
+            if condition.get("status") != "False" or condition.get("reason") not in SECRET_REASONS:
+                continue
+            name = k8s.secret_named(str(condition.get("message", "")))
+            if name is not None and key not in waited.setdefault((key[1], name), []):
+                waited[(key[1], name)].append(key)
+    return waited
 
 
-def waiting_for_secrets(operator: Operator, namespace: str) -> list[resync.Key]:
-    keys = [key for key in operator.known_keys() if key[1] == namespace]
-    return [key for key in keys if waits_for_secret(operator.lookup(key) or {})]
-
-
-def secret_changed(operator: Operator, namespace: str) -> None:
-    """A Secret of `namespace` has changed (or may have, while the watch was listing anew):
-    reconcile now what waits for a Secret there. Which Secret each waits for is not worked out:
-    only what already waits for one is reconciled, and a pass that finds the same refusal
-    writes nothing."""
-    for key in waiting_for_secrets(operator, namespace):
-        operator.nudge(key, "secret")
+async def follow_secrets(operator: Operator, interval: float) -> None:
+    """Reconcile what waits for a Secret as soon as that Secret changes, rather than at the next
+    resync: every `interval`, each Secret waited for is read by name, metadata only (its
+    resourceVersion: the operator's RBAC on Secrets is `get`, and a watch would need `list`,
+    which RBAC cannot limit to metadata). A Secret newly waited for nudges its waiters once too,
+    in case it changed between their pass and the first look; a pass that meets the same refusal
+    writes nothing. Nothing is read while nothing waits."""
+    seen: dict[tuple[str, str], str | None] = {}
+    while True:
+        await asyncio.sleep(interval)
+        waited = waited_secrets(operator)
+        seen = {secret: version for secret, version in seen.items() if secret in waited}
+        for (namespace, name), keys in waited.items():
+            try:
+                found = await asyncio.to_thread(operator.context.api.metadata, "v1", "Secret", namespace, name)
+            except errors.OperatorError as e:
+                logger.warning("Secret %s/%s could not be read: %s", namespace, name, e.message)
+                continue
+            version = None if found is None else str(found["metadata"].get("resourceVersion"))
+            if (namespace, name) not in seen or seen[(namespace, name)] != version:
+                for key in keys:
+                    operator.nudge(key, "secret")
+            seen[(namespace, name)] = version

@@ -3,13 +3,14 @@ through Kopf's memo (`memo["operator"]`). Tests build one with what they need.""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
-from storybang_operator import k8s, reconcile, resync
+from storybang_operator import reconcile, resync
 from storybang_operator.builders import common
 from storybang_operator.settings import OperatorSettings
 
@@ -31,14 +32,14 @@ RECONCILERS: Mapping[str, Reconciler] = {
 class Operator:
     """The connections and settings of a pass (`context`), the reconciler of each kind, Kopf's
     indexes of the resources (filled as Kopf sees them), the resync queue (once started) and the
-    watches of the Secrets that resources wait for (likewise)."""
+    task that follows the Secrets resources wait for (likewise)."""
 
     context: reconcile.Context
     reconcilers: dict[str, Reconciler] = dataclasses.field(default_factory=lambda: dict(RECONCILERS))
     warn: Warn = kopf.warn
     indices: Mapping[str, Index] = dataclasses.field(default_factory=dict)
     queue: resync.ResyncQueue | None = None
-    secrets: k8s.Watches | None = None
+    secrets: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> OperatorSettings:
@@ -59,12 +60,6 @@ class Operator:
         resyncing and there is no queue to nudge."""
         if self.queue is not None and not self.settings.peering:
             self.queue.nudge(key, trigger)
-
-    def watch_secrets(self, namespace: str) -> None:
-        """Follow the Secrets of a namespace (where a resource waits for one); without a resync
-        queue to nudge (peering) there is nothing to follow them for."""
-        if self.secrets is not None and not self.settings.peering:
-            self.secrets.want(namespace)
 
 
 def of(memo: Mapping[str, Any]) -> Operator:

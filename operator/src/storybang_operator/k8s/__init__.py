@@ -1,7 +1,6 @@
 """The only package of ours that talks to the Kubernetes API (Kopf itself watches the custom
 resources, patches their status and posts their Events): `api.py` makes the requests, `paths.py`
-says where each kind lives, `watch.py` follows a kind's metadata in a namespace (Secrets: that
-they changed, never their data).
+says where each kind lives.
 
 Children are written with server-side apply under one field manager, `storybang-operator`, with
 force=True: the operator owns the fields it renders and takes them back from anyone who edited
@@ -15,6 +14,7 @@ Failures become the operator's errors: 400/422 (the server rejects what the spec
 
 from storybang_operator.k8s.api import Api as Api
 from storybang_operator.k8s.api import Credentials as Credentials
+from storybang_operator.k8s.api import secret_named as secret_named
 from storybang_operator.k8s.paths import KINDS as KINDS
 from storybang_operator.k8s.paths import Kind as Kind
 from storybang_operator.k8s.paths import kind_of as kind_of
@@ -22,4 +22,3 @@ from storybang_operator.k8s.ssa import FIELD_MANAGER as FIELD_MANAGER
 from storybang_operator.k8s.ssa import HANDOVER_MANAGER as HANDOVER_MANAGER
 from storybang_operator.k8s.ssa import comparable as comparable
 from storybang_operator.k8s.ssa import hands_over_replicas as hands_over_replicas
-from storybang_operator.k8s.watch import Watches as Watches

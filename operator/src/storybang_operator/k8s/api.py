@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -28,6 +29,11 @@ from storybang_operator.k8s.ssa import (
 # How the API server words a refusal by an admission webhook or a ValidatingAdmissionPolicy
 # (apiserver's admission/plugin/webhook/errors and validating policy dispatcher): a 403 like RBAC's.
 DENIALS = ("denied the request", "denied request")
+# What the API server sends instead of an object when asked for this: its metadata only (a
+# Secret's name, labels and resourceVersion, not its data).
+METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+# How read_secret's refusals name the Secret; a condition keeps only the message.
+SECRET_MESSAGE = re.compile(r"^Secret (?P<name>\S+) (?:does not exist|has no key )")
 logger = logging.getLogger(__name__)
 
 
@@ -105,39 +111,7 @@ class Api:
         accept: str = "application/json",
     ) -> Any:
         """One request; the decoded JSON answer, or None for 404."""
-        response = self._send(method, path, query=query, body=body, content_type=content_type, accept=accept)
-        try:
-            raw = response.read()
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise errors.ApiError(f"{method} {path}: {e}") from e
-        return _answer(method, path, response, raw)
-
-    def stream(self, path: str, *, query: Iterable[tuple[str, str]], accept: str, read_timeout: float) -> Any:
-        """A GET whose answer is read as it arrives (a watch): urllib3's response, open, to be
-        read line by line and closed by the caller; None for 404, errors as for any request."""
-        response = self._send("GET", path, query=query, accept=accept, read_timeout=read_timeout)
-        if 200 <= int(response.status) < 300:
-            return response.response
-        try:
-            raw = response.read()
-        except (urllib3.exceptions.HTTPError, OSError) as e:
-            raise errors.ApiError(f"GET {path}: {e}") from e
-        return _answer("GET", path, response, raw)
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        query: Iterable[tuple[str, str]] = (),
-        body: Any = None,
-        content_type: str = "application/json",
-        accept: str = "application/json",
-        read_timeout: float | None = None,
-    ) -> Any:
-        """The response of one request, its body not read yet."""
         headers = {"Accept": accept, "Content-Type": content_type}
-        timeout = self._timeout if read_timeout is None else (self._timeout, read_timeout)
         try:
             request = self._client.param_serialize(
                 method,
@@ -147,11 +121,26 @@ class Api:
                 body=body,
                 auth_settings=["BearerToken"],
             )
-            return self._client.call_api(*request, _request_timeout=timeout)
+            response = self._client.call_api(*request, _request_timeout=self._timeout)
+            raw = response.read()
         except (urllib3.exceptions.HTTPError, OSError) as e:
             raise errors.ApiError(f"{method} {path}: {e}") from e
         except kubernetes.client.exceptions.ApiException as e:
             raise errors.ApiError(f"{method} {path}: {e.reason}", status=e.status or 0) from e
+        status = int(response.status)
+        if status == 404:
+            return None
+        if 200 <= status < 300:
+            return json.loads(raw) if raw else {}
+        message = _status_message(raw) or str(response.reason)
+        text = f"{method} {path}: {status} {message}"
+        if status in (400, 422):
+            raise errors.InvalidSpec(f"the API server rejected a child: {message}", reason="Rejected")
+        if status == 403 and any(d in message for d in DENIALS):
+            raise errors.Denied(f"{method} {path}: {message}", status=status)
+        if status in (401, 403):
+            raise errors.Forbidden(text, status=status)
+        raise errors.ApiError(text, status=status)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -174,11 +163,9 @@ class Api:
         found = self._request("GET", kind_of(api_version, kind).path(namespace), query=query)
         return list(found.get("items", [])) if found else []
 
-    def list_version(self, path: str, *, accept: str) -> str:
-        """The version of a collection now, to watch it from: a list of one item (its content,
-        in the representation `accept` asks for, is not needed)."""
-        found = self._request("GET", path, query=[("limit", "1")], accept=accept)
-        return str((found or {}).get("metadata", {}).get("resourceVersion", ""))
+    def metadata(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
+        """An object's metadata alone (a PartialObjectMetadata), None when there is none."""
+        return self._request("GET", kind_of(api_version, kind).path(namespace, name), accept=METADATA)
 
     def read_secret(self, namespace: str, name: str, key: str) -> str:
         secret = self.get("v1", "Secret", namespace, name)
@@ -344,22 +331,10 @@ class Api:
         return deleted
 
 
-def _answer(method: str, path: str, response: Any, raw: bytes | None) -> Any:
-    """The decoded JSON answer, None for 404; the operator's error for any other failure."""
-    status = int(response.status)
-    if status == 404:
-        return None
-    if 200 <= status < 300:
-        return json.loads(raw) if raw else {}
-    message = _status_message(raw) or str(response.reason)
-    text = f"{method} {path}: {status} {message}"
-    if status in (400, 422):
-        raise errors.InvalidSpec(f"the API server rejected a child: {message}", reason="Rejected")
-    if status == 403 and any(d in message for d in DENIALS):
-        raise errors.Denied(f"{method} {path}: {message}", status=status)
-    if status in (401, 403):
-        raise errors.Forbidden(text, status=status)
-    raise errors.ApiError(text, status=status)
+def secret_named(message: str) -> str | None:
+    """The Secret that a refusal of `read_secret` names, from its message."""
+    found = SECRET_MESSAGE.match(message)
+    return found["name"] if found else None
 
 
 def _status_message(raw: bytes | None) -> str:
