@@ -1,5 +1,5 @@
-"""The resync queue: every key is walked, a key waiting is queued once, and a failing pass
-never stops the queue."""
+"""The resync queue: every key is walked, a key waiting is queued once, a nudge goes ahead of
+the walk, and a failing pass never stops the queue."""
 
 from __future__ import annotations
 
@@ -51,3 +51,30 @@ def test_the_resync_queue_survives_a_failing_pass() -> None:
 
     asyncio.run(scenario())
     assert seen == ["bad", "good"]
+
+
+def test_a_nudge_goes_ahead_of_the_walk_and_a_walked_key_nudged_runs_once() -> None:
+    keys = [("Generator", "ns", f"g-{n}") for n in range(50)]
+    last = keys[-1]
+    seen: list[tuple[resync.Key, str]] = []
+
+    async def scenario() -> None:
+        async def reconcile_key(key: resync.Key, trigger: str) -> None:
+            seen.append((key, trigger))
+            if len(seen) == 1:  # a child of the last walked key changes meanwhile
+                queue.nudge(last, "child")
+                queue.nudge(("Generator", "ns", "new"), "dependency")
+            await asyncio.sleep(0)
+
+        queue = resync.ResyncQueue(
+            interval=3600, initial_delay=0, workers=1, keys=lambda: keys, reconcile=reconcile_key
+        )
+        queue.start()
+        for _ in range(200):
+            await asyncio.sleep(0)
+        await queue.stop()
+
+    asyncio.run(scenario())
+    assert seen[:3] == [(keys[0], "resync"), (last, "child"), (("Generator", "ns", "new"), "dependency")]
+    assert [k for k, _ in seen].count(last) == 1
+    assert {k for k, _ in seen} == {*keys, ("Generator", "ns", "new")}
