@@ -4,7 +4,7 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 ARGS  ?=
 
-.PHONY: help dev web install test lint bench tools crds chart dashboards e2e test-vllm images clean
+.PHONY: help dev web install test lint bench tools crds chart dashboards e2e e2e-real test-vllm images clean
 
 help:  ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ images:  ## build the images storybang and storybang-operator (Docker, else podm
 
 e2e: install tools  ## the whole system on a real Kubernetes API server
 	scripts/e2e.sh
+
+e2e-real: install  ## the storybang image in real containers on a real node (kubelet, containerd); root; not in `make test`
+	scripts/e2e.sh real
 
 clean:  ## remove local state (not the caches)
 	rm -rf .servers .cluster .bench

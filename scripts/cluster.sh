@@ -5,11 +5,29 @@
 #                              kube-scheduler, kubectl), bin/kwok and bin/helm when missing or stale
 #   scripts/cluster.sh up      start a fresh cluster on 127.0.0.1, all state under .cluster/
 #   scripts/cluster.sh down    stop it (safe to run on a half-started or absent cluster)
+#   scripts/cluster.sh load IMAGE...
+#                              copy local podman images into the real node's containerd
 #
 # Pods are scheduled to fake nodes that kwok keeps Ready and whose pods it marks Running: no
 # container ever runs. Ports can be moved with CLUSTER_ETCD_PORT (and +1 for etcd peers),
 # CLUSTER_APISERVER_PORT, CLUSTER_CONTROLLER_MANAGER_PORT and CLUSTER_SCHEDULER_PORT; its state
 # directory (default .cluster/) with CLUSTER_STATE, so two clusters can run side by side.
+#
+# CLUSTER_NODE=real (for build and up; opt-in, `make test` does not ask for it) adds a real node,
+# storybang-node-0, where containers do run: kubelet and kube-proxy (bin/kube-node, built from the
+# same k8s.io/kubernetes as bin/kube but as a binary of its own, so bin/kube's build is unchanged),
+# containerd with runc, and the CNI bridge, host-local and portmap plugins (Debian: apt-get install
+# containerd runc containernetworking-plugins conntrack). Its state (containerd's root, the
+# kubelet's pods, the network namespaces) stays under the state directory; its pods get addresses
+# of 10.246.0.0/24 on the bridge storybang0, reachable from the host. It is tainted
+# storybang.io/real-node:NoSchedule, so only pods that tolerate it land there and the fake nodes
+# keep everything else. No registry is needed: the sandbox image is made from bin/pause, and
+# `load` imports images built here (scripts/images.sh). It needs root and a machine of its own
+# (the kubelet's port CLUSTER_KUBELET_PORT, default 10250 with 10248 for its health, 10249 and
+# 10256 for kube-proxy; cgroups under /storybang); the kubelet runs in a mount namespace of its
+# own, where the kernel settings it insists on (vm.overcommit_memory, kernel.panic, …) are set
+# on copies, so that the host's stay as they are. `down` removes it all: containers, mounts,
+# network namespaces, the bridge, iptables rules, cgroups.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,8 +53,16 @@ controller_manager_port=${CLUSTER_CONTROLLER_MANAGER_PORT:-16444}
 scheduler_port=${CLUSTER_SCHEDULER_PORT:-16445}
 service_cidr=10.96.0.0/16
 
-# Stopped in this order: the reverse of start-up.
-components=(kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+node_mode=${CLUSTER_NODE:-fake}
+[[ $node_mode == fake || $node_mode == real ]] || die "CLUSTER_NODE must be fake or real, not $node_mode"
+# The real node's settings and its start, stop and clean-up (write_node_config, start_node,
+# drain_node, clean_node, cmd_load).
+# shellcheck source=scripts/cluster-node.sh
+. "$root/scripts/cluster-node.sh"
+
+# Stopped in this order: the reverse of start-up (the real node's parts are stopped in any case,
+# so that a `down` without CLUSTER_NODE stops a real node too).
+components=(kube-proxy kubelet containerd kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -70,7 +96,8 @@ kube_current() {
   ! stale "$bin/kube" "$dir/go.mod" "$dir/go.sum" "$dir"/*.go "${BASH_SOURCE[0]}"
 }
 
-build_kube() {
+# kube_ldflags: the linker flags of bin/kube and bin/kube-node.
+kube_ldflags() {
   local dir=$root/tools/cluster version major minor release_time
   version=$(cd "$dir" && go list -m -f '{{.Version}}' k8s.io/kubernetes)
   [[ $version =~ ^v([0-9]+)\.([0-9]+)\. ]] || die "unexpected Kubernetes version $version"
@@ -87,9 +114,35 @@ build_kube() {
       ldflags+=("-X=$pkg.$key")
     done
   done
-  (cd "$dir" && nice go build -trimpath -ldflags="${ldflags[*]}" -o "$bin/kube" .)
+  echo "${ldflags[*]}"
+}
+
+build_kube() {
+  local ldflags
+  ldflags=$(kube_ldflags)
+  (cd "$root/tools/cluster" && nice go build -trimpath -ldflags="$ldflags" -o "$bin/kube" .)
   touch "$bin/kube" # go build leaves an identical binary untouched; mark it checked
   ln -sfn kube "$bin/kubectl"
+}
+
+node_current() {
+  local dir=$root/tools/cluster
+  ! stale "$bin/kube-node" "$dir/go.mod" "$dir/go.sum" "$dir"/node/*.go "${BASH_SOURCE[0]}"
+}
+
+build_node() {
+  local ldflags
+  ldflags=$(kube_ldflags)
+  (cd "$root/tools/cluster" && nice go build -trimpath -ldflags="$ldflags" -o "$bin/kube-node" ./node)
+  touch "$bin/kube-node"
+}
+
+pause_current() { ! stale "$bin/pause" "$root/tools/cluster/pause/main.go"; }
+
+build_pause() {
+  # Static: it is the only file of the sandbox image.
+  (cd "$root/tools/cluster" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$bin/pause" ./pause)
+  touch "$bin/pause"
 }
 
 kwok_current() { [[ $(module_version "$bin/kwok" sigs.k8s.io/kwok) == "$KWOK_VERSION" ]]; }
@@ -116,12 +169,15 @@ build_helm() {
 cmd_build() {
   mkdir -p "$bin"
   local start=$SECONDS
-  local tool
-  for tool in kube kwok helm; do
+  local tool tools=(kube kwok helm)
+  [[ $node_mode == fake ]] || tools+=(node pause)
+  for tool in "${tools[@]}"; do
+    local file=bin/$tool
+    [[ $tool != node ]] || file=bin/kube-node
     if "${tool}_current"; then
-      log "bin/$tool is up to date"
+      log "$file is up to date"
     else
-      timed "bin/$tool" "build_$tool"
+      timed "$file" "build_$tool"
     fi
   done
   log "tools ready in $((SECONDS - start))s"
@@ -196,6 +252,17 @@ make_pki() {
   # Service-account tokens are signed by the controller manager and the API server, checked by the latter.
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$pki/service-account.key" 2>/dev/null
   openssl pkey -in "$pki/service-account.key" -pubout -out "$pki/service-account.pub" 2>/dev/null
+  if [[ $node_mode == real ]]; then
+    # The kubelet as the Node authorizer knows it, its serving certificate (which the API server
+    # checks when it proxies logs and exec), the API server's identity towards it, and kube-proxy
+    # (the bootstrap policy binds system:node-proxier to that name).
+    issue kubelet "/O=system:nodes/CN=system:node:$node_name" clientAuth
+    issue kubelet-server "/CN=$node_name" serverAuth "IP:$node_ip,DNS:$node_name"
+    issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+    issue kube-proxy /CN=system:kube-proxy clientAuth
+    kubeconfig kubelet
+    kubeconfig kube-proxy
+  fi
   chmod 600 "$pki"/*.key
   kubeconfig admin
   kubeconfig controller-manager
@@ -217,6 +284,15 @@ insecure_ok() { # URL: the controller manager and scheduler serve /healthz on se
 kubectl() { "$bin/kube" kubectl --kubeconfig "$state/kubeconfig" "$@"; }
 
 start_control_plane() {
+  local node_flags=()
+  if [[ $node_mode == real ]]; then
+    node_flags=(
+      --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt"
+      --kubelet-client-key="$pki/apiserver-kubelet-client.key"
+      --kubelet-certificate-authority="$pki/ca.crt"
+      --kubelet-preferred-address-types=InternalIP
+    )
+  fi
   proc_start etcd "$bin/kube" etcd \
     --name=storybang --data-dir="$state/etcd" \
     --listen-client-urls="http://127.0.0.1:$etcd_port" --advertise-client-urls="http://127.0.0.1:$etcd_port" \
@@ -247,7 +323,7 @@ start_control_plane() {
     --requestheader-extra-headers-prefix=X-Remote-Extra- \
     --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
     --endpoint-reconciler-type=none `# no pod ever dials the "kubernetes" Service, and 127.0.0.1 is no valid endpoint` \
-    --profiling=false
+    --profiling=false "${node_flags[@]}"
   proc_wait kube-apiserver 120 https_ok "https://127.0.0.1:$apiserver_port/readyz"
 
   # Cloud controllers are no-ops without a cloud; everything else runs, among them the garbage
@@ -302,6 +378,7 @@ cmd_up() {
   proc_wait kwok 60 kubectl wait --for=condition=Ready node --all --timeout=5s
   # Pods are refused until the service-account controller has made the namespace's default account.
   proc_wait kube-controller-manager 60 service_account_ready
+  [[ $node_mode == fake ]] || start_node
   trap - EXIT
   log "cluster up in $((SECONDS - start_time))s; logs in $state/logs"
   echo "export KUBECONFIG=$state/kubeconfig"
@@ -309,16 +386,22 @@ cmd_up() {
 
 cmd_down() {
   [[ -d $state/pids ]] || return 0
+  [[ ! -d $state/containerd ]] || drain_node
   local name
   for name in "${components[@]}"; do proc_stop "$name" 10; done
+  [[ ! -d $state/containerd ]] || clean_node
 }
 
 case ${1:-} in
 build) cmd_build ;;
 up) cmd_up ;;
 down) cmd_down ;;
+load)
+  shift
+  cmd_load "$@"
+  ;;
 *)
-  echo "usage: $0 build|up|down" >&2
+  echo "usage: $0 build|up|down|load IMAGE..." >&2
   exit 2
   ;;
 esac

@@ -9,6 +9,11 @@
 #
 # E2E_CLUSTER=kind uses the current kind context instead of steps 1-2 (see tests/e2e/cluster.py).
 # Extra arguments go to both pytest runs (e.g. `scripts/e2e.sh -x`).
+#
+# `scripts/e2e.sh real` (`make e2e-real`; not part of `make test`, it needs root, containerd, runc,
+# the CNI plugins and podman) runs instead only the tests marked real_node, which every other run
+# deselects: the storybang image (scripts/images.sh) in real containers on the real node of
+# `CLUSTER_NODE=real scripts/cluster.sh up` (tests/e2e/test_real_node.py).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -18,6 +23,22 @@ KUBECTL="$ROOT/bin/kubectl"
 started=$SECONDS
 
 log() { printf '[e2e] %s\n' "$*" >&2; }
+
+if [[ ${1:-} == real ]]; then
+  shift
+  export CLUSTER_NODE=real
+  scripts/cluster.sh build
+  step=$SECONDS
+  scripts/images.sh storybang
+  log "image storybang ready in $((SECONDS - step))s"
+  trap 'scripts/cluster.sh down' EXIT
+  scripts/cluster.sh up >/dev/null
+  export STORYBANG_E2E_KUBECONFIG="${CLUSTER_STATE:-$ROOT/.cluster}/kubeconfig"
+  status=0
+  "$PY" -m pytest tests/e2e -m real_node "$@" || status=$?
+  log "done in $((SECONDS - started))s ($([[ $status == 0 ]] && echo passed || echo FAILED))"
+  exit "$status"
+fi
 
 case "${E2E_CLUSTER:-local}" in
   local)

@@ -17,9 +17,10 @@ die() { log "error: $*"; exit 1; }
 # servers' lock), its output appended to LOG_DIR/NAME.log. The process writes its own pid, and its
 # program's name, to PROC_DIR/NAME.pid just before exec, so the pid is exact. With PROC_USER set,
 # COMMAND runs as that user (setpriv execs it in place: the pid stays the same); for a daemon that
-# refuses to run as root (PostgreSQL).
+# refuses to run as root (PostgreSQL). PROC_PROGRAM names the program to look for when COMMAND is a
+# wrapper that execs it in place (unshare, for cluster.sh's kubelet); it must be in COMMAND's words.
 proc_start() {
-  local name=$1 pidfile="$PROC_DIR/$1.pid" i as=()
+  local name=$1 pidfile="$PROC_DIR/$1.pid" i as=() program=${PROC_PROGRAM:-${2##*/}}
   shift
   log "starting $name"
   rm -f "$pidfile"
@@ -27,7 +28,7 @@ proc_start() {
     as=(setpriv --reuid="$PROC_USER" --regid="$(id -g "$PROC_USER")" --init-groups --)
   fi
   # shellcheck disable=SC2016 # $$, $0, $1 and $@ belong to the inner bash
-  setsid bash -c 'echo "$$ ${1##*/}" >"$0"; shift; exec "$@"' "$pidfile" "$1" "${as[@]}" "$@" \
+  setsid bash -c 'echo "$$ $1" >"$0"; shift; exec "$@"' "$pidfile" "$program" "${as[@]}" "$@" \
     </dev/null >>"$LOG_DIR/$name.log" 2>&1 9<&- &
   # Wait for the pidfile, so that a stop right after the start finds it.
   for ((i = 0; i < 100; i++)); do

@@ -1,0 +1,136 @@
+"""The storybang image on the real node (`CLUSTER_NODE=real scripts/cluster.sh up`): a container
+that containerd and runc really start, in a namespace where Pod Security "restricted" is enforced,
+Ready by its own readiness probe and answering over its pod IP and its Service from the host.
+
+These tests carry the marker `real_node`, which pytest.ini deselects: `scripts/e2e.sh real` starts
+the cluster with its real node, builds the image and runs them (`pytest -m real_node`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from kube import REPO, Cluster
+from storybang_testing.kube import eventually
+
+pytestmark = pytest.mark.real_node
+log = logging.getLogger("e2e")
+
+REAL_NODE = "storybang-node-0"  # scripts/cluster.sh's node_name
+REAL_NODE_TAINT = "storybang.io/real-node"
+IMAGE = os.environ.get("STORYBANG_E2E_IMAGE", "localhost/storybang:dev")
+PORT = 8000
+UID = 10001  # docker/storybang.Dockerfile's user, which the chart expects
+
+
+@pytest.fixture(scope="module")
+def image(cluster: Cluster) -> str:
+    """The image, from podman's storage into the node's containerd (`scripts/cluster.sh load`)."""
+    started = time.monotonic()
+    subprocess.run(
+        [str(REPO / "scripts" / "cluster.sh"), "load", IMAGE],
+        env={**os.environ, "CLUSTER_STATE": str(cluster.kubeconfig.parent)},
+        check=True,
+        timeout=600,
+    )
+    log.info("%s imported into containerd in %.1fs", IMAGE, time.monotonic() - started)
+    return IMAGE
+
+
+@pytest.fixture
+def namespace(cluster: Cluster) -> Iterator[str]:
+    name = cluster.create_namespace("real-node")  # enforce=restricted, as every StoryBang namespace
+    yield name
+    cluster.delete_namespace(name)
+
+
+def dev_pod(image: str) -> dict[str, Any]:
+    """`storybang dev` (every API on embedded stores), as restricted as the chart's pods: non-root,
+    read-only root file system with /tmp an emptyDir, no capabilities, RuntimeDefault seccomp."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "storybang", "labels": {"app": "storybang"}},
+        "spec": {
+            "nodeSelector": {"kubernetes.io/hostname": REAL_NODE},
+            "tolerations": [{"key": REAL_NODE_TAINT, "operator": "Exists", "effect": "NoSchedule"}],
+            "automountServiceAccountToken": False,
+            # As the operator's pods: the Service "storybang" would otherwise put STORYBANG_SERVICE_HOST
+            # and friends in the environment, names the services refuse to start with.
+            "enableServiceLinks": False,
+            "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+            "containers": [
+                {
+                    "name": "storybang",
+                    "image": image,
+                    "imagePullPolicy": "Never",  # imported, never pulled: no registry here
+                    "args": ["dev", "--host", "0.0.0.0", "--port", str(PORT), "--data-dir", "/tmp/storybang"],
+                    "ports": [{"name": "http", "containerPort": PORT}],
+                    "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 2},
+                    "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}, "periodSeconds": 10},
+                    "securityContext": {
+                        "allowPrivilegeEscalation": False,
+                        "readOnlyRootFilesystem": True,
+                        "capabilities": {"drop": ["ALL"]},
+                    },
+                    "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                }
+            ],
+            "volumes": [{"name": "tmp", "emptyDir": {}}],
+        },
+    }
+
+
+def service() -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "storybang"},
+        "spec": {"selector": {"app": "storybang"}, "ports": [{"name": "http", "port": 80, "targetPort": "http"}]},
+    }
+
+
+def ready_pod(cluster: Cluster, namespace: str) -> Any:
+    pod = cluster.core.read_namespaced_pod("storybang", namespace)
+    ready = any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+    return pod if ready else None
+
+
+def test_storybang_pod_is_ready_by_its_probe_and_answers_from_the_host(
+    cluster: Cluster, namespace: str, image: str
+) -> None:
+    node = cluster.core.read_node(REAL_NODE)
+    assert node.status.node_info.container_runtime_version.startswith("containerd://")
+
+    warnings = cluster.apply(namespace, [dev_pod(image), service()])
+    assert "violate PodSecurity" not in warnings
+    started = time.monotonic()
+    pod = eventually(lambda: ready_pod(cluster, namespace), timeout=180)
+    log.info("pod Ready by its readiness probe %.1fs after it was created", time.monotonic() - started)
+
+    # A container that containerd started and whose probe the kubelet ran, on the real node.
+    assert pod.spec.node_name == REAL_NODE
+    (status,) = pod.status.container_statuses
+    assert status.ready and status.started
+    assert status.container_id.startswith("containerd://")
+    assert status.restart_count == 0
+
+    # The host reaches the pod over the bridge, and the Service through kube-proxy's rules.
+    ready = httpx.get(f"http://{pod.status.pod_ip}:{PORT}/readyz", timeout=10)
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ok"
+    cluster_ip = cluster.core.read_namespaced_service("storybang", namespace).spec.cluster_ip
+    health = eventually(lambda: httpx.get(f"http://{cluster_ip}/healthz", timeout=5), timeout=30)
+    assert health.json() == {"status": "ok"}
+
+    # As the image says and the chart expects: its own user, whatever the runtime's default.
+    whoami = cluster.kubectl("exec", "-n", namespace, "storybang", "--", "id", "-u")
+    assert whoami.stdout.strip() == str(UID)
