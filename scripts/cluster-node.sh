@@ -203,6 +203,7 @@ start_kube_proxy() {
 
 start_node() {
   local tool
+  ((EUID == 0)) || die "a real node needs root (bridges, mounts, cgroups, iptables)"
   for tool in kube-node pause; do
     [[ -x $bin/$tool ]] || die "bin/$tool is missing: run CLUSTER_NODE=real scripts/cluster.sh build"
   done
