@@ -268,7 +268,7 @@ clean_node() {
   # The bridge plugin's masquerading: a chain per pod, jumped to from POSTROUTING with a comment
   # naming the network.
   local rules
-  rules=$(iptables-save -t nat | grep -F -- "name: \"$cni_network\"" | grep '^-A POSTROUTING' || true)
+  rules=$(iptables-save -t nat | grep '^-A POSTROUTING .*-m comment' | grep -F -- "$cni_network" || true)
   while read -r rule; do
     [[ -n $rule ]] || continue
     chain=${rule##* -j }
