@@ -124,7 +124,9 @@ class WorkerSettings(BaseModel):
     # heartbeat stopped (Dramatiq's default is 1,000; a killed pod's jobs come back sooner at 10,000).
     maintenance_chance: int = Field(10_000, ge=1, le=1_000_000)
     # Dramatiq's Redis broker polls: an idle (or fully busy) consumer backs off up to this long
-    # before fetching again. Dramatiq's 1 s default adds up to a second to every job's latency.
+    # before fetching again. Each enqueue also wakes the queue's consumers at once (storybang.queue),
+    # so this bounds the latency only when a wake-up is missed, and sets how often Dramatiq's
+    # maintenance (requeueing a dead worker's messages) gets its chance.
     poll_max_ms: int = Field(100, ge=10, le=10_000)
     # Dramatiq's Redis key prefix: queue "story" is the list "<namespace>:story".
     queue_namespace: str = Field("dramatiq", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
