@@ -170,7 +170,19 @@ cmd_build() {
   mkdir -p "$bin"
   local start=$SECONDS
   local tool tools=(kube kwok helm)
-  [[ $node_mode == fake ]] || tools+=(node pause)
+  if [[ $node_mode == real ]]; then
+    tools+=(node pause)
+    # The node's runtime and network, and what builds and imports the images it runs.
+    local pkg missing=()
+    for pkg in containerd runc conntrack containernetworking-plugins podman debootstrap; do
+      installed "$pkg" || missing+=("$pkg")
+    done
+    if ((${#missing[@]})); then
+      ((EUID == 0)) || die "installing ${missing[*]} needs root"
+      log "installing ${missing[*]}"
+      apt_install "${missing[@]}"
+    fi
+  fi
   for tool in "${tools[@]}"; do
     local file=bin/$tool
     [[ $tool != node ]] || file=bin/kube-node

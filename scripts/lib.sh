@@ -98,3 +98,20 @@ proc_stop() {
 
 # port_open PORT: something accepts connections on 127.0.0.1:PORT.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# apt_install PACKAGE...: Debian packages, fetching the lists only when there are none or they are too
+# old to install from. installed PACKAGE: whether dpkg has it.
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
+    apt-get update -q
+  fi
+  if ! apt-get install -y -q --no-install-recommends "$@"; then
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends "$@"
+  fi
+}
+
+installed() {
+  [[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
+}

@@ -46,22 +46,6 @@ STOP_TIMEOUT_S=30
 
 # ---------------------------------------------------------------------------------------------- install
 
-apt_install() {
-	# Lists are fetched only when there are none, or when the ones present are too old to install from.
-	export DEBIAN_FRONTEND=noninteractive
-	if ! compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null; then
-		apt-get update -q
-	fi
-	if ! apt-get install -y -q --no-install-recommends "$@"; then
-		apt-get update -q
-		apt-get install -y -q --no-install-recommends "$@"
-	fi
-}
-
-installed() {
-	[[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null)" == installed ]]
-}
-
 ferretdb_is_stale() {
 	[[ ! -x "$FERRETDB_BIN" ]] && return 0
 	# Any source, go.mod or go.sum newer than the binary means it was built from something else.
