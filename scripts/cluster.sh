@@ -93,7 +93,7 @@ timed() {
 kube_current() {
   local dir=$root/tools/cluster
   # This script is a source too: it holds the version stamps of build_kube.
-  ! stale "$bin/kube" "$dir/go.mod" "$dir/go.sum" "$dir"/*.go "${BASH_SOURCE[0]}"
+  ! stale "$bin/kube" "$dir/go.mod" "$dir/go.sum" "$dir"/*.go "$dir"/multicall/*.go "${BASH_SOURCE[0]}"
 }
 
 # kube_ldflags: the linker flags of bin/kube and bin/kube-node.
@@ -127,7 +127,7 @@ build_kube() {
 
 node_current() {
   local dir=$root/tools/cluster
-  ! stale "$bin/kube-node" "$dir/go.mod" "$dir/go.sum" "$dir"/node/*.go "${BASH_SOURCE[0]}"
+  ! stale "$bin/kube-node" "$dir/go.mod" "$dir/go.sum" "$dir"/node/*.go "$dir"/multicall/*.go "${BASH_SOURCE[0]}"
 }
 
 build_node() {

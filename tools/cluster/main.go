@@ -12,9 +12,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 	_ "time/tzdata" // CronJob time zones, as the upstream binaries do
 
 	"go.etcd.io/etcd/server/v3/etcdmain"
@@ -29,6 +26,8 @@ import (
 	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+
+	"storybang/tools/cluster/multicall"
 )
 
 // commands maps a name to its entry point; each one exits the process itself.
@@ -42,20 +41,7 @@ var commands = map[string]func(){
 }
 
 func main() {
-	name := filepath.Base(os.Args[0])
-	if _, ok := commands[name]; !ok {
-		if len(os.Args) < 2 {
-			usage()
-		}
-		// Drop our own name so that the command parses os.Args as its own binary would.
-		os.Args = os.Args[1:]
-		name = os.Args[0]
-	}
-	run, ok := commands[name]
-	if !ok {
-		usage()
-	}
-	run()
+	multicall.Main("kube", commands)
 }
 
 // runKubectl mirrors k8s.io/kubernetes/cmd/kubectl: the log verbosity is read before the command
@@ -65,14 +51,4 @@ func runKubectl() {
 	if err := cli.RunNoErrOutput(kubectl.NewDefaultKubectlCommand()); err != nil {
 		kubectlutil.CheckErr(err)
 	}
-}
-
-func usage() {
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(os.Stderr, "usage: kube {%s} [flags]\n", strings.Join(names, "|"))
-	os.Exit(2)
 }

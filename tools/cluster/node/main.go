@@ -15,11 +15,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
-	"strings"
 
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"          // --logging-format=json
@@ -27,6 +23,8 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/version"  // the kubernetes_build_info metric
 	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
+
+	"storybang/tools/cluster/multicall"
 )
 
 // commands maps a name to its entry point; each one exits the process itself.
@@ -36,28 +34,5 @@ var commands = map[string]func(){
 }
 
 func main() {
-	name := filepath.Base(os.Args[0])
-	if _, ok := commands[name]; !ok {
-		if len(os.Args) < 2 {
-			usage()
-		}
-		// Drop our own name so that the command parses os.Args as its own binary would.
-		os.Args = os.Args[1:]
-		name = os.Args[0]
-	}
-	run, ok := commands[name]
-	if !ok {
-		usage()
-	}
-	run()
-}
-
-func usage() {
-	names := make([]string, 0, len(commands))
-	for name := range commands {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	fmt.Fprintf(os.Stderr, "usage: kube-node {%s} [flags]\n", strings.Join(names, "|"))
-	os.Exit(2)
+	multicall.Main("kube-node", commands)
 }
