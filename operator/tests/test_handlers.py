@@ -4,6 +4,8 @@ queue reconciles what Kopf's change handlers have seen."""
 
 from __future__ import annotations
 
+import base64
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -11,7 +13,7 @@ import kopf
 import pytest
 
 import storybang_operator  # registers the handlers, as `kopf run -m storybang_operator` does
-from storybang_operator import errors, handlers, metrics, reconcile, resync, status
+from storybang_operator import errors, handlers, k8s, metrics, reconcile, resync, status
 from storybang_operator.handlers import kinds, lifecycle, nudges, passes, state
 from storybang_operator.settings import OperatorSettings
 from tests.conftest import PROFILES
@@ -355,22 +357,38 @@ def test_only_our_deployments_and_pods_are_asked_of_the_api_server() -> None:
     assert selectors.collect(kopf.Resource("", "v1", "namespaces")) == []
 
 
-def test_the_secrets_resources_wait_for_are_named_by_their_conditions(operator: state.Operator) -> None:
-    def shown(*conditions: tuple[str, str, str, str]) -> dict[str, Any]:
-        return _body(conditions=[{"type": t, "status": s, "reason": r, "message": m} for t, s, r, m in conditions])
+def test_the_secrets_a_pass_finds_missing_are_followed_by_name(operator: state.Operator) -> None:
+    class Secrets(k8s.Api):
+        """`read_secret` as it is, over Secrets held here rather than in an API server."""
 
-    no_key = ("QueueObserved", "False", "SecretKeyNotFound", "Secret storybang-redis has no key url")
-    indices = {
-        "Generator": {
-            ("stories", "no-key"): [shown(("Ready", "True", "Available", "1 of 1"), no_key)],
-            ("stories", "read"): [shown(("QueueObserved", "True", "Read", "dramatiq:story read from Redis"))],
-            ("elsewhere", "no-secret"): [
-                shown(("QueueObserved", "False", "SecretNotFound", "Secret redis does not exist"))
-            ],
-        },
-    }
-    operator.indices = indices  # type: ignore[assignment]
-    assert nudges.waited_secrets(operator) == {
-        ("stories", "storybang-redis"): [("Generator", "stories", "no-key")],
-        ("elsewhere", "redis"): [("Generator", "elsewhere", "no-secret")],
-    }
+        def __init__(self, found: dict[str, dict[str, Any]]) -> None:
+            self.found = found
+
+        def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> Any:
+            return self.found.get(name)
+
+    secrets = Secrets({"storybang-redis": {"data": {"address": base64.b64encode(b"redis:6379").decode()}}})
+    key = ("DomainService", "stories", "stories")
+    operator.indices = {"DomainService": {("stories", "stories"): [_body()]}}  # type: ignore[dict-item]
+
+    def a_condition_only(ctx: Any, body: Any) -> dict[str, Any]:
+        with contextlib.suppress(errors.DependencyNotReady):  # as a queue that cannot be read
+            secrets.read_secret("stories", "storybang-redis", "url")
+        return {}
+
+    operator.reconcilers["DomainService"] = a_condition_only
+    passes.changed(operator, "DomainService", kopf.Body(_body()), kopf.Patch())
+    assert nudges.waited_secrets(operator) == {("stories", "storybang-redis"): [key]}
+
+    operator.reconcilers["DomainService"] = lambda ctx, body: {"token": secrets.read_secret("stories", "keys", "k")}
+    passes.changed(operator, "DomainService", kopf.Body(_body()), kopf.Patch())
+    assert nudges.waited_secrets(operator) == {("stories", "keys"): [key]}
+
+    secrets.found["keys"] = {"data": {"k": base64.b64encode(b"v").decode()}}
+    passes.changed(operator, "DomainService", kopf.Body(_body()), kopf.Patch())
+    assert nudges.waited_secrets(operator) == {}
+
+    del secrets.found["keys"]
+    passes.changed(operator, "DomainService", kopf.Body(_body()), kopf.Patch())
+    operator.indices = {"DomainService": {}}  # type: ignore[dict-item]
+    assert nudges.waited_secrets(operator) == {}  # a resource that is gone waits for nothing

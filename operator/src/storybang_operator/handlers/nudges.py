@@ -10,7 +10,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from storybang_operator import errors, k8s, pods, resync, status
+from storybang_operator import errors, pods, resync, status
 from storybang_operator.builders import common, domainservice, generator, modelserver
 from storybang_operator.handlers import passes
 from storybang_operator.handlers.state import Operator
@@ -29,8 +29,6 @@ POD_OWNERS: Mapping[str, str] = {
 }
 # The reasons of a resource that waits for another (a Platform, a ModelServer).
 WAITING_REASONS = {"PlatformNotFound", "PlatformNotReady", "BackendNotFound", "BackendNotReady"}
-# The reasons of a condition that a change of a Secret may clear (k8s.Api.read_secret's).
-SECRET_REASONS = {"SecretNotFound", "SecretKeyNotFound"}
 logger = logging.getLogger(__name__)
 
 
@@ -109,17 +107,16 @@ def pod_differs(owner_kind: str, owner: Mapping[str, Any], pod: Mapping[str, Any
 
 
 def waited_secrets(operator: Operator) -> dict[tuple[str, str], list[resync.Key]]:
-    """The Secrets that resources wait for, by (namespace, name), and who waits for each: a
-    condition False for want of the Secret or of its key names it."""
+    """The Secrets that resources wait for, by (namespace, name), and who waits for each: what
+    each resource's last pass found missing (`Operator.missing_secrets`; a resource that is gone
+    waits for nothing)."""
     waited: dict[tuple[str, str], list[resync.Key]] = {}
-    for key in operator.known_keys():
-        body = operator.lookup(key) or {}
-        for condition in (body.get("status") or {}).get("conditions") or []:
-            if condition.get("status") != "False" or condition.get("reason") not in SECRET_REASONS:
-                continue
-            name = k8s.secret_named(str(condition.get("message", "")))
-            if name is not None and key not in waited.setdefault((key[1], name), []):
-                waited[(key[1], name)].append(key)
+    for key, secrets in list(operator.missing_secrets.items()):
+        if operator.lookup(key) is None:
+            operator.missing_secrets.pop(key, None)
+            continue
+        for secret in sorted(secrets):
+            waited.setdefault(secret, []).append(key)
     return waited
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import kopf
 
-from storybang_operator import errors, reconcile, status
+from storybang_operator import errors, k8s, reconcile, status
 from storybang_operator.builders import common
 from storybang_operator.handlers.state import Operator
 
@@ -31,13 +31,17 @@ class Outcome:
 
 
 def run(operator: Operator, kind: str, body: common.Body, trigger: str) -> Outcome:
-    """Reconcile once: the status difference to write, and the error if the pass failed."""
-    try:
-        with operator.context.metrics.reconcile(kind, trigger):
-            desired = operator.reconcilers[kind](operator.context, body)
-        error = None
-    except errors.OperatorError as e:
-        desired, error = reconcile.failed(body, e), e
+    """Reconcile once: the status difference to write, and the error if the pass failed. The
+    Secrets the pass found missing (or missing a key) are what the resource now waits for."""
+    meta = body["metadata"]
+    with k8s.refused_secrets() as refused:
+        try:
+            with operator.context.metrics.reconcile(kind, trigger):
+                desired = operator.reconcilers[kind](operator.context, body)
+            error = None
+        except errors.OperatorError as e:
+            desired, error = reconcile.failed(body, e), e
+    operator.waits_for_secrets((kind, str(meta["namespace"]), str(meta["name"])), refused)
     return Outcome(status.changes(body.get("status"), desired), error)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import kopf
@@ -31,8 +31,9 @@ RECONCILERS: Mapping[str, Reconciler] = {
 @dataclasses.dataclass
 class Operator:
     """The connections and settings of a pass (`context`), the reconciler of each kind, Kopf's
-    indexes of the resources (filled as Kopf sees them), the resync queue (once started) and the
-    task that follows the Secrets resources wait for (likewise)."""
+    indexes of the resources (filled as Kopf sees them), the resync queue (once started), the
+    Secrets each resource's last pass found missing (or missing a key) and the task that follows
+    them (once started)."""
 
     context: reconcile.Context
     reconcilers: dict[str, Reconciler] = dataclasses.field(default_factory=lambda: dict(RECONCILERS))
@@ -40,6 +41,7 @@ class Operator:
     indices: Mapping[str, Index] = dataclasses.field(default_factory=dict)
     queue: resync.ResyncQueue | None = None
     secrets: asyncio.Task[None] | None = None
+    missing_secrets: dict[resync.Key, frozenset[tuple[str, str]]] = dataclasses.field(default_factory=dict)
 
     @property
     def settings(self) -> OperatorSettings:
@@ -54,6 +56,14 @@ class Operator:
         index = self.indices.get(kind)
         found = index.get((namespace, name)) if index is not None else None
         return next(iter(found), None) if found else None
+
+    def waits_for_secrets(self, key: resync.Key, secrets: Iterable[tuple[str, str]]) -> None:
+        """Record what `key`'s last pass found missing: (namespace, name) of each Secret."""
+        found = frozenset(secrets)
+        if found:
+            self.missing_secrets[key] = found
+        else:
+            self.missing_secrets.pop(key, None)
 
     def nudge(self, key: resync.Key, trigger: str) -> None:
         """Reconcile `key` now rather than at the next walk; with peering, Kopf's timers do the

@@ -14,7 +14,7 @@ Failures become the operator's errors: 400/422 (the server rejects what the spec
 
 from storybang_operator.k8s.api import Api as Api
 from storybang_operator.k8s.api import Credentials as Credentials
-from storybang_operator.k8s.api import secret_named as secret_named
+from storybang_operator.k8s.api import refused_secrets as refused_secrets
 from storybang_operator.k8s.paths import KINDS as KINDS
 from storybang_operator.k8s.paths import Kind as Kind
 from storybang_operator.k8s.paths import kind_of as kind_of

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import dataclasses
 import datetime
 import json
 import logging
-import re
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import kubernetes
@@ -32,8 +33,11 @@ DENIALS = ("denied the request", "denied request")
 # What the API server sends instead of an object when asked for this: its metadata only (a
 # Secret's name, labels and resourceVersion, not its data).
 METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
-# How read_secret's refusals name the Secret; a condition keeps only the message.
-SECRET_MESSAGE = re.compile(r"^Secret (?P<name>\S+) (?:does not exist|has no key )")
+# The Secrets that read_secret found missing, or missing the key asked for, during the pass that
+# records them (`refused_secrets`): (namespace, name) pairs, or None outside such a pass.
+_REFUSED_SECRETS: contextvars.ContextVar[set[tuple[str, str]] | None] = contextvars.ContextVar(
+    "storybang_refused_secrets", default=None
+)
 logger = logging.getLogger(__name__)
 
 
@@ -170,9 +174,11 @@ class Api:
     def read_secret(self, namespace: str, name: str, key: str) -> str:
         secret = self.get("v1", "Secret", namespace, name)
         if secret is None:
+            _refused(namespace, name)
             raise errors.DependencyNotReady(f"Secret {name} does not exist", reason="SecretNotFound")
         value = (secret.get("data") or {}).get(key)
         if value is None:
+            _refused(namespace, name)
             raise errors.DependencyNotReady(f"Secret {name} has no key {key}", reason="SecretKeyNotFound")
         return base64.b64decode(value).decode()
 
@@ -331,10 +337,23 @@ class Api:
         return deleted
 
 
-def secret_named(message: str) -> str | None:
-    """The Secret that a refusal of `read_secret` names, from its message."""
-    found = SECRET_MESSAGE.match(message)
-    return found["name"] if found else None
+@contextlib.contextmanager
+def refused_secrets() -> Iterator[set[tuple[str, str]]]:
+    """Within the block (one pass, in one thread), the Secrets `read_secret` refused for want of
+    the Secret or of its key, by (namespace, name): whether the refusal became the pass's error
+    or only a condition (a queue that cannot be read), what the pass waits for is known by name."""
+    refused: set[tuple[str, str]] = set()
+    token = _REFUSED_SECRETS.set(refused)
+    try:
+        yield refused
+    finally:
+        _REFUSED_SECRETS.reset(token)
+
+
+def _refused(namespace: str, name: str) -> None:
+    recorded = _REFUSED_SECRETS.get()
+    if recorded is not None:
+        recorded.add((namespace, name))
 
 
 def _status_message(raw: bytes | None) -> str:
