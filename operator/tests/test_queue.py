@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
+import redis.asyncio
 
 from storybang_operator import errors, queue
 from storybang_operator.builders import generator
-from storybang_testing.redis import redis_server
+from storybang_testing.redis import RedisServer, redis_server
 from storybang_testing.waiting import free_port
 
 
@@ -48,3 +53,43 @@ def test_taken_counts_the_messages_workers_hold_for_a_queue(redis_url: str) -> N
     reader = queue.QueueReader(timeout=2)
     assert reader.taken(redis_url, generator.queue_key("translate")) == 3
     assert reader.taken(redis_url, generator.queue_key("describe")) == 0
+
+
+def test_a_listener_hears_each_announcement_and_listens_again_after_redis_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(queue, "RESUBSCRIBE_SECONDS", 0.2)
+    heard: list[tuple[str, str]] = []
+
+    async def until(seen: tuple[str, str]) -> None:
+        deadline = time.monotonic() + 10
+        while seen not in heard:
+            assert time.monotonic() < deadline, f"{seen} not heard: {heard}"
+            await asyncio.sleep(0.02)
+
+    async def scenario(server: RedisServer) -> None:
+        url = f"{server.url}/0"
+        listening = asyncio.create_task(
+            queue.listen(url, ["dramatiq:wake"], lambda *message: heard.append(message), connect_timeout=1)
+        )
+        await until(("dramatiq:wake", ""))  # subscribed: what was announced before is unknown
+        client = redis.asyncio.Redis.from_url(url)
+        await client.publish("elsewhere:wake", "story")
+        await client.publish("dramatiq:wake", "story")
+        await until(("dramatiq:wake", "story"))
+        assert heard == [("dramatiq:wake", ""), ("dramatiq:wake", "story")]  # not another channel's
+
+        await client.aclose()
+        server.restart()
+        heard.clear()
+        await until(("dramatiq:wake", ""))  # subscribed again
+        client = redis.asyncio.Redis.from_url(url)
+        await client.publish("dramatiq:wake", "translate")
+        await until(("dramatiq:wake", "translate"))
+        await client.aclose()
+        listening.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listening
+
+    with redis_server(tmp_path) as server:
+        asyncio.run(scenario(server))

@@ -1,5 +1,5 @@
-"""The only module that talks to Redis: how many messages wait in a Dramatiq queue, and how long
-the oldest has waited.
+"""The only module that talks to Redis: how many messages wait in a Dramatiq queue, how long the
+oldest has waited, and the announcements of new jobs that wake a model server scaled to zero.
 
 Dramatiq's Redis broker keeps a queue as the list `<key>` of message ids, oldest first (it pushes
 on the right and pops on the left), its retries in `<key>.DQ`, and the messages in the hashes
@@ -10,14 +10,24 @@ on the right and pops on the left), its retries in `<key>.DQ`, and the messages 
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 
 import redis
+import redis.asyncio
 
 from storybang_operator import errors
+
+# What a listener calls for each message: (channel, data).
+OnMessage = Callable[[str, str], None]
+# How long a listener waits before subscribing again after Redis went away.
+RESUBSCRIBE_SECONDS = 5.0
+logger = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,3 +107,42 @@ class QueueReader:
             depth=sum(int(n) for n in answers[0::2]),
             oldest_age_seconds=max((_age(m, now_ms) for m in messages), default=0.0),
         )
+
+
+async def listen(
+    url: str,
+    channels: Iterable[str],
+    on_message: OnMessage,
+    *,
+    connect_timeout: float,
+) -> None:
+    """Call `on_message(channel, data)` for each message published on `channels` of the Redis at
+    `url`, until cancelled; once subscribed (again), `on_message(channel, "")` for each channel,
+    since what was published while not subscribed is lost. A Redis that goes away is subscribed
+    to again every RESUBSCRIBE_SECONDS, with one warning per outage."""
+    names = sorted(channels)
+    failing = False
+    while True:
+        client = redis.asyncio.Redis.from_url(url, socket_connect_timeout=connect_timeout)
+        try:
+            async with client.pubsub() as pubsub:
+                await pubsub.subscribe(*names)
+                if failing:
+                    logger.info("listening for new jobs on %s again", ", ".join(names))
+                failing = False
+                for name in names:
+                    on_message(name, "")
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        on_message(_text(message["channel"]), _text(message["data"]))
+        except (redis.RedisError, OSError) as e:
+            if not failing:
+                logger.warning("not listening for new jobs on %s: %s", ", ".join(names), e)
+            failing = True
+        finally:
+            await client.aclose()
+        await asyncio.sleep(RESUBSCRIBE_SECONDS)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value

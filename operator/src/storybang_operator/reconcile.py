@@ -26,6 +26,7 @@ from storybang_operator.builders import (
     workerscaling,
 )
 from storybang_operator.settings import OperatorSettings
+from storybang_operator.sleepers import Sleepers, Source
 
 KEDA_CRD = "scaledobjects.keda.sh"
 HTTP_ROUTE_CRD = "httproutes.gateway.networking.k8s.io"
@@ -67,6 +68,8 @@ class Context:
     prometheus: prometheus.PrometheusReader = dataclasses.field(
         default_factory=lambda: prometheus.PrometheusReader(timeout=5)
     )
+    # The model servers that their passes left at zero, and the queues that would wake them.
+    sleepers: Sleepers = dataclasses.field(default_factory=Sleepers)
 
 
 def _generation(body: common.Body) -> int:
@@ -349,8 +352,12 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     on_keda = keda and autoscaling is not None and bool(autoscaling.prometheus_address)
     wants_adapter = p.engine == "vllm" and autoscaling is not None and not on_keda
     custom_metrics = wants_adapter and ctx.api.group_served(CUSTOM_METRICS_GROUP)
-    demand, idle_since = _demand(ctx, ms, body)
+    demand, idle_since, sources = _demand(ctx, ms, body)
     scaling = modelscaling.decide(ms, p, keda=keda, custom_metrics=custom_metrics, demand=demand)
+    if scaling.autoscaler == "Operator" and scaling.replicas == 0:
+        ctx.sleepers.asleep((ms.namespace, ms.name), sources)
+    else:
+        ctx.sleepers.awake((ms.namespace, ms.name))
     manifests = modelserver.build(
         ms,
         profile=profile,
@@ -398,14 +405,18 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     )
 
 
-def _demand(ctx: Context, ms: specs.ModelServer, body: common.Body) -> tuple[modelscaling.Demand | None, str | None]:
+def _demand(
+    ctx: Context, ms: specs.ModelServer, body: common.Body
+) -> tuple[modelscaling.Demand | None, str | None, list[Source]]:
     """For a server allowed to scale to zero: the jobs of the Generators whose backends point at it
-    (waiting in their queues or held by their workers), and since when there has been none (kept in
-    status.idleSince, so that the idle period spans passes and operator restarts)."""
+    (waiting in their queues or held by their workers), since when there has been none (kept in
+    status.idleSince, so that the idle period spans passes and operator restarts), and the queues
+    read, by Redis URL (what would wake it once at zero)."""
     autoscaling = ms.spec.autoscaling
     if autoscaling is None or autoscaling.min_replicas > 0:
-        return None, None
+        return None, None, []
     queues: list[str] = []
+    sources: list[Source] = []
     jobs: int | None = 0
     for item in ctx.api.list_objects(common.API_VERSION, "Generator", ms.namespace):
         try:
@@ -418,6 +429,7 @@ def _demand(ctx: Context, ms: specs.ModelServer, body: common.Body) -> tuple[mod
         queues.append(key)
         try:
             url = _redis_url(ctx, _platform_of(ctx, gen, gen.spec.platform_ref))
+            sources.append((url, key))
             found = ctx.queues.backlog(url, key).depth + ctx.queues.taken(url, key)
             jobs = None if jobs is None else jobs + found
         except (errors.ApiError, errors.DependencyNotReady):
@@ -430,4 +442,4 @@ def _demand(ctx: Context, ms: specs.ModelServer, body: common.Body) -> tuple[mod
     if idle_since:
         since = datetime.datetime.fromisoformat(idle_since.replace("Z", "+00:00"))
         idle = (datetime.datetime.now(datetime.UTC) - since).total_seconds()
-    return modelscaling.Demand(sorted(set(queues)), jobs, idle, current), idle_since
+    return modelscaling.Demand(sorted(set(queues)), jobs, idle, current), idle_since, sources

@@ -15,8 +15,9 @@ from storybang_operator.builders import common, modelserver, platform, workersca
 COMPONENT = workerscaling.COMPONENT
 TASK_LABEL = "storybang.io/task"
 queue_key = workerscaling.queue_key
-# How long a job waits for a model server scaled to zero: the operator's next look at the queues
-# (a resync), scheduling the pod and loading a model that is cached on its volume.
+# How long a job waits for a model server scaled to zero: the operator waking it (at once, or at
+# its next pass if the enqueue's announcement was missed), scheduling the pod and loading a model
+# that is cached on its volume.
 COLD_START_SECONDS = 600
 
 

@@ -11,7 +11,8 @@
   whose backends point at it (:class:`Demand`): messages waiting in their queues and messages their
   workers hold, since a job that found the server cold waits for it on a worker, its message off
   the list. KEDA's Redis list trigger reads the list alone and would stop a server that such a job
-  is waiting for, so it is not used for this. The first job wakes the server (one resync later);
+  is waiting for, so it is not used for this. The first job wakes the server as soon as it is
+  queued (the operator listens for its enqueue's announcement: `sleepers`), or at the next pass;
   the last replica stops once the queues stayed empty `scaleToZeroAfterSeconds`. Without a
   Generator pointing at the server nothing could wake it: it keeps one replica, which the
   condition says.

@@ -21,6 +21,8 @@ from storybang_operator.settings import OperatorSettings
 
 # How often the Secrets that resources wait for are looked at (one metadata read each).
 SECRET_CHECK_SECONDS = 3.0
+# How often the listeners for new jobs follow which model servers are asleep (in memory only).
+WAKEUP_CHECK_SECONDS = 1.0
 
 
 def configure_kopf(settings: kopf.OperatorSettings, ours: OperatorSettings) -> None:
@@ -92,6 +94,7 @@ async def start(
     else:
         operator.queue.start()
         operator.secrets = asyncio.create_task(nudges.follow_secrets(operator, SECRET_CHECK_SECONDS))
+        operator.wakeups = asyncio.create_task(nudges.follow_wakeups(operator, WAKEUP_CHECK_SECONDS))
     logger.info("storybang-operator configured (peering=%s)", ours.peering)
 
 
@@ -120,8 +123,9 @@ async def stop(memo: kopf.Memo, **_: Any) -> None:
     if isinstance(operator, state.Operator):
         if operator.queue is not None:
             await operator.queue.stop()
-        if operator.secrets is not None:
-            operator.secrets.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await operator.secrets
+        for task in (operator.secrets, operator.wakeups):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         operator.context.metrics.stop()

@@ -1,7 +1,8 @@
 """Who to reconcile now rather than at the next walk of the resync queue: what waits for a
 Platform or ModelServer that has just become ready, a Platform with a new DomainService to route
-to, the owner of a Deployment or pod whose readiness its status does not show yet, and what
-waits for a Secret that has just changed."""
+to, the owner of a Deployment or pod whose readiness its status does not show yet, what waits
+for a Secret that has just changed, and a model server at zero replicas for which a job has just
+been queued."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from storybang_operator import errors, pods, resync, status
+from storybang_operator import errors, pods, queue, resync, status
 from storybang_operator.builders import common, domainservice, generator, modelserver
 from storybang_operator.handlers import passes
 from storybang_operator.handlers.state import Operator
@@ -143,3 +144,41 @@ async def follow_secrets(operator: Operator, interval: float) -> None:
                 for key in keys:
                     operator.nudge(key, "secret")
             seen[(namespace, name)] = version
+
+
+async def follow_wakeups(operator: Operator, interval: float) -> None:
+    """Reconcile a model server scaled to zero as soon as a job is queued for it, rather than at
+    its next pass: one Pub/Sub connection per Redis that a sleeping server's queues live in,
+    listening for the announcement each enqueue makes (`sleepers`). Every `interval` the set of
+    connections follows what the passes recorded (a server that is gone is forgotten); nothing
+    listens while no server sleeps."""
+    sleepers = operator.context.sleepers
+    listening: dict[str, tuple[frozenset[str], asyncio.Task[None]]] = {}
+
+    def woken(url: str) -> queue.OnMessage:
+        def on_message(channel: str, queue_name: str) -> None:
+            for namespace, name in sleepers.woken(url, channel, queue_name):
+                operator.nudge(("ModelServer", namespace, name), "job")
+
+        return on_message
+
+    try:
+        while True:
+            for namespace, name in sleepers.servers():
+                if operator.lookup(("ModelServer", namespace, name)) is None:
+                    sleepers.awake((namespace, name))
+            wanted = sleepers.channels()
+            for url, (channels, task) in list(listening.items()):
+                if wanted.get(url) != channels:
+                    task.cancel()
+                    del listening[url]
+            for url, channels in wanted.items():
+                if url not in listening:
+                    timeout = operator.settings.redis_timeout_seconds
+                    task = asyncio.create_task(queue.listen(url, channels, woken(url), connect_timeout=timeout))
+                    listening[url] = (channels, task)
+            await asyncio.sleep(interval)
+    finally:
+        for _, task in listening.values():
+            task.cancel()
+        await asyncio.gather(*(task for _, task in listening.values()), return_exceptions=True)

@@ -32,8 +32,8 @@ RECONCILERS: Mapping[str, Reconciler] = {
 class Operator:
     """The connections and settings of a pass (`context`), the reconciler of each kind, Kopf's
     indexes of the resources (filled as Kopf sees them), the resync queue (once started), the
-    Secrets each resource's last pass found missing (or missing a key) and the task that follows
-    them (once started)."""
+    Secrets each resource's last pass found missing (or missing a key), the task that follows
+    them and the one that wakes model servers scaled to zero (once started)."""
 
     context: reconcile.Context
     reconcilers: dict[str, Reconciler] = dataclasses.field(default_factory=lambda: dict(RECONCILERS))
@@ -41,6 +41,7 @@ class Operator:
     indices: Mapping[str, Index] = dataclasses.field(default_factory=dict)
     queue: resync.ResyncQueue | None = None
     secrets: asyncio.Task[None] | None = None
+    wakeups: asyncio.Task[None] | None = None
     missing_secrets: dict[resync.Key, frozenset[tuple[str, str]]] = dataclasses.field(default_factory=dict)
 
     @property
