@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ import kopf
 import pytest
 
 import storybang_operator  # registers the handlers, as `kopf run -m storybang_operator` does
-from storybang_operator import errors, handlers, k8s, metrics, reconcile, resync, status
+from storybang_operator import errors, handlers, k8s, metrics, pods, reconcile, resync, status
 from storybang_operator.handlers import kinds, lifecycle, nudges, passes, state
 from storybang_operator.settings import OperatorSettings
 from tests.conftest import PROFILES
@@ -271,6 +272,28 @@ def test_a_pod_nudges_its_owner_when_it_tells_what_the_status_does_not() -> None
     assert nudges.pod_differs("Generator", {"status": {"conditions": [told]}}, healthy)
     assert not nudges.pod_differs("Generator", {"status": {"conditions": [progressing]}}, healthy)
     assert nudges.owner_of_pod({"metadata": {"labels": {"app": "other"}}}) is None
+
+
+def test_a_model_server_shown_downloading_is_not_reconciled_again_for_its_loading_pod() -> None:
+    started = (datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    labels = {
+        "app.kubernetes.io/name": "storybang",
+        "app.kubernetes.io/component": "model-server",
+        "app.kubernetes.io/instance": "smollm2",
+    }
+    running = {"name": "inference", "ready": False, "state": {"running": {"startedAt": started}}}
+    pod = {
+        "metadata": {"name": "smollm2-7d9c-abcde", "namespace": "stories", "labels": labels},
+        "status": {"containerStatuses": [running]},
+    }
+    loading = pods.diagnose([pod], loading_seconds=1800)
+    assert loading is not None and loading.reason == "Loading"
+    said = pods.downloading(loading)
+    downloading = status.condition("Ready", False, said.reason, said.message, generation=1)
+    owner = {"status": {"conditions": [downloading], "downloadedBytes": 150_000_000}}
+    assert not nudges.pod_differs("ModelServer", owner, pod)
+    # Once the download's figure is gone (the model is loading from disk), Loading is news.
+    assert nudges.pod_differs("ModelServer", {"status": {"conditions": [downloading]}}, pod)
 
 
 def test_a_deployment_not_yet_available_leaves_a_reason_told_by_the_pods() -> None:

@@ -47,6 +47,12 @@ class Endpoints:
         self.tokens = prometheus_client.Counter(
             "storybang_inference_generated_tokens_total", "Tokens generated, by route.", ["route"], registry=self.model
         )
+        self.downloaded = prometheus_client.Gauge(
+            "storybang_inference_model_download_bytes",
+            "Bytes of a model's files in the Hugging Face cache while it loads, by model.",
+            ["model"],
+            registry=self.model,
+        )
         self.ports = {"worker": free_port(), "model": free_port()}
         self._servers = [
             prometheus_client.start_http_server(self.ports[name], "127.0.0.1", registry)
@@ -206,7 +212,7 @@ def test_model_server_status_shows_requests_waiting_and_tokens_per_second(
     plat = specs.parse(body, specs.Platform)
     endpoints.waiting.set(4)
 
-    def read() -> dict[str, Any]:
+    def read(downloaded: int | None) -> dict[str, Any]:
         endpoints.tokens.labels("chat").inc(500)
         fields, [condition] = observe.model_server_load(
             prometheus.PrometheusReader(timeout=2), ms, plat, shown=None, generation=1, previous=[]
@@ -214,14 +220,21 @@ def test_model_server_status_shows_requests_waiting_and_tokens_per_second(
         assert condition["status"] == "True", condition
         assert fields["requestsWaiting"] == 4
         assert fields["tokensPerSecond"] and fields["tokensPerSecond"] > 0
+        assert fields["downloadedBytes"] == downloaded
+        # A figure that exists only during a download is not one that "has no data yet".
+        assert "no data" not in condition["message"]
         return fields
 
-    eventually(read, timeout=30, not_yet=lambda e: isinstance(e, AssertionError))
+    # A first start downloading its model, as `storybang inference` exports it while loading.
+    endpoints.downloaded.labels("HuggingFaceTB/SmolLM2-135M-Instruct").set(150_000_000)
+    eventually(lambda: read(150_000_000), timeout=30, not_yet=lambda e: isinstance(e, AssertionError))
+    endpoints.downloaded.remove("HuggingFaceTB/SmolLM2-135M-Instruct")  # loaded: the series goes
+    eventually(lambda: read(None), timeout=30, not_yet=lambda e: isinstance(e, AssertionError))
     other = specs.parse(example("ModelServer", "llama-story"), specs.ModelServer)
     fields, [condition] = observe.model_server_load(
         prometheus.PrometheusReader(timeout=2), other, plat, shown=None, generation=1, previous=[]
     )
     # Another server's pods export nothing here: no figures, and the condition says which.
-    assert fields == {"requestsWaiting": None, "tokensPerSecond": None}
+    assert fields == {"requestsWaiting": None, "tokensPerSecond": None, "downloadedBytes": None}
     assert condition["status"] == "True"
     assert "no data yet for requestsWaiting, tokensPerSecond" in condition["message"]

@@ -175,7 +175,7 @@ def test_a_running_pod_is_not_waiting_for_volumes() -> None:
     assert pods.volume_problem(running, []) is None
 
 
-def test_a_model_server_loading_within_its_startup_window_is_loading_without_invented_bytes() -> None:
+def test_a_model_server_loading_within_its_startup_window_is_loading_or_downloading_without_invented_bytes() -> None:
     started = "2026-12-03T06:45:00Z"
     pod = _pod(
         phase="Running",
@@ -186,8 +186,15 @@ def test_a_model_server_loading_within_its_startup_window_is_loading_without_inv
     )
     problem = pods.diagnose([pod], loading_seconds=1800, now=NOW)
     assert problem is not None and problem.reason == "Loading"
-    assert started in problem.message and "byte" in problem.message
-    assert not any(unit in problem.message for unit in ("MB", "GB", "MiB", "GiB", "%"))
+    assert started in problem.message and "downloading or loading its model" in problem.message
+    assert not any(unit in problem.message for unit in ("byte", "MB", "GB", "MiB", "GiB", "%"))
+    # A server that reports the bytes it has downloaded is Downloading, the figure kept out of the
+    # message (a changed figure alone must not rewrite the condition); other problems stay as they are.
+    said = pods.downloading(problem)
+    assert (said.reason, said.rank) == ("Downloading", problem.rank)
+    assert said.message.startswith(problem.message) and "status.downloadedBytes" in said.message
+    crashing = pods.Problem("CrashLoopBackOff", "pod x: container vllm exited", pods.CONTAINER)
+    assert pods.downloading(crashing) == crashing
     # Past its startup window it is no longer reported as loading, and other kinds never are.
     assert pods.diagnose([pod], loading_seconds=600, now=NOW) is None
     assert pods.diagnose([pod]) is None

@@ -75,6 +75,12 @@ def test_generator_and_model_server_status_show_their_load(
     tokens = prometheus_client.Counter(
         "storybang_inference_generated_tokens_total", "Tokens generated, by route.", ["route"], registry=model
     )
+    downloaded = prometheus_client.Gauge(
+        "storybang_inference_model_download_bytes",
+        "Bytes of a model's files in the Hugging Face cache while it loads, by model.",
+        ["model"],
+        registry=model,
+    )
     ports = {"worker": free_port(), "model": free_port()}
     servers = [
         prometheus_client.start_http_server(ports[n], "127.0.0.1", r) for n, r in (("worker", worker), ("model", model))
@@ -150,6 +156,21 @@ def test_generator_and_model_server_status_show_their_load(
             ]
             table = cluster.kubectl("get", "modelservers", "-n", namespace).stdout
             assert "WAITING" in table.splitlines()[0] and "TOKENS/S" in table.splitlines()[0]
+            assert "downloadedBytes" not in ms  # no download under way: no figure
+
+            # A pod downloading its model (a first start of a hub model) shows how far it has got.
+            downloaded.labels("HuggingFaceTB/SmolLM2-135M-Instruct").set(271_000_000)
+            eventually(
+                lambda: _status(cluster, namespace, "ModelServer", "smollm2").get("downloadedBytes") == 271_000_000,
+                timeout=30,
+            )
+            wide = cluster.kubectl("get", "modelservers", "-n", namespace, "-o", "wide").stdout
+            cells = _cells(*wide.splitlines()[:2])
+            assert cells["DOWNLOADED"] == "271000000"
+            downloaded.remove("HuggingFaceTB/SmolLM2-135M-Instruct")  # loaded: the figure goes
+            eventually(
+                lambda: "downloadedBytes" not in _status(cluster, namespace, "ModelServer", "smollm2"), timeout=30
+            )
 
             # Once the workers are up, resyncs every 2 s while the oldest job ages by seconds find
             # nothing worth a write.

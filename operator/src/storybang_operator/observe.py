@@ -19,6 +19,9 @@ from storybang_operator import errors, prometheus, queue, slo, specs, status
 QUEUE_OBSERVED = "QueueObserved"
 METRICS_OBSERVED = "MetricsObserved"
 
+# Figures that only exist at times (a download in progress): their absence is not "no data yet".
+OCCASIONAL = {"downloadedBytes"}
+
 Fields = dict[str, Any]
 Condition = dict[str, Any]
 
@@ -69,14 +72,16 @@ def model_server_load(
     generation: int,
     previous: Sequence[Mapping[str, Any]],
 ) -> tuple[Fields, list[Condition]]:
-    """requestsWaiting and tokensPerSecond, from the Platform's Prometheus (or, for a ModelServer
-    of no Platform, the one its autoscaling reads), and the condition of that source."""
+    """requestsWaiting, tokensPerSecond and, while a first start downloads its model,
+    downloadedBytes, from the Platform's Prometheus (or, for a ModelServer of no Platform, the one
+    its autoscaling reads), and the condition of that source."""
     address = plat.spec.monitoring.prometheus_address if plat is not None else None
     if address is None and ms.spec.autoscaling is not None:
         address = ms.spec.autoscaling.prometheus_address
     queries = {
         "requestsWaiting": slo.requests_waiting(ms.namespace, ms.name),
         "tokensPerSecond": slo.tokens_per_second(ms.namespace, ms.name),
+        "downloadedBytes": slo.downloaded_bytes(ms.namespace, ms.name),
     }
     values, measured = _query(prom, address, queries, generation, previous)
     fields = slo.figures(
@@ -84,6 +89,7 @@ def model_server_load(
         {
             "requestsWaiting": (values["requestsWaiting"], slo.WAITING),
             "tokensPerSecond": (values["tokensPerSecond"], slo.TOKENS_PER_SECOND),
+            "downloadedBytes": (values["downloadedBytes"], slo.DOWNLOADED),
         },
     )
     return fields, [measured]
@@ -110,6 +116,6 @@ def _query(
         return dict.fromkeys(queries), status.condition(
             METRICS_OBSERVED, False, e.reason, e.message, generation=generation, previous=previous
         )
-    missing = sorted(field for field, value in values.items() if value is None)
+    missing = sorted(field for field, value in values.items() if value is None and field not in OCCASIONAL)
     message = f"read from {address}" + (f"; no data yet for {', '.join(missing)}" if missing else "")
     return values, status.condition(METRICS_OBSERVED, True, "Read", message, generation=generation, previous=previous)

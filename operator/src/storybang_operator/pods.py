@@ -13,8 +13,9 @@ What is read, most telling first:
   Event of the attach/detach controller or the kubelet (`VolumeMultiAttach` for a ReadWriteOnce
   volume still attached to another node, else `FailedAttachVolume` or `FailedMount`);
 - a model server whose container runs but is not ready yet, within its startup window:
-  `Loading` (it downloads or loads its model). Neither engine says how many bytes it has, on a
-  probe or anywhere the operator reads, so the message gives when it started, not a figure.
+  `Loading` (it downloads or loads its model), or `Downloading` (:func:`downloading`) where
+  `storybang inference` exports the bytes it has downloaded and the Platform's Prometheus has
+  them (the figure is `status.downloadedBytes`; vLLM exports none).
 
 Messages carry no counters (restart counts, ages, back-off delays): a pod that keeps failing the
 same way rewrites the status only when the kubelet's own words change.
@@ -41,6 +42,9 @@ MULTI_ATTACH = "Multi-Attach error"
 # Condition messages stay short enough to read in `kubectl describe`.
 MESSAGE_LIMIT = 500
 
+LOADING_REASON, DOWNLOADING_REASON = "Loading", "Downloading"
+# What a Downloading message adds to a Loading one: where the figure is (messages carry none).
+DOWNLOADED_NOTE = "; status.downloadedBytes shows how much of it is on disk"
 # Ranks: the lower, the more a person should hear about it first.
 CONTAINER, SCHEDULING, VOLUME, LOADING = range(4)
 
@@ -91,12 +95,18 @@ def pod_problem(
         for container in st.get("containerStatuses") or []:
             started = ((container.get("state") or {}).get("running") or {}).get("startedAt")
             if started and not container.get("ready") and _within(started, loading_seconds, now):
-                message = (
-                    f"container {container.get('name')} started at {started} and is downloading or loading "
-                    "its model (the engine reports no byte counts)"
-                )
-                return Problem("Loading", _short(prefix + message), LOADING)
+                name = container.get("name")
+                message = f"container {name} started at {started} and is downloading or loading its model"
+                return Problem(LOADING_REASON, _short(prefix + message), LOADING)
     return None
+
+
+def downloading(problem: Problem) -> Problem:
+    """A model server's `Loading` said as `Downloading`, for a server that reports the bytes it has
+    downloaded (any other problem as it is)."""
+    if problem.reason != LOADING_REASON:
+        return problem
+    return Problem(DOWNLOADING_REASON, _short(problem.message + DOWNLOADED_NOTE), problem.rank)
 
 
 def waits_for_volumes(pod: Pod) -> bool:

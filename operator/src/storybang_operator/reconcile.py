@@ -214,9 +214,12 @@ def readiness_of(
     component: str,
     deployment: Mapping[str, Any] | None,
     loading_seconds: float | None = None,
+    *,
+    downloading: bool = False,
 ) -> status.Readiness:
     """A Deployment's readiness, and where it only says "not yet", why its pods are not ready:
-    their status, then the Events of the few that wait for their volumes."""
+    their status, then the Events of the few that wait for their volumes (a model server that
+    reports its download's bytes: `Downloading` rather than `Loading`)."""
     readiness = status.deployment_readiness(deployment)
     if deployment is None or readiness.reason not in status.NOT_YET:
         return readiness
@@ -224,6 +227,8 @@ def readiness_of(
     problem = pods.diagnose(found, loading_seconds=loading_seconds)
     if problem is None or problem.rank > pods.VOLUME:
         problem = _volume_problem(ctx, owner.namespace, found) or problem
+    if problem is not None and downloading:
+        problem = pods.downloading(problem)
     return status.with_pods(readiness, problem)
 
 
@@ -247,9 +252,12 @@ def _deployment_status(
     endpoint: str,
     *,
     loading_seconds: float | None = None,
+    downloading: bool = False,
 ) -> dict[str, Any]:
-    """The status of a resource whose readiness is its one Deployment's (and its pods')."""
-    readiness = readiness_of(ctx, owner, component, live.get(("Deployment", owner.name)), loading_seconds)
+    """The status of a resource whose readiness is its one Deployment's (and its pods'); a model
+    server `downloading` (its bytes reported) says `Downloading` rather than `Loading`."""
+    deployment = live.get(("Deployment", owner.name))
+    readiness = readiness_of(ctx, owner, component, deployment, loading_seconds, downloading=downloading)
     ready = status.condition(
         status.READY,
         readiness.ready,
@@ -371,6 +379,9 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
     # With KEDA installed, a ScaledObject left from an earlier spec is pruned as well.
     kinds = CHILD_KINDS["ModelServer"] + (KEDA_KINDS[:1] if keda else ())
     live = _converge(ctx, ms, manifests, kinds)
+    load, observed = observe.model_server_load(
+        ctx.prometheus, ms, plat, shown=body.get("status"), generation=_generation(body), previous=_previous(body)
+    )
     desired = _deployment_status(
         ctx,
         body,
@@ -379,9 +390,7 @@ def reconcile_model_server(ctx: Context, body: common.Body) -> dict[str, Any]:
         modelserver.COMPONENT,
         modelserver.endpoint(ms),
         loading_seconds=modelserver.STARTUP_WINDOW_SECONDS,
-    )
-    load, observed = observe.model_server_load(
-        ctx.prometheus, ms, plat, shown=body.get("status"), generation=_generation(body), previous=_previous(body)
+        downloading=load.get("downloadedBytes") is not None,
     )
     return (
         desired

@@ -33,6 +33,8 @@ OLDEST_AGE = Tolerance(absolute=15, relative=0.2, digits=0)
 DURATION = Tolerance(absolute=0.05, relative=0.1, digits=2)
 WAITING = Tolerance(absolute=0, relative=0.1, digits=0)
 TOKENS_PER_SECOND = Tolerance(absolute=1, relative=0.1, digits=1)
+# A download's progress: rewritten every 5% (or 64 MiB, for a small model), not on every pass.
+DOWNLOADED = Tolerance(absolute=64 * 2**20, relative=0.05, digits=0)
 
 
 def _rounded(value: float, tolerance: Tolerance) -> int | float:
@@ -95,3 +97,9 @@ def tokens_per_second(namespace: str, name: str) -> str:
         f"sum(rate(storybang_inference_generated_tokens_total{pods}[{RATE_WINDOW}])) "
         f"or sum(rate(vllm:generation_tokens_total{pods}[{RATE_WINDOW}]))"
     )
+
+
+def downloaded_bytes(namespace: str, name: str) -> str:
+    """The bytes of its model that `storybang inference` has downloaded, on all of a ModelServer's
+    pods: a series exists only while a pod loads a model named by its hub id."""
+    return f"sum(storybang_inference_model_download_bytes{_model_server_pods(namespace, name)})"

@@ -102,6 +102,8 @@ def pod_differs(owner_kind: str, owner: Mapping[str, Any], pod: Mapping[str, Any
     loading = modelserver.STARTUP_WINDOW_SECONDS if owner_kind == "ModelServer" else None
     problem = pods.diagnose([pod], loading_seconds=loading)
     ready = passes.ready(owner)
+    if problem is not None and (owner.get("status") or {}).get("downloadedBytes") is not None:
+        problem = pods.downloading(problem)
     if problem is None:
         return ready.get("status") == "False" and not shown_by_deployment(ready)
     return (ready.get("reason"), ready.get("message")) != (problem.reason, problem.message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from storybang import logs
-from storybang.inference import engine, metrics
+from storybang.inference import downloads, engine, metrics
 from storybang.inference.caption import Captioner
 from storybang.inference.draw import Drawer, Steps
 from storybang.inference.local import LocalModel
@@ -30,32 +30,15 @@ class Models:
 
 def load_into(models: Models, settings: InferenceSettings) -> None:
     """Load every configured model (blocking: run it in a thread). Records a failure, never raises:
-    the health routes report it."""
+    the health routes report it. While they load, how much of a model named by its hub id is
+    downloaded is exported (:mod:`storybang.inference.downloads`)."""
     try:
-        models.llm = engine.load(
-            settings.model,
-            engine=settings.engine,
-            device=settings.device,
-            cache_dir=settings.cache_dir,
-            threads=settings.threads,
-            name=settings.served_model_name,
-        )
-        if settings.translation_model is not None:
-            models.translator = Translator.load(settings.translation_model, settings.device)
-        if settings.caption_model is not None:
-            models.captioner = Captioner.load(settings.caption_model, settings.device)
-        if settings.image_model is not None:
-            models.drawer = Drawer.load(
-                settings.image_model,
-                name=settings.served_image_model_name,
-                steps=Steps(settings.image_steps, settings.image_guidance_scale),
-                device=settings.device,
-            )
+        with downloads.watching([settings.model]):
+            llm = _load(models, settings)
     except Exception as e:
         models.failure = f"{type(e).__name__}: {e}"
         log.error("model loading failed", exc_info=e)
         return
-    llm = models.llm
     metrics.WAITING.set_function(lambda: llm.waiting)
     metrics.RUNNING.set_function(lambda: llm.running)
     if isinstance(llm, LocalModel):
@@ -65,3 +48,26 @@ def load_into(models: Models, settings: InferenceSettings) -> None:
     models.loaded = True
     image_model = models.drawer.name if models.drawer else None
     log.info("models loaded", model=llm.name, engine=llm.engine, image_model=image_model, device=llm.device_name)
+
+
+def _load(models: Models, settings: InferenceSettings) -> TextModel:
+    llm = models.llm = engine.load(
+        settings.model,
+        engine=settings.engine,
+        device=settings.device,
+        cache_dir=settings.cache_dir,
+        threads=settings.threads,
+        name=settings.served_model_name,
+    )
+    if settings.translation_model is not None:
+        models.translator = Translator.load(settings.translation_model, settings.device)
+    if settings.caption_model is not None:
+        models.captioner = Captioner.load(settings.caption_model, settings.device)
+    if settings.image_model is not None:
+        models.drawer = Drawer.load(
+            settings.image_model,
+            name=settings.served_image_model_name,
+            steps=Steps(settings.image_steps, settings.image_guidance_scale),
+            device=settings.device,
+        )
+    return llm
