@@ -52,10 +52,10 @@ dashboards: install  ## write the Grafana dashboards from their code (charts/too
 images:  ## build the images storybang and storybang-operator (Docker, else podman); ARGS=storybang-inference for that one
 	scripts/images.sh $(ARGS)
 
-e2e: install tools  ## the whole system on a real Kubernetes API server
+e2e: install tools  ## the whole system on a real Kubernetes API server with a real node (root)
 	scripts/e2e.sh
 
-e2e-real: install  ## the storybang image in real containers on a real node (kubelet, containerd); root; not in `make test`
+e2e-real: install  ## only the real node's tests: the storybang image in real containers (kubelet, containerd); root
 	scripts/e2e.sh real
 
 clean:  ## remove local state (not the caches)

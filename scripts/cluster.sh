@@ -13,7 +13,7 @@
 # CLUSTER_APISERVER_PORT, CLUSTER_CONTROLLER_MANAGER_PORT and CLUSTER_SCHEDULER_PORT; its state
 # directory (default .cluster/) with CLUSTER_STATE, so two clusters can run side by side.
 #
-# CLUSTER_NODE=real (for build and up; opt-in, `make test` does not ask for it) adds a real node,
+# CLUSTER_NODE=real (for build and up; scripts/e2e.sh, and so `make test`, asks for it) adds a real node,
 # storybang-node-0, where containers do run: kubelet and kube-proxy (bin/kube-node, built from the
 # same k8s.io/kubernetes as bin/kube but as a binary of its own, so bin/kube's build is unchanged),
 # containerd with runc, and the CNI bridge, host-local and portmap plugins (Debian: apt-get install

@@ -1,19 +1,24 @@
 #!/usr/bin/env bash
-# `make e2e` (and `make test`): the whole system on a real Kubernetes API server.
+# `make e2e` (and `make test`): the whole system on a real Kubernetes API server with a real node.
 #
-#   1. builds bin/kube, bin/kwok and bin/helm when one is missing (scripts/cluster.sh build), and
-#      bin/keda-webhooks (scripts/keda.sh build)
-#   2. starts a cluster (scripts/cluster.sh up) and stops it on exit, whatever happens
-#   3. runs tests/e2e (Helm chart, the operator out of the cluster on the chart's RBAC, manifests/)
+#   1. builds bin/kube, bin/kwok, bin/helm, and for the real node bin/kube-node and bin/pause (with
+#      containerd, runc, the CNI plugins and podman from Debian's packages) when missing or stale
+#      (scripts/cluster.sh build), the storybang image (scripts/images.sh; podman's layer cache
+#      makes it seconds when nothing changed) and bin/keda-webhooks (scripts/keda.sh build)
+#   2. starts a cluster with its real node (CLUSTER_NODE=real scripts/cluster.sh up) and stops it on
+#      exit, whatever happens
+#   3. runs tests/e2e (Helm chart, the operator out of the cluster on the chart's RBAC, manifests/,
+#      and the storybang image in real containers on the real node: test_real_node.py)
 #   4. runs operator/tests/cluster (the operator in-process, on the RBAC of operator/rbac.yaml)
 #
-# E2E_CLUSTER=kind uses the current kind context instead of steps 1-2 (see tests/e2e/cluster.py).
-# Extra arguments go to both pytest runs (e.g. `scripts/e2e.sh -x`).
+# The real node needs root and a machine of its own (scripts/cluster.sh). E2E_REAL_NODE=0 leaves it
+# out, and with it the tests marked real_node, on a machine that cannot run one; `make test` never
+# sets it. E2E_CLUSTER=kind uses the current kind context instead of steps 1-2 (see
+# tests/e2e/cluster.py), without the real-node tests, which need this cluster's node. Extra
+# arguments go to both pytest runs (e.g. `scripts/e2e.sh -x`).
 #
-# `scripts/e2e.sh real` (`make e2e-real`; not part of `make test`, it needs root, containerd, runc,
-# the CNI plugins and podman) runs instead only the tests marked real_node, which every other run
-# deselects: the storybang image (scripts/images.sh) in real containers on the real node of
-# `CLUSTER_NODE=real scripts/cluster.sh up` (tests/e2e/test_real_node.py).
+# `scripts/e2e.sh real` (`make e2e-real`) runs only the tests marked real_node, on a cluster of
+# their own with the real node: the quick loop while working on the images or the node.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -40,10 +45,20 @@ if [[ ${1:-} == real ]]; then
   exit "$status"
 fi
 
+marks=()
 case "${E2E_CLUSTER:-local}" in
   local)
-    if [[ ! -x bin/kube || ! -x bin/kwok || ! -x bin/helm ]]; then
-      scripts/cluster.sh build
+    if [[ ${E2E_REAL_NODE:-1} == 0 ]]; then
+      log "E2E_REAL_NODE=0: no real node, and none of the tests marked real_node"
+      marks=(-m "not real_node")
+    else
+      export CLUSTER_NODE=real
+    fi
+    scripts/cluster.sh build  # podman too, for the real node
+    if [[ -n ${CLUSTER_NODE:-} ]]; then
+      step=$SECONDS
+      scripts/images.sh storybang
+      log "image storybang ready in $((SECONDS - step))s"
     fi
     # KEDA's admission webhooks (tests/e2e/keda.py), built from tools/keda when missing or stale.
     scripts/keda.sh build
@@ -52,6 +67,7 @@ case "${E2E_CLUSTER:-local}" in
     kubeconfig="${CLUSTER_STATE:-$ROOT/.cluster}/kubeconfig"
     ;;
   kind)
+    marks=(-m "not real_node")
     command -v kubectl >/dev/null && KUBECTL=$(command -v kubectl)
     trap '"$PY" tests/e2e/cluster.py kind-down' EXIT
     kubeconfig=$("$PY" tests/e2e/cluster.py kind-up)
@@ -66,7 +82,7 @@ kubectl() { "$KUBECTL" --kubeconfig "$kubeconfig" "$@"; }
 
 log "tests/e2e"
 status=0
-"$PY" -m pytest tests/e2e "$@" || status=$?
+"$PY" -m pytest tests/e2e "${marks[@]}" "$@" || status=$?
 
 # operator/tests/cluster runs the operator with exactly operator/rbac.yaml: a ServiceAccount bound
 # to that ClusterRole (renamed, so that it cannot meet the chart's), and a token of it.

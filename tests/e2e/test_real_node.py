@@ -2,8 +2,9 @@
 that containerd and runc really start, in a namespace where Pod Security "restricted" is enforced,
 Ready by its own readiness probe and answering over its pod IP and its Service from the host.
 
-These tests carry the marker `real_node`, which pytest.ini deselects: `scripts/e2e.sh real` starts
-the cluster with its real node, builds the image and runs them (`pytest -m real_node`).
+These tests carry the marker `real_node`. `scripts/e2e.sh` (part of `make test`) starts the cluster
+with its real node and builds the image, and runs them with the rest; `scripts/e2e.sh real` runs
+them alone (`pytest -m real_node`). A cluster without the node fails them, saying so.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ UID = 10001  # docker/storybang.Dockerfile's user, which the chart expects
 @pytest.fixture(scope="module")
 def image(cluster: Cluster) -> str:
     """The image, from podman's storage into the node's containerd (`scripts/cluster.sh load`)."""
+    if not any(node.metadata.name == REAL_NODE for node in cluster.core.list_node().items):
+        pytest.fail(f"the cluster has no node {REAL_NODE}: start it with CLUSTER_NODE=real (scripts/e2e.sh does)")
     started = time.monotonic()
     subprocess.run(
         [str(REPO / "scripts" / "cluster.sh"), "load", IMAGE],
