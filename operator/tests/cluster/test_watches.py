@@ -164,3 +164,43 @@ def test_a_secret_is_read_as_its_metadata_never_its_data(namespace: str) -> None
     assert "data" not in found
     assert "s3cret" not in repr(found)
     assert api.metadata("v1", "Secret", namespace, "no-such-secret") is None
+
+
+def _lists_of(api: kubernetes.client.ApiClient, resource: str) -> float:
+    """LIST requests the API server has answered for `resource`, all clients together."""
+    request = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])
+    text = api.call_api(*request).read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("apiserver_request_total{") and f'resource="{resource}"' in line and 'verb="LIST"' in line
+    )
+
+
+def test_a_converged_resource_is_resynced_without_listing_its_children(
+    api: kubernetes.client.ApiClient, namespace: str, operator: None
+) -> None:
+    """A pass prunes (lists each kind of child, by the owner's label) once per owner and process,
+    and again only when the children to keep change: later passes of a converged DomainService
+    list none of its PodDisruptionBudgets (which nothing else lists: the controllers watch)."""
+    resources.apply(api, namespace, resources.example("platform.yaml"))
+    resources.apply(api, namespace, resources.example("domain-services.yaml", "stories"))
+    eventually(
+        lambda: resources.ready(resources.status(api, namespace, "domainservices", "stories")).get("status") == "True",
+        60,
+    )
+    # The namespace controller lists every kind in a namespace it empties: the earlier tests' first.
+    core = kubernetes.client.CoreV1Api(api)
+    eventually(lambda: all(ns.status.phase != "Terminating" for ns in core.list_namespace().items), 120)
+    before = _lists_of(api, "poddisruptionbudgets")
+    time.sleep(4 * resources.RESYNC)  # a few resync passes over the converged resources
+    assert _lists_of(api, "poddisruptionbudgets") == before
+
+    # A change of what to keep prunes again: without autoscaling, the HPA goes.
+    autoscaling = kubernetes.client.AutoscalingV2Api(api)
+    eventually(lambda: autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items, 30)
+    patch = {"spec": {"autoscaling": None}}
+    kubernetes.client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        "storybang.io", "v1alpha1", namespace, "domainservices", "stories", patch
+    )
+    eventually(lambda: not autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items, 30)

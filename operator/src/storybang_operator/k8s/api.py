@@ -33,6 +33,8 @@ DENIALS = ("denied the request", "denied request")
 # What the API server sends instead of an object when asked for this: its metadata only (a
 # Secret's name, labels and resourceVersion, not its data).
 METADATA = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+# How many owners' last prunes are remembered before they are all forgotten (see Api.prune).
+PRUNED_REMEMBERED = 100_000
 # The Secrets that read_secret found missing, or missing the key asked for, during the pass that
 # records them (`refused_secrets`): (namespace, name) pairs, or None outside such a pass.
 _REFUSED_SECRETS: contextvars.ContextVar[set[tuple[str, str]] | None] = contextvars.ContextVar(
@@ -63,6 +65,8 @@ class Api:
         self._crd_cache_seconds = crd_cache_seconds
         self._crd_cache: dict[str, tuple[float, bool]] = {}
         self._lock = threading.Lock()
+        # What each owner's last complete prune kept, by owner uid (see `prune`).
+        self._pruned: dict[str, frozenset[tuple[str, ...]]] = {}
 
     @classmethod
     def connect(cls, *, kubeconfig: str | None, timeout: float, crd_cache_seconds: float) -> Api:
@@ -323,8 +327,17 @@ class Api:
     ) -> list[str]:
         """Delete the owner's children of these kinds that are not in `keep` (e.g. the HPA after
         autoscaling was turned off). Children are found by the owner-uid label and confirmed by
-        their owner reference, so nothing else is ever deleted."""
+        their owner reference, so nothing else is ever deleted.
+
+        Only the operator makes an owner's children, and only ones it keeps: once a prune has
+        completed, another with the same children to keep (and of the same kinds) would find
+        nothing, so it is not asked again (one list per kind, on every pass of every resource,
+        otherwise). The first pass of each owner in a process does prune."""
         wanted = {(m["apiVersion"], m["kind"], m["metadata"]["name"]) for m in keep}
+        kinds = list(kinds)
+        done = frozenset(wanted | {("kind", api_version, kind) for api_version, kind in kinds})
+        if self._pruned.get(owner_uid) == done:
+            return []
         deleted = []
         for api_version, kind in kinds:
             for obj in self.list_objects(api_version, kind, namespace, selector=f"storybang.io/owner-uid={owner_uid}"):
@@ -334,6 +347,9 @@ class Api:
                     logger.info("pruning %s %s/%s", kind, namespace, meta["name"])
                     self.delete(api_version, kind, namespace, meta["name"], meta["uid"])
                     deleted.append(f"{kind}/{meta['name']}")
+        if len(self._pruned) >= PRUNED_REMEMBERED:
+            self._pruned.clear()  # owners deleted long ago: the next pass of each prunes once more
+        self._pruned[owner_uid] = done
         return deleted
 
 
