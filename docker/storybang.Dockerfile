@@ -5,10 +5,11 @@
 #   docker build -f docker/storybang.Dockerfile --target storybang-inference -t storybang-inference .
 #
 # storybang            the `storybang` package (APIs, workers, notifier, migrations, CLI): no torch.
-# storybang-inference  the same plus llama.cpp (llama-cpp-python, compiled here), torch (CPU build),
-#                      transformers and SmolLM2-135M-Instruct (its GGUF file for llama.cpp, the
-#                      engine on a CPU, and converted at build time for transformers), for
-#                      `storybang inference` (the CPU ModelServer).
+# storybang-inference  the same plus llama.cpp (llama-cpp-python, compiled here) and
+#                      SmolLM2-135M-Instruct's GGUF file, for `storybang inference` (the CPU
+#                      ModelServer): no torch either. `--build-arg TORCH=cpu` adds torch (CPU build)
+#                      and the model converted for transformers, for `--engine transformers` and the
+#                      translation, caption and image models.
 #
 # Both run as uid/gid 10001 and work with a read-only root filesystem: bytecode is compiled at
 # build time and scratch files go to /tmp (an emptyDir in the cluster).
@@ -70,31 +71,38 @@ EXPOSE 8000 9191
 # (serve, worker, notifier, migrate).
 CMD ["dev", "--host", "0.0.0.0", "--data-dir", "/tmp/storybang"]
 
-# --- inference build: torch, transformers and the converted model ----------------------------
+# --- inference build: llama.cpp, the bundled model and, with TORCH=cpu, torch ----------------
 FROM build AS inference-build
 # The services' `inference` extra exactly as uv.lock has it, but for torch: PyPI's is the CUDA build,
 # about 3 GB with its nvidia-* wheels, whose libraries it is linked against (they cannot be left
-# out). The CPU-only build of the same locked version comes from PyTorch's own index instead, and
-# the CUDA libraries (nvidia-*, triton) stay out. Everything goes in with --no-deps: the list is the
-# lock's, complete.
+# out). The CUDA libraries (nvidia-*, triton) always stay out. TORCH=none (the default) leaves torch
+# out too: the bundled model runs on llama.cpp, which needs none, and the image is a fraction of the
+# size. TORCH=cpu installs the CPU-only build of the locked version from PyTorch's own index and
+# converts the model for transformers. Everything goes in with --no-deps: the list is the lock's,
+# complete.
+ARG TORCH=none
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
 # llama-cpp-python ships only its source: a compiler and cmake build llama.cpp here (minutes, once
 # per change of the lock), for any x86-64-v3 CPU (the build settings in pyproject.toml).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake \
  && rm -rf /var/lib/apt/lists/*
-RUN scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package storybang --extra inference \
+RUN case "$TORCH" in none|cpu) ;; *) echo "TORCH is none or cpu, not '$TORCH'" >&2; exit 2 ;; esac \
+ && scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package storybang --extra inference \
       -o /tmp/locked.txt \
  && torch=$(sed -n 's/^torch==\([^ ;]*\).*/\1/p' /tmp/locked.txt) \
  && grep -vE '^(torch|triton|nvidia-[a-z0-9-]+)==' /tmp/locked.txt >/tmp/inference.txt \
  && scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps -r /tmp/inference.txt \
- && scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps --index-url "$TORCH_INDEX_URL" \
-      "torch==${torch}"
+ && if [ "$TORCH" = cpu ]; then \
+      scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps --index-url "$TORCH_INDEX_URL" \
+        "torch==${torch}"; \
+    fi
 COPY docker/convert-smollm2.py /tmp/convert-smollm2.py
-# Dequantise the GGUF into a transformers folder once, here, so that pods given --engine
+# With torch: dequantise the GGUF into a transformers folder once, here, so that pods given --engine
 # transformers start without a conversion and without network. The GGUF stays: llama.cpp, the
-# engine on a CPU, reads it as it is.
-RUN python /tmp/convert-smollm2.py /opt/storybang-models/smollm2-135m-instruct \
+# engine on a CPU, reads it as it is. Without: the folder stays empty.
+RUN mkdir -p /opt/storybang-models \
+ && if [ "$TORCH" = cpu ]; then python /tmp/convert-smollm2.py /opt/storybang-models/smollm2-135m-instruct; fi \
  # save_pretrained writes the weights 0600: the runtime user (10001) must read them.
  && chmod -R a+rX /opt/storybang-models \
  && python -m compileall -q /opt/storybang/lib
@@ -104,9 +112,8 @@ FROM runtime AS storybang-inference
 COPY --from=inference-build /opt/storybang /opt/storybang
 COPY --from=inference-build /opt/storybang-models /opt/storybang-models
 # `storybang inference --model smollm2-135m-instruct` (the bundled model) runs its GGUF file on
-# llama.cpp on a CPU; with --engine transformers (or a GPU) it loads the converted folder from its
-# cache directory, and converts only when it is missing: never here. Nothing is downloaded at run
-# time.
+# llama.cpp on a CPU; in an image built with TORCH=cpu, --engine transformers loads the converted
+# folder from its cache directory. Nothing is downloaded or converted at run time.
 ENV STORYBANG_INFERENCE_CACHE_DIR=/opt/storybang-models/smollm2-135m-instruct \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +18,8 @@ from storybang.inference import engine
 from storybang.inference.bundled import bundled_gguf
 from storybang.inference.llama import LlamaModel
 from storybang.inference.text import Usage
+from storybang_testing import processes
+from storybang_testing.waiting import free_port
 from tests.inference.servers import serving, settings_for
 
 FOX = [{"role": "user", "content": "Write one sentence about a brave little fox."}]
@@ -127,3 +132,24 @@ def test_the_server_streams_the_bundled_model_on_llama_cpp(server: str) -> None:
     assert len([d for d in deltas if d]) >= 6
     assert "".join(d or "" for d in deltas) == answer["choices"][0]["message"]["content"]
     assert chunks[-1]["usage"]["completion_tokens"] == 16
+
+
+def test_the_cpu_image_serves_the_bundled_model_without_torch(tmp_path: Path) -> None:
+    """The storybang-inference image leaves torch out (docker/storybang.Dockerfile, TORCH=none):
+    `storybang inference` as its pods run it must start, load and generate with every import of
+    torch failing, as it would there."""
+    blocker = tmp_path / "site" / "torch"
+    blocker.mkdir(parents=True)
+    (blocker / "__init__.py").write_text('raise ImportError("torch is not installed in this image")\n')
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    args = [sys.executable, "-m", "storybang", "inference", "--model", "smollm2-135m-instruct"]
+    args += ["--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
+    env = {**os.environ, "PYTHONPATH": str(blocker.parent), "STORYBANG_INFERENCE_THREADS": "1"}
+    log = tmp_path / "inference.log"
+    with processes.serving(args, log, lambda: processes.answers(f"{base}/readyz"), env=env, timeout=120):
+        body = {"model": "smollm2", "messages": FOX, "max_tokens": 8, "temperature": 0}
+        answer = httpx.post(f"{base}/v1/chat/completions", json=body, timeout=120)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["usage"]["completion_tokens"] == 8
+    assert "torch is not installed" not in log.read_text()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 from storybang import logs
 from storybang.inference import downloads, engine, metrics
-from storybang.inference.caption import Captioner
-from storybang.inference.draw import Drawer, Steps
-from storybang.inference.local import LocalModel
 from storybang.inference.settings import InferenceSettings
 from storybang.inference.text import TextModel
-from storybang.inference.translate import Translator
+
+# torch is imported only by the models that need it, when they load: a server of a GGUF model on
+# llama.cpp (the CPU image) has no torch at all.
+if TYPE_CHECKING:
+    from storybang.inference.caption import Captioner
+    from storybang.inference.draw import Drawer
+    from storybang.inference.translate import Translator
 
 log = logs.get(__name__)
 
@@ -41,8 +45,10 @@ def load_into(models: Models, settings: InferenceSettings) -> None:
         return
     metrics.WAITING.set_function(lambda: llm.waiting)
     metrics.RUNNING.set_function(lambda: llm.running)
-    if isinstance(llm, LocalModel):
-        metrics.watch_memory(llm.model)
+    if llm.engine == "transformers":
+        from storybang.inference.local import LocalModel  # torch: loaded already by that engine
+
+        metrics.watch_memory(cast(LocalModel, llm).model)
     else:  # llama.cpp maps the GGUF file as it is
         metrics.DEVICE_MEMORY.labels(llm.device_name).set(getattr(llm, "size_bytes", 0))
     models.loaded = True
@@ -60,10 +66,16 @@ def _load(models: Models, settings: InferenceSettings) -> TextModel:
         name=settings.served_model_name,
     )
     if settings.translation_model is not None:
+        from storybang.inference.translate import Translator
+
         models.translator = Translator.load(settings.translation_model, settings.device)
     if settings.caption_model is not None:
+        from storybang.inference.caption import Captioner
+
         models.captioner = Captioner.load(settings.caption_model, settings.device)
     if settings.image_model is not None:
+        from storybang.inference.draw import Drawer, Steps
+
         models.drawer = Drawer.load(
             settings.image_model,
             name=settings.served_image_model_name,

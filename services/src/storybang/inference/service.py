@@ -10,18 +10,21 @@ import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from storybang import images, logs
 from storybang.errors import InvalidInput, NotFound
 from storybang.inference import models, text
-from storybang.inference.caption import Captioner
-from storybang.inference.draw import Drawer
 from storybang.inference.errors import ContentRefused, NotConfigured
 from storybang.inference.metrics import Observation
 from storybang.inference.settings import InferenceSettings
-from storybang.inference.translate import Translator
+
+if TYPE_CHECKING:  # each imports torch, which a llama.cpp server does not have
+    from storybang.inference.caption import Captioner
+    from storybang.inference.draw import Drawer
+    from storybang.inference.translate import Translator
 
 log = logs.get(__name__)
 
