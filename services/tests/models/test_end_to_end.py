@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import pytest
 
 from storybang.settings import Settings
+from storybang_testing.journey import make_an_illustrated_story
 from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
 from tests.inference import tiny
-from tests.models.journey import make_an_illustrated_story
 from tests.processes import settings_env, storybang
 
 
@@ -92,4 +92,11 @@ def system(real_settings: Settings, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 async def test_a_person_makes_an_illustrated_story_end_to_end(system: dict[str, str]) -> None:
-    await make_an_illustrated_story(system, email="e2e@example.com", story_backend="smollm2", story_seconds=600)
+    await make_an_illustrated_story(
+        system["api"],
+        system["notifier"],
+        email="e2e@example.com",
+        story_backend="smollm2",
+        story_seconds=600,
+        photo=tiny.png(),
+    )

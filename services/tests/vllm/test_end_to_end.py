@@ -17,10 +17,10 @@ from collections.abc import Iterator
 import pytest
 
 from storybang.settings import Settings
+from storybang_testing.journey import make_an_illustrated_story
 from storybang_testing.waiting import free_port
 from tests.conftest import make_settings
 from tests.inference import tiny
-from tests.models.journey import make_an_illustrated_story
 from tests.processes import settings_env, storybang
 from tests.vllm.conftest import VLLM_MODEL
 
@@ -98,5 +98,10 @@ def system(
 
 async def test_a_person_makes_an_illustrated_story_told_by_vllm(system: dict[str, str]) -> None:
     await make_an_illustrated_story(
-        system, email="e2e-vllm@example.com", story_backend="vllm", story_seconds=STORY_SECONDS
+        system["api"],
+        system["notifier"],
+        email="e2e-vllm@example.com",
+        story_backend="vllm",
+        story_seconds=STORY_SECONDS,
+        photo=tiny.png(),
     )

@@ -1,4 +1,6 @@
-"""The end-to-end journey the model suites share, whichever server tells the story."""
+"""The journey of a person through StoryBang, as its clients make it: the model suites run it against
+processes on this machine, the end-to-end suite through the cluster's Services. It needs httpx and
+python-socketio's asyncio client (the services' `test` extra)."""
 
 from __future__ import annotations
 
@@ -7,8 +9,6 @@ from typing import Any
 
 import httpx
 import socketio  # type: ignore[import-untyped]
-
-from tests.inference import tiny
 
 
 async def wait_job(http: httpx.AsyncClient, job_id: str, seconds: float) -> dict[str, Any]:
@@ -21,34 +21,33 @@ async def wait_job(http: httpx.AsyncClient, job_id: str, seconds: float) -> dict
 
 
 async def make_an_illustrated_story(
-    system: dict[str, str], *, email: str, story_backend: str, story_seconds: float
+    api: str,
+    notifier: str,
+    *,
+    email: str,
+    story_backend: str,
+    story_seconds: float,
+    photo: bytes | None = None,
+    translate_backend: str = "apertium",
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
-    """A person registers, makes a character with a photo, has it described, asks for a story,
-    watches it stream over Socket.IO, and has it translated into Spanish."""
-    async with httpx.AsyncClient(base_url=system["api"], timeout=60) as http:
+    """A person registers, makes a character (with a `photo`, has it described), asks for a story,
+    watches it stream over Socket.IO, and has it translated into Spanish. `transport` carries the
+    API's requests where a plain connection to `api` would not (the cluster's path table)."""
+    async with httpx.AsyncClient(base_url=api, timeout=60, transport=transport) as http:
         account = {"email": email, "password": "an end to end passphrase"}
-        assert (await http.post("/api/v1/auth/register", json=account | {"display_name": "Ada"})).status_code == 201
-        token = (await http.post("/api/v1/auth/login", json=account)).json()["access_token"]
+        registered = await http.post("/api/v1/auth/register", json=account | {"display_name": "Ada"})
+        assert registered.status_code == 201, registered.text
+        login = await http.post("/api/v1/auth/login", json=account)
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
 
-        character = (
-            await http.post("/api/v1/characters", json={"name": "Pip", "description": "a small red fox"})
-        ).json()
-        r = await http.put(
-            f"/api/v1/characters/{character['id']}/photo", files={"file": ("pip.png", tiny.png(), "image/png")}
-        )
-        assert r.status_code == 200, r.text
-
-        described = (
-            await http.post(
-                "/api/v1/generations", json={"task": "describe", "input": {"character_id": character["id"]}}
-            )
-        ).json()
-        done = await wait_job(http, described["id"], 120)
-        assert done["status"] == "succeeded", done
-        assert done["backend"] == "smollm2" and done["result"]["description"]
-        kept = (await http.get(f"/api/v1/characters/{character['id']}")).json()
-        assert kept["photo_description"] == done["result"]["description"].strip()
+        created = await http.post("/api/v1/characters", json={"name": "Pip", "description": "a small red fox"})
+        assert created.status_code == 201, created.text
+        character = created.json()
+        if photo is not None:
+            await describe_the_photo(http, character["id"], photo)
 
         events: list[tuple[str, dict[str, Any]]] = []
         finished = asyncio.Event()
@@ -60,7 +59,7 @@ async def make_an_illustrated_story(
             if name in ("generation.completed", "generation.failed") and data.get("task") == "story":
                 finished.set()
 
-        await sio.connect(system["notifier"], auth={"token": token}, transports=["websocket"])
+        await sio.connect(notifier, auth={"token": token}, transports=["websocket"])
         try:
             body = {
                 "task": "story",
@@ -79,15 +78,19 @@ async def make_an_illustrated_story(
             await sio.disconnect()
         mine = [(n, d) for n, d in events if d.get("id") == story_job["id"]]
         names = [n for n, _ in mine]
-        assert names[0] == "generation.queued" and names[1] == "generation.started"
+        assert names[0] == "generation.queued"
+        assert names[1] == "generation.started"
         assert names[-1] == "generation.completed", mine[-1]
         deltas = "".join(d["delta"] for n, d in mine if n == "generation.progress")
-        assert names.count("generation.progress") >= 3 and deltas.strip()
+        assert names.count("generation.progress") >= 3
+        assert deltas.strip()
         # The event says which story it saved; the whole result is fetched, as every client does.
         summary = mine[-1][1]["summary"]
         assert mine[-1][1]["backend"] == story_backend
         result = (await http.get(f"/api/v1/generations/{story_job['id']}")).json()["result"]
-        assert result["title"] and result["paragraphs"] and result["story_id"] == summary["story_id"]
+        assert result["title"]
+        assert result["paragraphs"]
+        assert result["story_id"] == summary["story_id"]
 
         story = (await http.get(f"/api/v1/stories/{result['story_id']}")).json()
         assert [p["text"] for p in story["paragraphs"]] == result["paragraphs"]
@@ -99,7 +102,23 @@ async def make_an_illustrated_story(
             )
         ).json()
         done = await wait_job(http, translated["id"], 120)
-        assert done["status"] == "succeeded" and done["backend"] == "apertium", done
+        assert done["status"] == "succeeded", done
+        assert done["backend"] == translate_backend, done
         spanish = (await http.get(f"/api/v1/stories/{story['id']}")).json()["translations"]["es"]
         assert len(spanish["paragraphs"]) == len(story["paragraphs"])
         assert spanish["paragraphs"][0]["text"] != story["paragraphs"][0]["text"]
+
+
+async def describe_the_photo(http: httpx.AsyncClient, character_id: str, photo: bytes) -> None:
+    """Upload a character's photo and have the model describe it into the character."""
+    r = await http.put(f"/api/v1/characters/{character_id}/photo", files={"file": ("pip.png", photo, "image/png")})
+    assert r.status_code == 200, r.text
+    described = (
+        await http.post("/api/v1/generations", json={"task": "describe", "input": {"character_id": character_id}})
+    ).json()
+    done = await wait_job(http, described["id"], 120)
+    assert done["status"] == "succeeded", done
+    assert done["backend"] == "smollm2"
+    assert done["result"]["description"]
+    kept = (await http.get(f"/api/v1/characters/{character_id}")).json()
+    assert kept["photo_description"] == done["result"]["description"].strip()
