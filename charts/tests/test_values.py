@@ -57,7 +57,11 @@ REFUSED: dict[str, tuple[dict[str, Any], str]] = {
                 {"name": "x", "modelServerRef": {"name": "a"}, "external": {"baseURL": "https://b", "model": "m"}}
             ]
         },
-        "give exactly one of modelServerRef and external",
+        "give exactly one of modelServerRef, external and apertium",
+    ),
+    "apertium telling stories": (
+        {"generators.story.backends": [{"name": "apertium", "apertium": {}}]},
+        "an apertium backend only translates; give it to generators.translate",
     ),
     "watch namespaces with cluster scope": (
         {"operator.watchNamespaces": ["a"]},
@@ -97,3 +101,10 @@ def test_schema_documents_every_value_with_a_description() -> None:
 def test_tags_with_a_digest_suffix_are_accepted(render: Render) -> None:
     """skaffold's `tag@digest` form."""
     render({"platform.image.tag": "abc123@sha256:" + "0" * 64})
+
+
+def test_translation_can_run_offline_on_apertium(render: Render) -> None:
+    """The CRD's apertium backend (a CPU-only platform's choice) passes the chart's checks too."""
+    manifests = render({"generators.translate.backends": [{"name": "apertium", "apertium": {}}]})
+    [translate] = [m for m in manifests if m["kind"] == "Generator" and m["spec"]["task"] == "translate"]
+    assert translate["spec"]["backends"] == [{"name": "apertium", "apertium": {}}]

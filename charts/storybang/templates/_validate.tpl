@@ -217,8 +217,16 @@ Rendered by validate.yaml, so `helm template`, `helm lint` and `helm install` al
 {{- if not .name -}}
 {{- include "storybang.fail" (printf "generators.%s.backends: every backend needs a name" $task) -}}
 {{- end -}}
-{{- if eq (len (compact (list (.modelServerRef | default "") (.external | default "")))) 1 | not -}}
-{{- include "storybang.fail" (printf "generators.%s.backends %s: give exactly one of modelServerRef and external" $task (.name | default "?")) -}}
+{{- $backend := . -}}
+{{- $kinds := 0 -}}
+{{- range $kind := list "modelServerRef" "external" "apertium" -}}
+{{- if hasKey $backend $kind -}}{{- $kinds = add1 $kinds -}}{{- end -}}
+{{- end -}}
+{{- if ne $kinds 1 -}}
+{{- include "storybang.fail" (printf "generators.%s.backends %s: give exactly one of modelServerRef, external and apertium" $task (.name | default "?")) -}}
+{{- end -}}
+{{- if and (hasKey . "apertium") (ne $task "translate") -}}
+{{- include "storybang.fail" (printf "generators.%s.backends %s: an apertium backend only translates; give it to generators.translate" $task .name) -}}
 {{- end -}}
 {{- end -}}
 {{- $workers := $gen.workers | default dict -}}
