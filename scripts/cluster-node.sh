@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # The real node of scripts/cluster.sh (CLUSTER_NODE=real): kubelet and kube-proxy (bin/kube-node),
-# containerd with runc, the CNI bridge. Sourced by cluster.sh, whose variables ($root, $bin, $state,
-# $pki, $node_mode) and functions (log, die, proc_*, kubectl, timed) it uses; see cluster.sh's
-# header for what the node is and what it needs.
+# containerd with runc, the CNI bridge, and CoreDNS (bin/coredns) for its pods' DNS. Sourced by
+# cluster.sh, whose variables ($root, $bin, $state, $pki, $node_mode, $service_cidr) and functions
+# (log, die, proc_*, kubectl, timed) it uses; see cluster.sh's header for what the node is and what
+# it needs.
 
 node_name=storybang-node-0
 kubelet_port=${CLUSTER_KUBELET_PORT:-10250}
@@ -16,6 +17,11 @@ cgroup_root=storybang
 # The sandbox image, made from bin/pause: its tag changes with the binary's content.
 pause_image=localhost/storybang-pause
 containerd_socket=$state/containerd/containerd.sock
+# The cluster DNS: the Service kube-system/kube-dns at the address kubeadm gives it, its one
+# endpoint CoreDNS on the node's address. Its health and readiness are served on 127.0.0.1.
+dns_service_ip=${service_cidr%.0/*}.10
+dns_health_port=$((kubelet_port - 3))
+dns_ready_port=$((kubelet_port - 4))
 cni_bin=${CLUSTER_CNI_BIN:-/usr/lib/cni}
 
 ctr() { command ctr --address "$containerd_socket" --namespace k8s.io "$@"; }
@@ -100,6 +106,7 @@ failCgroupV1: false
 failSwapOn: false
 podLogsDir: $state/pod-logs
 clusterDomain: cluster.local
+clusterDNS: [$dns_service_ip]
 registerWithTaints:
 - {key: storybang.io/real-node, effect: NoSchedule}
 imageGCHighThresholdPercent: 100
@@ -117,6 +124,29 @@ metricsBindAddress: 127.0.0.1:$((kubelet_port - 1))
 mode: iptables
 clusterCIDR: $pod_subnet
 conntrack: {maxPerCore: 0} # leave the host's conntrack table size as it is
+EOF
+  # cluster.local (and the reverse zones of Services' addresses) from the API server, the rest
+  # from the host's resolvers. Bound to the node's address only: the host's own resolver, if it
+  # listens on port 53 elsewhere, stays as it is. Pods are not given names (`pods disabled`, the
+  # default), so CoreDNS needs no access to them.
+  cat >"$state/Corefile" <<EOF
+.:53 {
+    bind $node_ip
+    errors
+    log
+    health 127.0.0.1:$dns_health_port
+    ready 127.0.0.1:$dns_ready_port
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $state/coredns.kubeconfig
+        fallthrough in-addr.arpa ip6.arpa
+        ttl 30
+    }
+    forward . /etc/resolv.conf
+    cache 30
+    loop
+    reload
+    loadbalance
+}
 EOF
 }
 
@@ -201,10 +231,70 @@ start_kube_proxy() {
   proc_wait kube-proxy 60 curl -fsS --max-time 2 "http://127.0.0.1:$((kubelet_port + 6))/healthz"
 }
 
+# cluster_dns_objects: what makes CoreDNS the cluster's DNS. The ClusterRole is CoreDNS's own
+# system:coredns less what `pods verified` and `endpoints` would need; the Service has no selector,
+# since CoreDNS is no pod: its EndpointSlice, labelled as not the EndpointSlice controller's, names
+# the node's address, and kube-proxy routes the Service there like any other.
+cluster_dns_objects() {
+  cat <<EOF
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: system:coredns}
+rules:
+- apiGroups: [""]
+  resources: [services, namespaces]
+  verbs: [list, watch]
+- apiGroups: [discovery.k8s.io]
+  resources: [endpointslices]
+  verbs: [list, watch]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: system:coredns}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:coredns}
+subjects:
+- {apiGroup: rbac.authorization.k8s.io, kind: User, name: coredns}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: kube-dns
+  namespace: kube-system
+  labels: {k8s-app: kube-dns, kubernetes.io/name: CoreDNS}
+spec:
+  clusterIP: $dns_service_ip
+  ports:
+  - {name: dns, port: 53, protocol: UDP, targetPort: 53}
+  - {name: dns-tcp, port: 53, protocol: TCP, targetPort: 53}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: kube-dns-$node_name
+  namespace: kube-system
+  labels: {kubernetes.io/service-name: kube-dns, endpointslice.kubernetes.io/managed-by: cluster.storybang.io}
+addressType: IPv4
+ports:
+- {name: dns, port: 53, protocol: UDP}
+- {name: dns-tcp, port: 53, protocol: TCP}
+endpoints:
+- addresses: [$node_ip]
+  conditions: {ready: true}
+  nodeName: $node_name
+EOF
+}
+
+start_coredns() {
+  cluster_dns_objects | kubectl apply -f - >/dev/null
+  proc_start coredns "$bin/coredns" -conf "$state/Corefile"
+  # Ready once the kubernetes plugin has listed what it watches: its RBAC is right.
+  proc_wait coredns 60 curl -fsS --max-time 2 "http://127.0.0.1:$dns_ready_port/ready"
+}
+
 start_node() {
   local tool
   ((EUID == 0)) || die "a real node needs root (bridges, mounts, cgroups, iptables)"
-  for tool in kube-node pause; do
+  for tool in kube-node pause coredns; do
     [[ -x $bin/$tool ]] || die "bin/$tool is missing: run CLUSTER_NODE=real scripts/cluster.sh build"
   done
   for tool in containerd runc unshare conntrack podman; do
@@ -220,6 +310,7 @@ start_node() {
   timed_step "containerd started" start_containerd
   timed_step "kubelet started, node Ready" start_kubelet
   timed_step "kube-proxy started" start_kube_proxy
+  timed_step "CoreDNS started" start_coredns
 }
 
 # drain_node: delete the real node's pods while the kubelet and the API server still run, so that

@@ -3,6 +3,7 @@
 #
 #   scripts/cluster.sh build   build bin/kube (etcd, kube-apiserver, kube-controller-manager,
 #                              kube-scheduler, kubectl), bin/kwok and bin/helm when missing or stale
+#                              (CLUSTER_NODE=real: also bin/kube-node, bin/pause and bin/coredns)
 #   scripts/cluster.sh up      start a fresh cluster on 127.0.0.1, all state under .cluster/
 #   scripts/cluster.sh down    stop it (safe to run on a half-started or absent cluster)
 #   scripts/cluster.sh load IMAGE...
@@ -21,13 +22,16 @@
 # kubelet's pods, the network namespaces) stays under the state directory; its pods get addresses
 # of 10.246.0.0/24 on the bridge storybang0, reachable from the host. It is tainted
 # storybang.io/real-node:NoSchedule, so only pods that tolerate it land there and the fake nodes
-# keep everything else. No registry is needed: the sandbox image is made from bin/pause, and
+# keep everything else. Its pods have cluster DNS: CoreDNS (bin/coredns, tools/coredns) runs on the
+# host, listening on the node's address only, behind the Service kube-system/kube-dns (10.96.0.10)
+# as in any cluster. No registry is needed: the sandbox image is made from bin/pause, and
 # `load` imports images built here (scripts/images.sh). It needs root and a machine of its own
 # (the kubelet's port CLUSTER_KUBELET_PORT, default 10250 with 10248 for its health, 10249 and
-# 10256 for kube-proxy; cgroups under /storybang); the kubelet runs in a mount namespace of its
-# own, where the kernel settings it insists on (vm.overcommit_memory, kernel.panic, …) are set
-# on copies, so that the host's stay as they are. `down` removes it all: containers, mounts,
-# network namespaces, the bridge, iptables rules, cgroups.
+# 10256 for kube-proxy, 10247 and 10246 for CoreDNS's health and readiness; port 53 of the node's
+# address; cgroups under /storybang); the kubelet runs in a mount namespace of its own, where the
+# kernel settings it insists on (vm.overcommit_memory, kernel.panic, …) are set on copies, so that
+# the host's stay as they are. `down` removes it all: containers, mounts, network namespaces, the
+# bridge, iptables rules, cgroups.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,7 +66,7 @@ node_mode=${CLUSTER_NODE:-fake}
 
 # Stopped in this order: the reverse of start-up (the real node's parts are stopped in any case,
 # so that a `down` without CLUSTER_NODE stops a real node too).
-components=(kube-proxy kubelet containerd kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
+components=(coredns kube-proxy kubelet containerd kwok kube-scheduler kube-controller-manager kube-apiserver etcd)
 
 # ---------------------------------------------------------------------------------------------
 # build
@@ -145,6 +149,18 @@ build_pause() {
   touch "$bin/pause"
 }
 
+coredns_current() {
+  local dir=$root/tools/coredns
+  ! stale "$bin/coredns" "$dir/go.mod" "$dir/go.sum" "$dir"/*.go
+}
+
+build_coredns() {
+  # -trimpath and cgo as for bin/kube, so that what the two share at the same versions (the
+  # standard library, a few dozen of k8s.io's packages) comes from Go's build cache.
+  (cd "$root/tools/coredns" && nice go build -trimpath -ldflags='-s -w' -o "$bin/coredns" .)
+  touch "$bin/coredns"
+}
+
 kwok_current() { [[ $(module_version "$bin/kwok" sigs.k8s.io/kwok) == "$KWOK_VERSION" ]]; }
 
 build_kwok() {
@@ -171,7 +187,7 @@ cmd_build() {
   local start=$SECONDS
   local tool tools=(kube kwok helm)
   if [[ $node_mode == real ]]; then
-    tools+=(node pause)
+    tools+=(node pause coredns)
     # The node's runtime and network, and what builds and imports the images it runs.
     local pkg missing=()
     for pkg in containerd runc conntrack containernetworking-plugins podman debootstrap; do
@@ -272,8 +288,11 @@ make_pki() {
     issue kubelet-server "/CN=$node_name" serverAuth "IP:$node_ip,DNS:$node_name"
     issue apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
     issue kube-proxy /CN=system:kube-proxy clientAuth
+    # CoreDNS, bound to the ClusterRole system:coredns by start_coredns.
+    issue coredns /CN=coredns clientAuth
     kubeconfig kubelet
     kubeconfig kube-proxy
+    kubeconfig coredns
   fi
   chmod 600 "$pki"/*.key
   kubeconfig admin
