@@ -49,7 +49,7 @@ chart: install  ## regenerate the chart's generated files: CRDs, operator RBAC, 
 dashboards: install  ## write the Grafana dashboards from their code (charts/tools/dashboards); also done by `make chart`
 	PYTHONPATH=charts/tools $(PY) -m dashboards charts/storybang/files/dashboards
 
-images:  ## build the images storybang and storybang-operator (Docker, else podman); ARGS=storybang-inference for that one
+images:  ## build the images storybang and storybang-operator (Docker, else podman); ARGS=storybang-inference, datastores or cluster (all)
 	scripts/images.sh $(ARGS)
 
 e2e: install tools  ## the whole system on a real Kubernetes API server with a real node (root)

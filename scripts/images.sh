@@ -2,26 +2,37 @@
 # `make images`: build the StoryBang images from docker/ with Docker, or with podman where there is
 # no Docker daemon (the Dockerfiles are the same for both).
 #
-#   scripts/images.sh [storybang] [storybang-operator] [storybang-inference]   (default: the first two)
-#   scripts/images.sh base                                                     only the local base image
+#   scripts/images.sh [IMAGE...]    (default: storybang storybang-operator)
+#   scripts/images.sh base          only the local base image
 #
-# The base image is the build argument PYTHON_IMAGE. Where a registry is reachable it is the official
-# python:3.11-slim-bookworm; where none is (as on the machines that run `make test`), it is a base
-# made here from Debian's own packages: `debootstrap --variant=minbase` of bookworm with python3 (3.11,
-# the version of the official image), imported with `podman import`. The root file system is cached
-# under ~/.cache/storybang/images (a few minutes to make, seconds to import again). Set PYTHON_IMAGE
-# to choose the base yourself, and TAG for the images' tag (default: dev).
+# IMAGE is storybang, storybang-operator, storybang-inference, or one of the datastores' images:
+# storybang-redis, storybang-mariadb, storybang-ferretdb (`datastores` builds all three; `cluster`
+# builds every image the chart's platform runs, for the real node of the end-to-end tests). Those are
+# stand-ins for the official redis, mariadb and mongo images that the chart runs by default, made
+# from Debian's packages for clusters that reach no registry; the chart's pods run them unchanged
+# once their values point at them. storybang-ferretdb carries FerretDB's own command, built here
+# from the FerretDB module that tools/ferretdb pins (bin/ferretdb-upstream).
+#
+# StoryBang's images are built on the build argument PYTHON_IMAGE, the datastores' on DEBIAN_IMAGE.
+# Where a registry is reachable they are the official python:3.11-slim-bookworm and
+# debian:bookworm-slim; where none is (as on the machines that run `make test`), both are a base
+# made here from Debian's own packages: `debootstrap --variant=minbase` of bookworm with python3
+# (3.11, the version of the official image), imported with `podman import`. The root file system
+# is cached under ~/.cache/storybang/images (a few minutes to make, seconds to import again). Set
+# PYTHON_IMAGE or DEBIAN_IMAGE to choose a base yourself, and TAG for the images' tag (default: dev).
 #
 # podman sets the containers' rlimits at run time; a sandbox may refuse to raise them, so builds
 # and runs here ask for limits below the usual ones (--ulimit). Debian: apt-get install podman runc.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
-OFFICIAL=docker.io/library/python:3.11-slim-bookworm
+OFFICIAL_PYTHON=docker.io/library/python:3.11-slim-bookworm
+OFFICIAL_DEBIAN=docker.io/library/debian:bookworm-slim
 LOCAL_BASE=localhost/storybang-base:bookworm
 CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/storybang/images"
 TAG="${TAG:-dev}"
 BASE_PACKAGES=python3,python3-venv,ca-certificates,passwd
+DATASTORES=(storybang-redis storybang-mariadb storybang-ferretdb)
 PODMAN_LIMITS=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 # Debian's podman runs crun, which refuses hosts with cgroup v1 or hybrid hierarchies; runc does not.
 PODMAN_RUNTIME=()
@@ -69,13 +80,11 @@ local_base() {
     "$tarball" "$LOCAL_BASE" >/dev/null
 }
 
-# PYTHON_IMAGE if set; else the official image where it can be pulled; else the local base.
+# base_image TOOL OFFICIAL: the official image where it can be pulled; else the local base.
 base_image() {
-  local tool=$1
-  if [[ -n ${PYTHON_IMAGE:-} ]]; then
-    echo "$PYTHON_IMAGE"
-  elif [[ $tool == docker ]] || podman image exists "$OFFICIAL" || timeout 60 podman pull -q "$OFFICIAL" >/dev/null 2>&1; then
-    echo "$OFFICIAL"
+  local tool=$1 official=$2
+  if [[ $tool == docker ]] || podman image exists "$official" || timeout 60 podman pull -q "$official" >/dev/null 2>&1; then
+    echo "$official"
   else
     log "no registry reachable: building on a local Debian base"
     local_base
@@ -83,19 +92,91 @@ base_image() {
   fi
 }
 
+# FerretDB's own command, which the image storybang-ferretdb needs for its SCRAM authentication
+# (bin/ferretdb, the tests' server, embeds FerretDB's public package, which has none). A plain
+# `go install .../cmd/ferretdb` panics: that command reads build/version/version.txt, which FerretDB
+# generates at release time and which the module proxy's copy lacks. So it is built from a copy of
+# the module that tools/ferretdb pins, with that file written. Static (no cgo: SQLite is pure Go),
+# so it runs on any base.
+ferretdb_upstream() {
+  local out="$ROOT/bin/ferretdb-upstream" version dir src
+  command -v go >/dev/null || { log "Go is needed to build FerretDB (>= 1.24)"; exit 1; }
+  version=$(pinned_go list -m -f '{{.Version}}' github.com/FerretDB/FerretDB)
+  if [[ -x $out ]] && "$out" --version | grep -qx "version: $version"; then
+    return
+  fi
+  log "building bin/ferretdb-upstream, FerretDB $version (cold: a few minutes)"
+  pinned_go mod download github.com/FerretDB/FerretDB
+  dir=$(pinned_go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)
+  src="$CACHE/ferretdb-src"
+  rm -rf "$src" && mkdir -p "$src"
+  cp -r "$dir/." "$src"
+  chmod -R u+w "$src"
+  echo "$version" >"$src/build/version/version.txt"
+  mkdir -p "$(dirname "$out")"
+  # Beside the target, then renamed: an interrupted build never leaves a broken binary behind.
+  (cd "$src" && CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS='-trimpath -buildvcs=false -mod=readonly' \
+    nice go build -o "$out.tmp" ./cmd/ferretdb)
+  mv -f "$out.tmp" "$out"
+  rm -rf "$src"
+}
+
+# llama_context: the llama.cpp that scripts/inference-env.sh compiled into .venv-inference (from the
+# same source, with the same build settings of pyproject.toml) as the inference image's build
+# context `llama`, which then skips compiling it again (minutes): printed when its version is the
+# lock's and its Python the image's (3.11), else nothing is.
+llama_context() {
+  local venv=$ROOT/.venv-inference dir=$CACHE/llama-context locked have site
+  [[ -x $venv/bin/python ]] || return 0
+  locked=$(sed -n '/^name = "llama-cpp-python"$/{n;s/^version = "\(.*\)"$/\1/p}' uv.lock)
+  have=$("$venv/bin/python" -c 'import importlib.metadata as m, sys
+print(m.version("llama-cpp-python") if sys.version_info[:2] == (3, 11) else "")' 2>/dev/null || true)
+  [[ -n $locked && $have == "$locked" ]] || return 0
+  site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+  rm -rf "$dir" && mkdir -p "$dir/opt/llama"
+  cp -a "$site/llama_cpp" "$site/llama_cpp_python-$have.dist-info" "$dir/opt/llama/"
+  find "$dir" -name __pycache__ -prune -exec rm -rf {} +
+  echo "$dir"
+}
+
+# go in tools/ferretdb, whose go.mod pins FerretDB's version.
+pinned_go() { (cd tools/ferretdb && GOTOOLCHAIN=local go "$@"); }
+
 build() {
-  local tool=$1 base=$2 image=$3 started=$SECONDS
-  local args=(build --build-arg "PYTHON_IMAGE=$base" -t "$image:$TAG")
+  local tool=$1 image=$2 started=$SECONDS base_arg=PYTHON_IMAGE official=$OFFICIAL_PYTHON base
+  local args=(build -t "$image:$TAG")
   [[ $tool == podman ]] && args+=("${PODMAN_RUNTIME[@]}" "${PODMAN_LIMITS[@]}" --network host --layers)
   case $image in
     storybang) args+=(-f docker/storybang.Dockerfile --target storybang) ;;
     storybang-inference) args+=(-f docker/storybang.Dockerfile --target storybang-inference) ;;
     storybang-operator) args+=(-f docker/operator.Dockerfile) ;;
-    *) log "unknown image $image (storybang, storybang-operator, storybang-inference)"; exit 2 ;;
+    storybang-redis | storybang-mariadb | storybang-ferretdb)
+      args+=(-f "docker/${image#storybang-}.Dockerfile")
+      base_arg=DEBIAN_IMAGE official=$OFFICIAL_DEBIAN
+      ;;
+    *) log "unknown image $image (storybang, storybang-operator, storybang-inference, ${DATASTORES[*]}, datastores)"; exit 2 ;;
   esac
-  if [[ $image == storybang* && $image != storybang-operator && ! -f web/dist/index.html ]]; then
+  # Each base is chosen once a run, by the first image that needs it, unless the environment gave it.
+  if [[ -z ${!base_arg:-} ]]; then
+    base=$(base_image "$tool" "$official")
+    printf -v "$base_arg" %s "$base"
+  fi
+  base=${!base_arg}
+  args+=(--build-arg "$base_arg=$base")
+  if [[ $image == storybang || $image == storybang-inference ]] && [[ ! -f web/dist/index.html ]]; then
     log "the image carries the web client: building it first (make web)"
     scripts/web.sh build
+  fi
+  if [[ $image == storybang-ferretdb ]]; then
+    ferretdb_upstream
+  fi
+  if [[ $image == storybang-inference ]]; then
+    local llama
+    llama=$(llama_context)
+    if [[ -n $llama ]]; then
+      log "llama.cpp from .venv-inference (the lock's version, compiled already)"
+      args+=(--build-context "llama=$llama")
+    fi
   fi
   log "building $image:$TAG on $base with $tool"
   "$tool" "${args[@]}" .
@@ -109,12 +190,17 @@ main() {
     local_base
     return
   fi
-  local images=("$@")
+  local images=() image
+  for image in "$@"; do
+    case $image in
+      datastores) images+=("${DATASTORES[@]}") ;;
+      cluster) images+=(storybang storybang-operator storybang-inference "${DATASTORES[@]}") ;;
+      *) images+=("$image") ;;
+    esac
+  done
   [[ ${#images[@]} -gt 0 ]] || images=(storybang storybang-operator)
-  local base
-  base=$(base_image "$tool")
   for image in "${images[@]}"; do
-    build "$tool" "$base" "$image"
+    build "$tool" "$image"
   done
   "$tool" images --filter "reference=*storybang*" >&2
 }
