@@ -315,8 +315,16 @@ insecure_ok() { # URL: the controller manager and scheduler serve /healthz on se
 kubectl() { "$bin/kube" kubectl --kubeconfig "$state/kubeconfig" "$@"; }
 
 start_control_plane() {
+  # With fake nodes no pod ever dials the "kubernetes" Service, and 127.0.0.1 is no valid endpoint
+  # of it: the API server listens on loopback alone and keeps no endpoints for it. The real node's
+  # pods (the operator's, above all) reach it as in any cluster, through that Service: the API server
+  # also listens on the node's address (every address: it starts before the node's bridge exists;
+  # only clients with a certificate or token of this cluster get further than discovery), and
+  # advertises it as the Service's endpoint.
+  local listen=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none)
   local node_flags=()
   if [[ $node_mode == real ]]; then
+    listen=(--bind-address=0.0.0.0 --advertise-address="$node_ip")
     node_flags=(
       --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt"
       --kubelet-client-key="$pki/apiserver-kubelet-client.key"
@@ -337,7 +345,7 @@ start_control_plane() {
   # "restricted" Pod Security Standard, docs/architecture.md) stays visible.
   proc_start kube-apiserver "$bin/kube" kube-apiserver \
     --etcd-servers="http://127.0.0.1:$etcd_port" \
-    --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$apiserver_port" \
+    "${listen[@]}" --secure-port="$apiserver_port" \
     --cert-dir="$state/apiserver" \
     --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
     --client-ca-file="$pki/ca.crt" \
@@ -353,7 +361,6 @@ start_control_plane() {
     --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
     --requestheader-extra-headers-prefix=X-Remote-Extra- \
     --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
-    --endpoint-reconciler-type=none `# no pod ever dials the "kubernetes" Service, and 127.0.0.1 is no valid endpoint` \
     --profiling=false "${node_flags[@]}"
   proc_wait kube-apiserver 120 https_ok "https://127.0.0.1:$apiserver_port/readyz"
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # `make e2e` (and `make test`): the whole system on a real Kubernetes API server with a real node.
 #
-#   1. builds bin/kube, bin/kwok, bin/helm, and for the real node bin/kube-node and bin/pause (with
-#      containerd, runc, the CNI plugins and podman from Debian's packages) when missing or stale
-#      (scripts/cluster.sh build), the storybang image (scripts/images.sh; podman's layer cache
-#      makes it seconds when nothing changed) and bin/keda-webhooks (scripts/keda.sh build)
+#   1. builds bin/kube, bin/kwok, bin/helm, and for the real node bin/kube-node, bin/pause and
+#      bin/coredns (with containerd, runc, the CNI plugins and podman from Debian's packages) when
+#      missing or stale (scripts/cluster.sh build), the images the real node runs (scripts/images.sh
+#      cluster: StoryBang's three and the datastores'; podman's layer cache makes it seconds when
+#      nothing changed) and bin/keda-webhooks (scripts/keda.sh build)
 #   2. starts a cluster with its real node (CLUSTER_NODE=real scripts/cluster.sh up) and stops it on
 #      exit, whatever happens
 #   3. runs tests/e2e (Helm chart, the operator out of the cluster on the chart's RBAC, manifests/,
-#      and the storybang image in real containers on the real node: test_real_node.py)
+#      and on the real node: the storybang image in real containers, test_real_node.py, and the
+#      chart's whole platform with a writer's journey through it, test_platform.py)
 #   4. runs operator/tests/cluster (the operator in-process, on the RBAC of operator/rbac.yaml)
 #
 # The real node needs root and a machine of its own (scripts/cluster.sh). E2E_REAL_NODE=0 leaves it
@@ -34,8 +36,8 @@ if [[ ${1:-} == real ]]; then
   export CLUSTER_NODE=real
   scripts/cluster.sh build
   step=$SECONDS
-  scripts/images.sh storybang
-  log "image storybang ready in $((SECONDS - step))s"
+  scripts/images.sh cluster
+  log "images ready in $((SECONDS - step))s"
   trap 'scripts/cluster.sh down' EXIT
   scripts/cluster.sh up >/dev/null
   export STORYBANG_E2E_KUBECONFIG="${CLUSTER_STATE:-$ROOT/.cluster}/kubeconfig"
@@ -57,8 +59,8 @@ case "${E2E_CLUSTER:-local}" in
     scripts/cluster.sh build  # podman too, for the real node
     if [[ -n ${CLUSTER_NODE:-} ]]; then
       step=$SECONDS
-      scripts/images.sh storybang
-      log "image storybang ready in $((SECONDS - step))s"
+      scripts/images.sh cluster
+      log "images ready in $((SECONDS - step))s"
     fi
     # KEDA's admission webhooks (tests/e2e/keda.py), built from tools/keda when missing or stale.
     scripts/keda.sh build

@@ -7,10 +7,10 @@
 # operator renders and the services' settings, and last the whole system on a real Kubernetes API
 # server with a real node.
 #
-# The real node's runtime and kubelet (CLUSTER_NODE=real scripts/cluster.sh build) and the storybang
-# image it runs (scripts/images.sh) are made in the background, at the lowest priority, while the
-# services', models' and operator's tests run: those keep about one core of two busy. The last stage
-# waits for them (and shows their log if they failed).
+# The real node's runtime, kubelet and DNS (CLUSTER_NODE=real scripts/cluster.sh build) and the
+# images it runs (scripts/images.sh cluster) are made in the background, at the lowest priority,
+# while the services', models' and operator's tests run: those keep about one core of two busy. The
+# last stage waits for them (and shows their log if they failed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -30,7 +30,7 @@ scripts/lint.sh
 step "web client: typed API client up to date, build, unit tests, browser tests on storybang dev"
 scripts/web.sh test
 
-step "background: the real node's runtime and kubelet, and the storybang image"
+step "background: the real node's runtime, kubelet and DNS, and the images it runs"
 real_node_log=$(mktemp "${TMPDIR:-/tmp}/storybang-real-node.XXXXXX")
 real_node=
 # On the way out, whatever happens: the background build (its whole process group) and the servers.
@@ -39,7 +39,7 @@ cleanup() {
   scripts/servers.sh stop
 }
 trap cleanup EXIT
-setsid bash -c 'CLUSTER_NODE=real nice -n 19 scripts/cluster.sh build && nice -n 19 scripts/images.sh storybang' \
+setsid bash -c 'CLUSTER_NODE=real nice -n 19 scripts/cluster.sh build && nice -n 19 scripts/images.sh cluster' \
   >"$real_node_log" 2>&1 &
 real_node=$!
 echo "building in the background (log: $real_node_log)"
@@ -68,7 +68,7 @@ waited=$SECONDS
 if ! wait "$real_node"; then
   real_node=
   cat "$real_node_log"
-  echo "the real node's tools or the storybang image could not be built (above)" >&2
+  echo "the real node's tools or the images it runs could not be built (above)" >&2
   exit 1
 fi
 real_node=
