@@ -122,7 +122,7 @@ def _converge(
     live: dict[tuple[str, str], dict[str, Any]] = {}
     writes = 0
     for manifest in manifests:
-        written, obj = ctx.api.ensure(manifest)
+        written, obj = ctx.api.ensure(manifest, owner_uid=owner.metadata.uid)
         writes += written
         live[(manifest["kind"], manifest["metadata"]["name"])] = obj
     ctx.metrics.writes.labels(owner.kind).inc(writes + len(deleted))

@@ -166,6 +166,38 @@ def test_a_secret_is_read_as_its_metadata_never_its_data(namespace: str) -> None
     assert api.metadata("v1", "Secret", namespace, "no-such-secret") is None
 
 
+def test_a_child_written_after_its_owner_was_pruned_goes_at_the_next_prune(namespace: str) -> None:
+    """A pass that began before its owner changed may apply a child that a newer pass has just
+    pruned (the HPA of autoscaling turned off, applied again by the pass before): the next prune
+    with the same children to keep lists them again and deletes it, rather than trust the one it
+    remembers."""
+    assert KUBECONFIG
+    api = k8s.Api.connect(kubeconfig=KUBECONFIG, timeout=10, crd_cache_seconds=0)
+    core = kubernetes.client.CoreV1Api(kubernetes.config.new_client_from_config(config_file=KUBECONFIG))
+    uid = core.create_namespaced_config_map(namespace, {"metadata": {"name": "owner"}}).metadata.uid
+
+    def child(name: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": name,
+                "namespace": namespace,
+                "labels": {"storybang.io/owner-uid": uid},
+                "ownerReferences": [{"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}],
+            },
+        }
+
+    kinds, keep = [("v1", "ConfigMap")], [child("kept")]
+    api.ensure(child("kept"), owner_uid=uid)
+    assert api.prune(uid, namespace, kinds, keep) == []
+    assert api.prune(uid, namespace, kinds, keep) == []  # remembered: no list
+    api.ensure(child("stale"), owner_uid=uid)  # the older pass, after the newer one pruned
+    assert api.prune(uid, namespace, kinds, keep) == ["ConfigMap/stale"]
+    children = core.list_namespaced_config_map(namespace, label_selector=f"storybang.io/owner-uid={uid}").items
+    assert [c.metadata.name for c in children] == ["kept"]
+
+
 def _lists_of(api: kubernetes.client.ApiClient, resource: str) -> float:
     """LIST requests the API server has answered for `resource`, all clients together."""
     request = api.param_serialize("GET", "/metrics", auth_settings=["BearerToken"])

@@ -65,8 +65,10 @@ class Api:
         self._crd_cache_seconds = crd_cache_seconds
         self._crd_cache: dict[str, tuple[float, bool]] = {}
         self._lock = threading.Lock()
-        # What each owner's last complete prune kept, by owner uid (see `prune`).
+        # What each owner's last complete prune kept, by owner uid, and how many times each owner's
+        # children were written (see `prune`).
         self._pruned: dict[str, frozenset[tuple[str, ...]]] = {}
+        self._child_writes: dict[str, int] = {}
 
     @classmethod
     def connect(cls, *, kubeconfig: str | None, timeout: float, crd_cache_seconds: float) -> Api:
@@ -233,10 +235,11 @@ class Api:
             content_type=APPLY_CONTENT_TYPE,
         )
 
-    def ensure(self, manifest: Mapping[str, Any]) -> tuple[bool, dict[str, Any]]:
+    def ensure(self, manifest: Mapping[str, Any], *, owner_uid: str | None = None) -> tuple[bool, dict[str, Any]]:
         """Make the live object match the manifest; (whether anything was written, the object).
 
-        A converged object costs a read and a dry-run apply, and no write."""
+        A converged object costs a read and a dry-run apply, and no write. `owner_uid`: the object
+        is a child of that owner, whose next prune then lists its children again (see `prune`)."""
         meta = manifest["metadata"]
         live = self.get(str(manifest["apiVersion"]), str(manifest["kind"]), meta.get("namespace"), meta["name"])
         if live is not None and hands_over_replicas(manifest, live):
@@ -247,7 +250,11 @@ class Api:
             if comparable(preview) == comparable(live):
                 return False, dict(live)
         logger.info("applying %s %s/%s", manifest["kind"], meta.get("namespace"), meta["name"])
-        return True, dict(self.apply(manifest))
+        applied = dict(self.apply(manifest))
+        if owner_uid is not None:
+            self._child_writes[owner_uid] = self._child_writes.get(owner_uid, 0) + 1
+            self._pruned.pop(owner_uid, None)
+        return True, applied
 
     def _hand_over_replicas(self, manifest: Mapping[str, Any], live: Mapping[str, Any]) -> None:
         """Keep the live replica count when the operator stops applying it: another field
@@ -332,12 +339,16 @@ class Api:
         Only the operator makes an owner's children, and only ones it keeps: once a prune has
         completed, another with the same children to keep (and of the same kinds) would find
         nothing, so it is not asked again (one list per kind, on every pass of every resource,
-        otherwise). The first pass of each owner in a process does prune."""
+        otherwise). The first pass of each owner in a process does prune, and so does the first
+        after any of its children was written (`ensure` with its uid): a pass that began before
+        its owner changed may apply a child that a newer pass has just pruned, and only listing
+        again finds it. A prune that such a write overtook is not remembered either."""
         wanted = {(m["apiVersion"], m["kind"], m["metadata"]["name"]) for m in keep}
         kinds = list(kinds)
         done = frozenset(wanted | {("kind", api_version, kind) for api_version, kind in kinds})
         if self._pruned.get(owner_uid) == done:
             return []
+        writes = self._child_writes.get(owner_uid, 0)
         deleted = []
         for api_version, kind in kinds:
             for obj in self.list_objects(api_version, kind, namespace, selector=f"storybang.io/owner-uid={owner_uid}"):
@@ -347,9 +358,12 @@ class Api:
                     logger.info("pruning %s %s/%s", kind, namespace, meta["name"])
                     self.delete(api_version, kind, namespace, meta["name"], meta["uid"])
                     deleted.append(f"{kind}/{meta['name']}")
-        if len(self._pruned) >= PRUNED_REMEMBERED:
-            self._pruned.clear()  # owners deleted long ago: the next pass of each prunes once more
-        self._pruned[owner_uid] = done
+        if len(self._pruned) >= PRUNED_REMEMBERED or len(self._child_writes) >= PRUNED_REMEMBERED:
+            # Owners deleted long ago: the next pass of each prunes once more.
+            self._pruned.clear()
+            self._child_writes.clear()
+        elif self._child_writes.get(owner_uid, 0) == writes:
+            self._pruned[owner_uid] = done
         return deleted
 
 
