@@ -18,6 +18,7 @@ every pod of the release lands there; both are restored afterwards. Carries the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -98,8 +99,7 @@ def values() -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="module")
-def images(cluster: Cluster) -> list[str]:
+def import_images(cluster: Cluster) -> list[str]:
     """The images, from podman's storage into the node's containerd (`scripts/cluster.sh load`)."""
     if not any(node.metadata.name == REAL_NODE for node in cluster.core.list_node().items):
         pytest.fail(f"the cluster has no node {REAL_NODE}: start it with CLUSTER_NODE=real (scripts/e2e.sh does)")
@@ -115,8 +115,8 @@ def images(cluster: Cluster) -> list[str]:
     return refs
 
 
-@pytest.fixture(scope="module")
-def only_the_real_node(cluster: Cluster) -> Iterator[None]:
+@contextlib.contextmanager
+def real_node_only(cluster: Cluster) -> Iterator[None]:
     """Every new pod lands on the real node: the fake ones are cordoned, the real one untainted."""
     fakes = [n.metadata.name for n in cluster.core.list_node().items if n.metadata.name != REAL_NODE]
     for name in fakes:
@@ -129,6 +129,17 @@ def only_the_real_node(cluster: Cluster) -> Iterator[None]:
         for name in fakes:
             cluster.core.patch_node(name, {"spec": {"unschedulable": None}})
         cluster.core.patch_node(REAL_NODE, {"spec": {"taints": [t.to_dict() for t in taints]}})
+
+
+@pytest.fixture(scope="module")
+def images(cluster: Cluster) -> list[str]:
+    return import_images(cluster)
+
+
+@pytest.fixture(scope="module")
+def only_the_real_node(cluster: Cluster) -> Iterator[None]:
+    with real_node_only(cluster):
+        yield
 
 
 @dataclass(frozen=True)
@@ -167,6 +178,14 @@ def describe_pods(cluster: Cluster, namespace: str) -> str:
     return "\n".join(lines)
 
 
+def wait_until_ready(cluster: Cluster, namespace: str) -> None:
+    """Every custom resource Ready at its generation and every pod Ready."""
+    kinds = ("Platform", "DomainService", "Generator", "ModelServer")
+    resources = [r for kind in kinds for r in cluster.resources(namespace, kind)]
+    cluster.wait_all_ready(namespace, resources, timeout=600)
+    eventually(lambda: pods_ready(cluster, namespace), timeout=300, interval=2)
+
+
 @pytest.fixture(scope="module")
 def platform(
     cluster: Cluster, images: list[str], only_the_real_node: None, tmp_path_factory: pytest.TempPathFactory
@@ -178,10 +197,7 @@ def platform(
     try:
         # --wait: the datastores and the operator Ready, and the migrations' hook Job succeeded.
         cluster.helm("install", RELEASE, str(CHART), "-n", namespace, "-f", str(path), "--wait", "--timeout", "10m")
-        kinds = ("Platform", "DomainService", "Generator", "ModelServer")
-        resources = [r for kind in kinds for r in cluster.resources(namespace, kind)]
-        cluster.wait_all_ready(namespace, resources, timeout=600)
-        eventually(lambda: pods_ready(cluster, namespace), timeout=300, interval=2)
+        wait_until_ready(cluster, namespace)
     except BaseException:
         print(describe_pods(cluster, namespace))
         raise
