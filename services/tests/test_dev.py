@@ -3,13 +3,11 @@ on the in-process worker, and its events arrive over Socket.IO."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-from typing import Any
 
 import httpx
-import socketio  # type: ignore[import-untyped]
 
+from storybang_testing.journey import JobEvents
 from storybang_testing.waiting import free_port
 from tests.processes import storybang
 
@@ -36,26 +34,12 @@ async def test_a_translation_runs_in_process_and_its_events_arrive_over_socketio
                 )
             ).json()
 
-            received: list[tuple[str, dict[str, Any]]] = []
-            done = asyncio.Event()
-            sio = socketio.AsyncClient(reconnection=False)
-
-            @sio.on("*")  # type: ignore[untyped-decorator]
-            async def any_event(name: str, data: dict[str, Any]) -> None:
-                received.append((name, data))
-                if name in ("generation.completed", "generation.failed"):
-                    done.set()
-
-            await sio.connect(base, auth={"token": token}, transports=["websocket"], socketio_path="socket.io")
-            try:
-                body = {"task": "translate", "input": {"story_id": story["id"], "target_language": "es"}}
+            body = {"task": "translate", "input": {"story_id": story["id"], "target_language": "es"}}
+            async with JobEvents().connected(base, token) as events:
                 job = (await http.post("/api/v1/generations", headers=headers, json=body)).json()
-                await asyncio.wait_for(done.wait(), 60)
-            finally:
-                await sio.disconnect()
+                await events.finished(job["id"], 60)
 
-            names = [name for name, data in received if data.get("id") == job["id"]]
-            assert names == ["generation.queued", "generation.started", "generation.completed"], received
-            assert all("event_id" in data for _, data in received)
+            assert events.names(job["id"]) == ["generation.queued", "generation.started", "generation.completed"]
+            assert all("event_id" in data for _, _, data in events.received)
             kept = (await http.get(f"/api/v1/stories/{story['id']}", headers=headers)).json()
             assert "zorro" in kept["translations"]["es"]["paragraphs"][0]["text"].lower()

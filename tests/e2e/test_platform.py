@@ -22,6 +22,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -30,11 +31,10 @@ from typing import Any
 
 import httpx
 import pytest
-import socketio  # type: ignore[import-untyped]
 import yaml
 
 from kube import CHART, REPO, Cluster
-from storybang_testing.journey import make_an_illustrated_story, wait_job
+from storybang_testing.journey import JobEvents, make_an_illustrated_story, wait_job
 from storybang_testing.kube import eventually
 
 pytestmark = pytest.mark.real_node
@@ -198,6 +198,7 @@ def platform(
         # --wait: the datastores and the operator Ready, and the migrations' hook Job succeeded.
         cluster.helm("install", RELEASE, str(CHART), "-n", namespace, "-f", str(path), "--wait", "--timeout", "10m")
         wait_until_ready(cluster, namespace)
+        IngressRoutes(cluster, namespace).wait_reachable()
     except BaseException:
         print(describe_pods(cluster, namespace))
         raise
@@ -233,6 +234,21 @@ class IngressRoutes(httpx.AsyncBaseTransport):
         best = max((p for p in self.routes if matches(p)), key=len, default=None)
         assert best is not None, f"the Ingress routes no prefix of {path}"
         return self.routes[best]
+
+    def wait_reachable(self, timeout: float = 60) -> None:
+        """Until every Service routed to takes connections: a Service answers once kube-proxy has
+        written its rules, a moment after its pods are Ready."""
+
+        def connects(address: str) -> bool:
+            host, port = address.rsplit(":", 1)
+            try:
+                socket.create_connection((host, int(port)), timeout=2).close()
+            except OSError:
+                return False
+            return True
+
+        for address in sorted(set(self.routes.values())):
+            eventually(lambda: connects(address), timeout=timeout, interval=0.5)  # noqa: B023
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host, port = self.backend(request.url.path).rsplit(":", 1)
@@ -290,32 +306,18 @@ async def test_a_worker_killed_mid_story_the_story_completes_once(cluster: Clust
         assert (await http.post("/api/v1/auth/register", json=account | {"display_name": "Kay"})).status_code == 201
         token = (await http.post("/api/v1/auth/login", json=account)).json()["access_token"]
         http.headers["Authorization"] = f"Bearer {token}"
-        completed: list[dict[str, Any]] = []
-        started = asyncio.Event()
-        sio = socketio.AsyncClient(reconnection=True)
-
-        @sio.on("generation.started")  # type: ignore[untyped-decorator]
-        async def on_started(data: dict[str, Any]) -> None:
-            started.set()
-
-        @sio.on("generation.completed")  # type: ignore[untyped-decorator]
-        async def on_completed(data: dict[str, Any]) -> None:
-            completed.append(data)
-
-        await sio.connect(f"http://{routes.backend('/socket.io/')}", auth={"token": token}, transports=["websocket"])
-        try:
-            body = {"task": "story", "input": {"prompt": "A kite over the hill", "length": "short", "save": True}}
+        body = {"task": "story", "input": {"prompt": "A kite over the hill", "length": "short", "save": True}}
+        notifier = f"http://{routes.backend('/socket.io/')}"
+        async with JobEvents(reconnection=True).connected(notifier, token) as events:  # as the web client
             job = (await http.post("/api/v1/generations", json=body)).json()
-            await asyncio.wait_for(started.wait(), STORY_SECONDS)
+            await events.until(job["id"], ["generation.started"], STORY_SECONDS)
             [worker] = pods_of(cluster, platform.namespace, "-story-")
             cluster.core.delete_namespaced_pod(worker.metadata.name, platform.namespace, grace_period_seconds=0)
             log.info("killed %s with job %s running", worker.metadata.name, job["id"])
             done = await wait_job(http, job["id"], STORY_SECONDS + 2 * HEARTBEAT_SECONDS)
             assert done["status"] == "succeeded", done
             await asyncio.sleep(3)  # a second completion, if there were one, would be on its way
-        finally:
-            await sio.disconnect()
-        assert [c["id"] for c in completed if c["id"] == job["id"]] == [job["id"]]
+        assert events.names(job["id"]).count("generation.completed") == 1, events.of(job["id"])
         stories = (await http.get("/api/v1/stories")).json()
         assert [s["id"] for s in stories["items"]] == [done["result"]["story_id"]]
 

@@ -4,14 +4,12 @@ to the whole story (the figures of services/bench/story.py, end to end)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
-import socketio  # type: ignore[import-untyped]
 
+from storybang_testing.journey import JobEvents
 from storybang_testing.waiting import free_port
 from tests.processes import storybang
 
@@ -29,33 +27,19 @@ async def test_storybang_dev_streams_a_short_story_from_its_embedded_model(tmp_p
             token = (await http.post("/api/v1/auth/login", json=account)).json()["access_token"]
             http.headers["Authorization"] = f"Bearer {token}"
 
-            received: list[tuple[float, str, dict[str, Any]]] = []
-            done = asyncio.Event()
-            sio = socketio.AsyncClient(reconnection=False)
-
-            @sio.on("*")  # type: ignore[untyped-decorator]
-            async def any_event(name: str, data: dict[str, Any]) -> None:
-                received.append((time.perf_counter(), name, data))
-                if name in ("generation.completed", "generation.failed"):
-                    done.set()
-
-            await sio.connect(base, auth={"token": token}, transports=["websocket"], socketio_path="socket.io")
-            try:
-                body = {
-                    "task": "story",
-                    "input": {
-                        "prompt": "a brave little fox who finds a map",
-                        "audience": "children",
-                        "length": "short",
-                    },
-                }
+            body = {
+                "task": "story",
+                "input": {
+                    "prompt": "a brave little fox who finds a map",
+                    "audience": "children",
+                    "length": "short",
+                },
+            }
+            async with JobEvents().connected(base, token) as events:
                 asked = time.perf_counter()
                 job = (await http.post("/api/v1/generations", json=body)).json()
-                await asyncio.wait_for(done.wait(), STORY_SECONDS)
-            finally:
-                await sio.disconnect()
+                mine = await events.finished(job["id"], STORY_SECONDS)
 
-            mine = [(at, name, data) for at, name, data in received if data.get("id") == job["id"]]
             assert mine[-1][1] == "generation.completed", mine[-1]
             deltas = [(at, data["delta"]) for at, name, data in mine if name == "generation.progress"]
             assert len(deltas) >= 20  # streamed a few words at a time, not in one piece at the end

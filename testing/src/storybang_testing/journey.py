@@ -5,10 +5,58 @@ python-socketio's asyncio client (the services' `test` extra)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpx
 import socketio  # type: ignore[import-untyped]
+
+ENDS = ("generation.completed", "generation.failed")
+Event = tuple[float, str, dict[str, Any]]  # arrival (time.perf_counter()), name, data
+
+
+class JobEvents:
+    """One user's Socket.IO connection, as a client keeps it: every event it receives, in order,
+    with its arrival time. Events of a job that arrive before its id is known are kept too."""
+
+    def __init__(self, *, reconnection: bool = False) -> None:
+        self.sio = socketio.AsyncClient(reconnection=reconnection)
+        self.received: list[Event] = []
+        self._arrived = asyncio.Event()
+        self.sio.on("*", self._on_event)
+
+    async def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        self.received.append((time.perf_counter(), name, data))
+        self._arrived.set()
+
+    @contextlib.asynccontextmanager
+    async def connected(self, url: str, token: str, **options: Any) -> AsyncIterator[JobEvents]:
+        await self.sio.connect(url, auth={"token": token}, transports=["websocket"], **options)
+        try:
+            yield self
+        finally:
+            await self.sio.disconnect()
+
+    def of(self, job_id: str) -> list[Event]:
+        return [event for event in self.received if event[2].get("id") == job_id]
+
+    def names(self, job_id: str) -> list[str]:
+        return [name for _, name, _ in self.of(job_id)]
+
+    async def until(self, job_id: str, names: Iterable[str], seconds: float) -> list[Event]:
+        """The job's events once one of `names` has arrived; TimeoutError after `seconds`."""
+        wanted = set(names)
+        async with asyncio.timeout(seconds):
+            while True:
+                self._arrived.clear()  # before the check: an event arriving after it wakes the wait
+                if wanted.intersection(self.names(job_id)):
+                    return self.of(job_id)
+                await self._arrived.wait()
+
+    async def finished(self, job_id: str, seconds: float) -> list[Event]:
+        return await self.until(job_id, ENDS, seconds)
 
 
 async def wait_job(http: httpx.AsyncClient, job_id: str, seconds: float) -> dict[str, Any]:
@@ -49,34 +97,20 @@ async def make_an_illustrated_story(
         if photo is not None:
             await describe_the_photo(http, character["id"], photo)
 
-        events: list[tuple[str, dict[str, Any]]] = []
-        finished = asyncio.Event()
-        sio = socketio.AsyncClient(reconnection=False)
-
-        @sio.on("*")  # type: ignore[untyped-decorator]
-        async def on_event(name: str, data: dict[str, Any]) -> None:
-            events.append((name, data))
-            if name in ("generation.completed", "generation.failed") and data.get("task") == "story":
-                finished.set()
-
-        await sio.connect(notifier, auth={"token": token}, transports=["websocket"])
-        try:
-            body = {
-                "task": "story",
-                "input": {
-                    "prompt": "Pip the fox finds a lost kite",
-                    "audience": "children",
-                    "character_ids": [character["id"]],
-                    "values": ["kindness"],
-                    "length": "short",
-                    "save": True,
-                },
-            }
+        body = {
+            "task": "story",
+            "input": {
+                "prompt": "Pip the fox finds a lost kite",
+                "audience": "children",
+                "character_ids": [character["id"]],
+                "values": ["kindness"],
+                "length": "short",
+                "save": True,
+            },
+        }
+        async with JobEvents().connected(notifier, token) as events:
             story_job = (await http.post("/api/v1/generations", json=body)).json()
-            await asyncio.wait_for(finished.wait(), story_seconds)
-        finally:
-            await sio.disconnect()
-        mine = [(n, d) for n, d in events if d.get("id") == story_job["id"]]
+            mine = [(name, data) for _, name, data in await events.finished(story_job["id"], story_seconds)]
         names = [n for n, _ in mine]
         assert names[0] == "generation.queued"
         assert names[1] == "generation.started"
