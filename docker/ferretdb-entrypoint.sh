@@ -10,6 +10,10 @@
 #   MONGO_INITDB_DATABASE                                   accepted and unused (the database the official
 #                                                           image runs init scripts in; here MONGO_APP_DATABASE)
 #
+# Releases of the chart before the stand-in images existed named StoryBang's user
+# STORYBANG_MONGO_DATABASE/USERNAME/PASSWORD (their init script read those); they are read when the
+# MONGO_APP_* names are absent, so that such a release runs on this image and can be upgraded.
+#
 # The official image runs the chart's init script (/docker-entrypoint-initdb.d/*.js) with mongosh,
 # which this image lacks; it does natively what that script does, making the application user. Users
 # authenticate with SCRAM-SHA-256 or SCRAM-SHA-1 (FerretDB's "new authentication"), and every command
@@ -83,6 +87,8 @@ init_data() {
 
 if [[ ${1:-} == mongod || ${1:-} == -* ]]; then
   [[ $1 != mongod ]] || shift
+  : "${MONGO_APP_DATABASE:=${STORYBANG_MONGO_DATABASE:-}}" "${MONGO_APP_USERNAME:=${STORYBANG_MONGO_USERNAME:-}}"
+  : "${MONGO_APP_PASSWORD:=${STORYBANG_MONGO_PASSWORD:-}}"
   (($# == 0)) || log "ignoring mongod's options: $*"
   if [[ -n ${MONGO_INITDB_ROOT_USERNAME:-} || -n ${MONGO_INITDB_ROOT_PASSWORD:-} ]]; then
     [[ -n ${MONGO_INITDB_ROOT_USERNAME:-} && -n ${MONGO_INITDB_ROOT_PASSWORD:-} ]] ||
@@ -100,7 +106,7 @@ if [[ ${1:-} == mongod || ${1:-} == -* ]]; then
     auth=()
   fi
   # As the official image: the server needs none of them, so they stay out of its environment.
-  unset "${!MONGO_INITDB_@}" "${!MONGO_APP_@}"
+  unset "${!MONGO_INITDB_@}" "${!MONGO_APP_@}" "${!STORYBANG_MONGO_@}"
   exec "${FERRETDB[@]}" --sqlite-url="file:$DATA/" --listen-addr=0.0.0.0:27017 "${auth[@]}"
 fi
 exec "$@"

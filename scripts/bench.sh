@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # `make bench`: start the real servers and print every benchmark's figures and ratios. Nothing here
-# asserts a timing. BENCH=api,metrics,jobs,notifier,inference,story,operator,web picks some (default:
-# all). The model benchmarks (inference, story) and the web client's (web: a real `storybang dev` in
-# Debian's chromium, web/bench/) need no servers: BENCH=story alone starts none.
+# asserts a timing. BENCH=api,metrics,jobs,notifier,inference,story,operator,web,platform picks some
+# (default: all). The model benchmarks (inference, story) and the web client's (web: a real
+# `storybang dev` in Debian's chromium, web/bench/) need no servers: BENCH=story alone starts none.
+# platform installs the chart's whole platform on a cluster's real node (root; its own cluster).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PY="$ROOT/${VENV:-.venv}/bin/python"
-WANT=",${BENCH:-api,metrics,jobs,notifier,inference,story,operator,web},"
+WANT=",${BENCH:-api,metrics,jobs,notifier,inference,story,operator,web,platform},"
 want() { [[ $WANT == *",$1,"* ]]; }
 
 if want api || want metrics || want jobs || want notifier; then
@@ -23,7 +24,7 @@ want api && (cd services && "$PY" -m bench.api)
 want metrics && (cd services && "$PY" -m bench.metrics)
 want jobs && (cd services && "$PY" -m bench.jobs)
 want notifier && (cd services && "$PY" -m bench.notifier)
-if want inference || want story || want web; then
+if want inference || want story || want web || want platform; then
   scripts/inference-env.sh
 fi
 want inference && (cd services && "$ROOT/.venv-inference/bin/python" -m bench.inference)
@@ -35,4 +36,9 @@ fi
 if want operator && [ -f tests/e2e/bench_operator.py ]; then
   scripts/cluster.sh build
   "$PY" tests/e2e/bench_operator.py
+fi
+if want platform; then
+  CLUSTER_NODE=real scripts/cluster.sh build
+  scripts/images.sh cluster
+  "$PY" tests/e2e/bench_platform.py
 fi

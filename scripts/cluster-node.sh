@@ -392,11 +392,18 @@ clean_node() {
 cmd_load() {
   (($# > 0)) || die "usage: $0 load IMAGE..."
   containerd_ready >/dev/null 2>&1 || die "no real node is up: CLUSTER_NODE=real scripts/cluster.sh up"
-  local image start
+  local image start id
   for image; do
     start=$SECONDS
     podman image exists "$image" || die "no image $image in podman's storage (scripts/images.sh builds them)"
+    # Each import is labelled with podman's image id: the same image is not imported twice.
+    id=$(podman image inspect --format '{{.Id}}' "$image")
+    if [[ -n $(ctr images ls -q "name==\"$image\",labels.\"storybang.io/podman-id\"==\"$id\"") ]]; then
+      log "$image is loaded already"
+      continue
+    fi
     podman save "$image" | ctr images import - >/dev/null
+    ctr images label "$image" "storybang.io/podman-id=$id" >/dev/null
     log "loaded $image in $((SECONDS - start))s"
   done
 }

@@ -4,13 +4,15 @@
 #   1. builds bin/kube, bin/kwok, bin/helm, and for the real node bin/kube-node, bin/pause and
 #      bin/coredns (with containerd, runc, the CNI plugins and podman from Debian's packages) when
 #      missing or stale (scripts/cluster.sh build), the images the real node runs (scripts/images.sh
-#      cluster: StoryBang's three and the datastores'; podman's layer cache makes it seconds when
-#      nothing changed) and bin/keda-webhooks (scripts/keda.sh build)
+#      cluster previous: StoryBang's three, the datastores', and the previous release's two, which
+#      the upgrade test starts from; podman's layer cache makes it seconds when nothing changed) and
+#      bin/keda-webhooks (scripts/keda.sh build)
 #   2. starts a cluster with its real node (CLUSTER_NODE=real scripts/cluster.sh up) and stops it on
 #      exit, whatever happens
 #   3. runs tests/e2e (Helm chart, the operator out of the cluster on the chart's RBAC, manifests/,
 #      and on the real node: the storybang image in real containers, test_real_node.py, and the
-#      chart's whole platform with a writer's journey through it, test_platform.py)
+#      chart's whole platform with a writer's journey through it, test_platform.py, and the
+#      previous release's platform upgraded to this one with a writer's data, test_platform_upgrade.py)
 #   4. runs operator/tests/cluster (the operator in-process, on the RBAC of operator/rbac.yaml)
 #
 # The real node needs root and a machine of its own (scripts/cluster.sh). E2E_REAL_NODE=0 leaves it
@@ -36,7 +38,7 @@ if [[ ${1:-} == real ]]; then
   export CLUSTER_NODE=real
   scripts/cluster.sh build
   step=$SECONDS
-  scripts/images.sh cluster
+  scripts/images.sh cluster previous
   log "images ready in $((SECONDS - step))s"
   trap 'scripts/cluster.sh down' EXIT
   scripts/cluster.sh up >/dev/null
@@ -59,7 +61,7 @@ case "${E2E_CLUSTER:-local}" in
     scripts/cluster.sh build  # podman too, for the real node
     if [[ -n ${CLUSTER_NODE:-} ]]; then
       step=$SECONDS
-      scripts/images.sh cluster
+      scripts/images.sh cluster previous
       log "images ready in $((SECONDS - step))s"
     fi
     # KEDA's admission webhooks (tests/e2e/keda.py), built from tools/keda when missing or stale.

@@ -4,6 +4,7 @@
 #
 #   scripts/images.sh [IMAGE...]    (default: storybang storybang-operator)
 #   scripts/images.sh base          only the local base image
+#   scripts/images.sh previous      the previous release's storybang and storybang-operator (below)
 #
 # IMAGE is storybang, storybang-operator, storybang-inference, or one of the datastores' images:
 # storybang-redis, storybang-mariadb, storybang-ferretdb (`datastores` builds all three; `cluster`
@@ -12,6 +13,10 @@
 # from Debian's packages for clusters that reach no registry; the chart's pods run them unchanged
 # once their values point at them. storybang-ferretdb carries FerretDB's own command, built here
 # from the FerretDB module that tools/ferretdb pins (bin/ferretdb-upstream).
+#
+# `previous` builds the images of the release that the upgrade test on the real node starts from
+# (tests/e2e/previous-release, tests/e2e/test_platform_upgrade.py): that release's own
+# scripts/images.sh, on its own source (git archive), on the same base, tagged `previous`.
 #
 # StoryBang's images are built on the build argument PYTHON_IMAGE, the datastores' on DEBIAN_IMAGE.
 # Where a registry is reachable they are the official python:3.11-slim-bookworm and
@@ -139,6 +144,22 @@ print(m.version("llama-cpp-python") if sys.version_info[:2] == (3, 11) else "")'
   echo "$dir"
 }
 
+# previous TOOL: storybang:previous and storybang-operator:previous, from the release that
+# tests/e2e/previous-release names. Its storybang image carries a web client, which its build would
+# make first (npm, minutes): today's web/dist goes in instead; the upgrade test runs no web front.
+previous() {
+  local tool=$1 rev dir
+  rev=$(grep -v '^#' tests/e2e/previous-release | grep -m1 .)
+  [[ -f web/dist/index.html ]] || scripts/web.sh build
+  dir=$(mktemp -d "${TMPDIR:-/tmp}/storybang-previous.XXXXXX")
+  git archive "$rev" | tar -x -C "$dir"
+  mkdir -p "$dir/web" && cp -a web/dist "$dir/web/dist"
+  log "building the previous release's images ($rev) with its own scripts/images.sh"
+  PYTHON_IMAGE=${PYTHON_IMAGE:-$(base_image "$tool" "$OFFICIAL_PYTHON")} TAG=previous \
+    "$dir/scripts/images.sh" storybang storybang-operator
+  rm -rf "$dir"
+}
+
 # go in tools/ferretdb, whose go.mod pins FerretDB's version.
 pinned_go() { (cd tools/ferretdb && GOTOOLCHAIN=local go "$@"); }
 
@@ -190,18 +211,23 @@ main() {
     local_base
     return
   fi
-  local images=() image
+  local images=() image build_previous=
+  for image in "$@"; do
+    [[ $image == previous ]] && build_previous=1
+  done
   for image in "$@"; do
     case $image in
       datastores) images+=("${DATASTORES[@]}") ;;
       cluster) images+=(storybang storybang-operator storybang-inference "${DATASTORES[@]}") ;;
+      previous) ;;
       *) images+=("$image") ;;
     esac
   done
-  [[ ${#images[@]} -gt 0 ]] || images=(storybang storybang-operator)
+  [[ ${#images[@]} -gt 0 || -n $build_previous ]] || images=(storybang storybang-operator)
   for image in "${images[@]}"; do
     build "$tool" "$image"
   done
+  [[ -z $build_previous ]] || previous "$tool"
   "$tool" images --filter "reference=*storybang*" >&2
 }
 

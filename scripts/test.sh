@@ -8,9 +8,9 @@
 # server with a real node.
 #
 # The real node's runtime, kubelet and DNS (CLUSTER_NODE=real scripts/cluster.sh build) and the
-# images it runs (scripts/images.sh cluster) are made in the background, at the lowest priority,
-# while the services', models' and operator's tests run: those keep about one core of two busy. The
-# last stage waits for them (and shows their log if they failed).
+# images it runs (scripts/images.sh cluster previous) are made in the background, at the lowest
+# priority, while the services', models' and operator's tests run: those keep about one core of two
+# busy. The last stage waits for them (and shows their log if they failed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -39,7 +39,7 @@ cleanup() {
   scripts/servers.sh stop
 }
 trap cleanup EXIT
-setsid bash -c 'CLUSTER_NODE=real nice -n 19 scripts/cluster.sh build && nice -n 19 scripts/images.sh cluster' \
+setsid bash -c 'CLUSTER_NODE=real nice -n 19 scripts/cluster.sh build && nice -n 19 scripts/images.sh cluster previous' \
   >"$real_node_log" 2>&1 &
 real_node=$!
 echo "building in the background (log: $real_node_log)"

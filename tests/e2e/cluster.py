@@ -19,6 +19,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -35,6 +36,8 @@ from storybang_testing.kube import FAKE_NODE, fake_nodes
 
 log = logging.getLogger("e2e")
 DEFAULT_CLASS = "storageclass.kubernetes.io/is-default-class"
+# Where VolumeProvisioner makes its volumes (the end-to-end tests run as root).
+VOLUMES = Path("/var/lib/storybang-e2e")
 
 
 @contextlib.contextmanager
@@ -148,8 +151,10 @@ def cluster_for_tests() -> Iterator[Cluster]:
 
 class VolumeProvisioner:
     """Binds every pending claim without a class to a volume made for it, and deletes volumes
-    whose claim is gone: a stand-in for a dynamic provisioner, which a cluster of fake nodes does
-    not have (no kubelet, no CSI driver). The volumes are never mounted: no container runs."""
+    whose claim is gone: a stand-in for a dynamic provisioner, which this cluster does not have
+    (no CSI driver). Each volume is a directory of this machine (hostPath), which the real node's
+    pods mount: it is made here, writable by the pod's non-root user (a hostPath volume gets no
+    fsGroup), and removed with its volume. Fake nodes' pods never mount theirs."""
 
     def __init__(self, cluster: Cluster, *, interval: float = 0.5) -> None:
         self._core = cluster.core
@@ -185,6 +190,7 @@ class VolumeProvisioner:
         for pv in self._core.list_persistent_volume(label_selector="storybang.io/e2e=true").items:
             if pv.status.phase in ("Released", "Failed"):
                 self._core.delete_persistent_volume(pv.metadata.name)
+                shutil.rmtree(pv.spec.host_path.path, ignore_errors=True)
 
     def _exists(self, uid: str) -> bool:
         try:
@@ -196,6 +202,9 @@ class VolumeProvisioner:
         return True
 
     def _provision(self, pvc: Any) -> None:
+        directory = VOLUMES / pvc.metadata.uid
+        directory.mkdir(parents=True, exist_ok=True)
+        directory.chmod(0o777)  # the datastores run as users of their own; nothing else is on it
         self._core.create_persistent_volume(
             {
                 "metadata": {
@@ -212,7 +221,7 @@ class VolumeProvisioner:
                         "name": pvc.metadata.name,
                         "uid": pvc.metadata.uid,
                     },
-                    "hostPath": {"path": f"/var/lib/storybang-e2e/{pvc.metadata.uid}"},
+                    "hostPath": {"path": str(directory)},
                 },
             }
         )

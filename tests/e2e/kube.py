@@ -11,6 +11,7 @@ import dataclasses
 import os
 import shutil
 import subprocess
+import tarfile
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -25,6 +26,13 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / "bin"
 MANIFESTS = REPO / "manifests"
 CHART = REPO / "charts" / "storybang"
+CRDS_CHART = REPO / "charts" / "storybang-crds"
+# The commit of the release the upgrade tests start from (the file says which and why).
+PREVIOUS = next(
+    line
+    for line in (Path(__file__).parent / "previous-release").read_text().splitlines()
+    if line.strip() and not line.startswith("#")
+).strip()
 GROUP, VERSION = "storybang.io", "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 PLURALS = {
@@ -52,6 +60,26 @@ def eventually_gone(read: Callable[[], Any], timeout: float = 60.0) -> None:
         return False
 
     eventually(gone, timeout=timeout)
+
+
+def previous_chart(directory: Path) -> Path:
+    """The chart of the PREVIOUS release, from git, unpacked under `directory`."""
+    archive = directory / "chart.tar"
+    git = ["git", "-C", str(REPO), "archive", "-o", str(archive), PREVIOUS, "charts/storybang"]
+    subprocess.run(git, check=True, timeout=60)
+    with tarfile.open(archive) as tar:
+        tar.extractall(directory, filter="data")
+    return directory / "charts" / "storybang"
+
+
+def previous_crds_as_helm_left_them(cluster: Cluster, chart: Path) -> None:
+    """The CRDs of the previous chart, with no release owning them: what `helm install` of it made
+    (in this cluster other tests may have installed newer ones first; they are replaced)."""
+    for path in sorted((chart / "crds").glob("*.yaml")):
+        replaced = cluster.kubectl("replace", "-f", str(path), check=False)
+        if replaced.returncode != 0:
+            assert "NotFound" in replaced.stderr, replaced.stderr
+            cluster.kubectl("create", "-f", str(path))
 
 
 def tool(name: str) -> str:

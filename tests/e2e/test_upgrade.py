@@ -9,33 +9,24 @@ never deletes; that they survive is checked as well.
 from __future__ import annotations
 
 import base64
-import subprocess
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import kube
 from cluster import VolumeProvisioner
-from kube import CHART, PLURALS, REPO, Cluster
+from kube import CHART, PLURALS, Cluster
 
-# The chart as released before the CRDs had a chart of their own: its Platform CRD has no
-# spec.trustedProxies, and Helm installed its CRDs from crds/ (no release owns them).
-PREVIOUS = "cf808cb"
-CRDS_CHART = REPO / "charts" / "storybang-crds"
+# The previous release (kube.PREVIOUS) is the chart as it was before the CRDs had a chart of their
+# own: its Platform CRD has no spec.trustedProxies, and Helm installed its CRDs from crds/.
 RELEASE = "upgraded"
 CREDENTIALS = ("redis", "mysql", "mongodb", "signing-key")
 
 
 @pytest.fixture
 def previous_chart(tmp_path: Path) -> Path:
-    archive = tmp_path / "chart.tar"
-    subprocess.run(
-        ["git", "-C", str(REPO), "archive", "-o", str(archive), PREVIOUS, "charts/storybang"], check=True, timeout=60
-    )
-    with tarfile.open(archive) as tar:
-        tar.extractall(tmp_path, filter="data")
-    return tmp_path / "charts" / "storybang"
+    return kube.previous_chart(tmp_path)
 
 
 @pytest.fixture
@@ -77,21 +68,11 @@ def served_platform_fields(cluster: Cluster) -> set[str]:
     return set(version.schema.open_apiv3_schema.properties["spec"].properties)
 
 
-def previous_crds_as_helm_left_them(cluster: Cluster, chart: Path) -> None:
-    """The CRDs of the previous chart, with no release owning them: what `helm install` of it made
-    (in this cluster other tests may have installed newer ones first; they are replaced)."""
-    for path in sorted((chart / "crds").glob("*.yaml")):
-        replaced = cluster.kubectl("replace", "-f", str(path), check=False)
-        if replaced.returncode != 0:
-            assert "NotFound" in replaced.stderr, replaced.stderr
-            cluster.kubectl("create", "-f", str(path))
-
-
 def test_helm_upgrade_from_the_previous_chart_keeps_credentials_and_resources_and_upgrades_the_crds(
     cluster: Cluster, previous_chart: Path, upgrade_namespace: str
 ) -> None:
     namespace = upgrade_namespace
-    previous_crds_as_helm_left_them(cluster, previous_chart)
+    kube.previous_crds_as_helm_left_them(cluster, previous_chart)
     assert "trustedProxies" not in served_platform_fields(cluster)
     cluster.helm("install", RELEASE, str(previous_chart), "-n", namespace, "--wait", "--timeout", "5m")
     before = secret_values(cluster, namespace)
@@ -105,7 +86,7 @@ def test_helm_upgrade_from_the_previous_chart_keeps_credentials_and_resources_an
     # The upgrade as the chart README says: the CRDs first (taking them over from crds/ the first
     # time), then the release.
     cluster.helm(
-        "upgrade", "--install", "storybang-crds", str(CRDS_CHART), "-n", namespace, "--take-ownership", "--wait"
+        "upgrade", "--install", "storybang-crds", str(kube.CRDS_CHART), "-n", namespace, "--take-ownership", "--wait"
     )
     cluster.helm("upgrade", RELEASE, str(CHART), "-n", namespace, "--wait", "--timeout", "5m")
 
