@@ -118,7 +118,8 @@ class OrderedManager(socketio.AsyncManager):  # type: ignore[misc]
         never waits (the queues are unbounded), so the tasks bought no concurrency; dropping them
         saves a task and a wait per delivery, and the Pub/Sub reader goes on to its next message
         without giving the event loop a turn: under load, a socket's writer then takes several
-        events per wake-up.
+        events per wake-up. One socket's failure is logged and the others still get the event, as
+        with the tasks.
         """
         if namespace not in self.rooms:
             return
@@ -129,8 +130,11 @@ class OrderedManager(socketio.AsyncManager):  # type: ignore[misc]
         skip = skip_sid if isinstance(skip_sid, list) else [skip_sid]
         for sid, eio_sid in self.get_participants(namespace, room):  # a copy: sends may disconnect
             if sid not in skip:
-                for frame in frames:
-                    await self.server.eio.send_packet(eio_sid, frame)
+                try:
+                    for frame in frames:
+                        await self.server.eio.send_packet(eio_sid, frame)
+                except Exception:
+                    log.exception("sending an event to a socket failed", sid=sid, name=event)
 
     async def connect(self, sid: str, namespace: str) -> Any:
         result = await super().connect(sid, namespace)
