@@ -8,9 +8,11 @@ records receive time minus publish time (one machine, one clock).
 
 Reports p50/p99/max delivery latency, drops (expected minus received within DRAIN_S after the
 publisher stops: a backlog still queued then counts as dropped), duplicates, events out of order,
-and the CPU used by the notifiers, the clients, the publisher and the whole machine. On a small
-machine they all compete for the same cores: read the CPU figures before blaming the notifier.
+the notifiers' CPU per delivery, and the cores used while publishing by the notifiers, the clients,
+the publisher, Redis and the whole machine. On a small machine they all compete for the same
+cores: read the CPU figures before blaming the notifier.
 BENCH_CLIENT=raw (default) uses a hand-written protocol client, =socketio python-socketio's.
+BENCH_DEFLATE=1 makes the raw client offer permessage-deflate, as browsers do.
 
     cd services && . ../.servers/env && ../.venv/bin/python -m bench.notifier
 """
@@ -25,14 +27,17 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, cast
 
+import redis.asyncio
 import socketio  # type: ignore[import-untyped]
 import uvloop
 import websockets.asyncio.client
+from prometheus_client.parser import text_string_to_metric_families
 
 from storybang import events
 from storybang.security import tokens
@@ -47,6 +52,7 @@ CLIENT_PROCS = int(os.environ.get("BENCH_CLIENT_PROCS", "4"))
 NOTIFIERS = int(os.environ.get("BENCH_NOTIFIERS", "1"))
 # "raw": a hand-written protocol client (lighter); "socketio": python-socketio's AsyncClient.
 CLIENT_KIND = os.environ.get("BENCH_CLIENT", "raw")
+DEFLATE = os.environ.get("BENCH_DEFLATE", "") == "1"
 # Time for the last events to arrive after the publisher stops.
 DRAIN_S = 10.0
 # Publisher ticks per second: each tick publishes for a slice of the users, smoothing the load.
@@ -96,7 +102,7 @@ async def raw_client(item: dict[str, str], index: int, tally: Tally) -> Callable
     auth payload, answer pings, parse EVENT packets. A lighter client, so more of a small machine's
     CPU is left to the notifier."""
     url = item["url"].replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
-    ws = await websockets.asyncio.client.connect(url, max_size=2**20, compression=None)
+    ws = await websockets.asyncio.client.connect(url, max_size=2**20, compression="deflate" if DEFLATE else None)
     opened = await ws.recv()
     if not isinstance(opened, str) or not opened.startswith("0"):
         raise RuntimeError(f"not an Engine.IO open packet: {opened!r}")
@@ -186,11 +192,46 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mib(pid: int) -> float:
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
+
+
 def machine_busy() -> tuple[float, float]:
     """(busy, total) jiffies over all cores since boot, from /proc/stat."""
     values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
     idle = values[3] + values[4]  # idle + iowait
     return sum(values) - idle, sum(values)
+
+
+def redis_pid(redis_url: str) -> int:
+    """The Redis server's process, to count its CPU too (it is on this machine)."""
+
+    async def ask() -> int:
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            return int((await client.info("server"))["process_id"])
+        finally:
+            await client.aclose()
+
+    return asyncio.run(ask())
+
+
+def notifier_lag(base: str) -> tuple[float, float]:
+    """p50 and p99 of a notifier's own lag histogram (publish to handing the event to the room's
+    sockets), as bucket upper bounds: the part of the latency spent before the notifier's sends."""
+    with urllib.request.urlopen(base + "/metrics", timeout=10) as answer:  # noqa: S310 - our own notifier
+        text = answer.read().decode()
+    buckets: list[tuple[float, float]] = []
+    for family in text_string_to_metric_families(text):
+        if family.name == "storybang_notifier_delivery_lag_seconds":
+            buckets = [(float(s.labels["le"]), s.value) for s in family.samples if s.name.endswith("_bucket")]
+    total = buckets[-1][1] if buckets else 0.0
+
+    def quantile(q: float) -> float:
+        return next((le for le, count in buckets if count >= q * total), float("nan")) if total else float("nan")
+
+    return quantile(0.5), quantile(0.99)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -239,17 +280,24 @@ def main() -> None:
                 raise SystemExit(f"a client process failed to connect its sockets: {line!r}")
             connect_s = max(connect_s, float(line[1]))
 
-        cpu_before = [cpu_seconds(pod.pid) for pod in pods]
-        clients_before = sum(cpu_seconds(proc.pid) for proc in procs)
-        busy_before, total_before = machine_busy()
-        publisher_before = time.process_time()
+        server = redis_pid(redis_url)
+
+        def sample() -> dict[str, Any]:
+            return {
+                "notifiers": [cpu_seconds(pod.pid) for pod in pods],
+                "clients": sum(cpu_seconds(proc.pid) for proc in procs),
+                "publisher": time.process_time(),
+                "redis": cpu_seconds(server),
+                "machine": machine_busy(),
+            }
+
+        before = sample()
         counts, took = asyncio.run(publish(redis_url, users))
-        publisher_cpu = time.process_time() - publisher_before
+        during = sample()
+        rss = [rss_mib(pod.pid) for pod in pods]
         time.sleep(DRAIN_S)
-        cpu = [cpu_seconds(pod.pid) - before for pod, before in zip(pods, cpu_before, strict=True)]
-        clients_cpu = sum(cpu_seconds(proc.pid) for proc in procs) - clients_before
-        busy_after, total_after = machine_busy()
-        busy = (busy_after - busy_before) / (total_after - total_before)
+        after = sample()
+        lags = [notifier_lag(pod.base) for pod in pods]
 
         for proc in procs:
             assert proc.stdin is not None
@@ -266,7 +314,8 @@ def main() -> None:
     published = sum(counts.values())
     print(
         f"notifier fan-out: {CLIENTS} sockets, {USERS} users, {RATE:g} events/s per socket, {NOTIFIERS} notifier(s),"
-        f" {CLIENT_PROCS} {CLIENT_KIND} client processes, load average before {load_before}"
+        f" {CLIENT_PROCS} {CLIENT_KIND} client processes{' (deflate)' if DEFLATE else ''},"
+        f" load average before {load_before}"
     )
     print(f"  connected all sockets in {connect_s:.1f} s (slowest client process)")
     print(f"  published {published} events in {took:.1f} s ({published / took:.0f}/s; target {USERS * RATE:.0f}/s)")
@@ -276,12 +325,27 @@ def main() -> None:
         f"  latency ms: p50 {percentile(latencies, 0.5):.1f}  p99 {percentile(latencies, 0.99):.1f}"
         f"  max {max(latencies, default=float('nan')):.1f}"
     )
-    window = took + DRAIN_S
     print(
-        f"  CPU over the run, in cores: notifier {', '.join(f'{c / window:.2f}' for c in cpu)},"
-        f" clients {clients_cpu / window:.2f}, publisher {publisher_cpu / window:.2f};"
+        "  lag at the notifier (publish to queued for the sockets), ms, bucket bounds: "
+        + ", ".join(f"p50 ≤ {p50 * 1000:g} p99 ≤ {p99 * 1000:g}" for p50, p99 in lags)
+    )
+    notifier_cpu = sum(after["notifiers"]) - sum(before["notifiers"])
+    print(
+        f"  notifier CPU per delivery: {notifier_cpu / max(received, 1) * 1e6:.1f} µs"
+        f" (all notifiers, publishing and draining)"
+    )
+
+    def cores(key: str) -> str:
+        return f"{(during[key] - before[key]) / took:.2f}"
+
+    busy = (during["machine"][0] - before["machine"][0]) / (during["machine"][1] - before["machine"][1])
+    per_notifier = [(d - b) / took for b, d in zip(before["notifiers"], during["notifiers"], strict=True)]
+    print(
+        f"  cores while publishing: notifier {', '.join(f'{c:.2f}' for c in per_notifier)},"
+        f" clients {cores('clients')}, publisher {cores('publisher')}, redis {cores('redis')};"
         f" machine {busy:.0%} busy ({os.cpu_count()} cores, all processes)"
     )
+    print(f"  notifier memory (RSS): {', '.join(f'{m:.0f} MiB' for m in rss)}")
     print(f"  delivered/s: {received / took:.0f} (target {CLIENTS * RATE:.0f}/s)")
 
 

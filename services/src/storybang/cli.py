@@ -42,8 +42,9 @@ def configure_logs(settings: Settings, *, keep_job_lines: bool = False) -> None:
     logs.configure(settings.log, dev=settings.env == "dev", job_lines=job_lines)
 
 
-def serve_app(app: Any, settings: Settings, host: str, port: int) -> None:
-    """Every HTTP role, and the benchmarks' bare baseline, run under this one uvicorn call."""
+def serve_app(app: Any, settings: Settings, host: str, port: int, **server_options: Any) -> None:
+    """Every HTTP role, and the benchmarks' bare baseline, run under this one uvicorn call;
+    ``server_options`` are a role's own uvicorn settings."""
     configure_logs(settings, keep_job_lines=True)
     uvicorn.run(
         app,
@@ -54,6 +55,7 @@ def serve_app(app: Any, settings: Settings, host: str, port: int) -> None:
         forwarded_allow_ips=settings.trusted_proxies,
         server_header=False,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        **server_options,
     )
 
 
@@ -112,14 +114,14 @@ def serve(domains: tuple[str, ...], host: str, port: int) -> None:
 @click.option("--port", default=8000, show_default=True, type=int)
 def notifier(host: str, port: int) -> None:
     """Serve real-time events on /socket.io (needs Redis: STORYBANG_REDIS__URL)."""
-    from storybang.notifier.app import create_app
+    from storybang.notifier.app import SERVER_OPTIONS, create_app
 
     settings = load_settings()
     try:
         app = create_app(settings)
     except ValueError as e:
         raise click.ClickException(str(e)) from e
-    serve_app(app, settings, host, port)
+    serve_app(app, settings, host, port, **SERVER_OPTIONS)
 
 
 @main.command()

@@ -36,6 +36,26 @@ async def test_an_event_reaches_every_socket_of_its_user_and_no_one_else(
     assert bob_here.ids == [marker]
 
 
+async def test_a_burst_reaches_every_socket_of_the_user_once_each_and_in_order(
+    notifiers: tuple[str, str], keys: tokens.KeySet, bus: events.EventBus, clients: list[Client]
+) -> None:
+    # Published faster than they are sent: the notifier takes several Pub/Sub messages per turn
+    # of its event loop and each socket several events per write-out.
+    ada, bob = new_user(), new_user()
+    ada_sockets = [await connected(clients, notifiers[n % 2], keys, ada) for n in range(6)]
+    bob_here = await connected(clients, notifiers[0], keys, bob)
+
+    sent = await asyncio.gather(*(bus.publish(ada, "generation.progress", progress("job-b", n)) for n in range(100)))
+    marker = await bus.publish(bob, "story.updated", {"id": "story-b"})
+
+    in_log_order = sorted(sent, key=events.parse_id)
+    for client in ada_sockets:
+        await client.wait_for(len(sent))
+        assert client.ids == in_log_order
+    await bob_here.wait_for(1)
+    assert bob_here.ids == [marker]
+
+
 async def test_an_event_published_while_connected_reaches_a_socket_on_another_pod(
     notifiers: tuple[str, str], keys: tokens.KeySet, bus: events.EventBus, clients: list[Client]
 ) -> None:

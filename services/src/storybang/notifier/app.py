@@ -32,6 +32,12 @@ from storybang.stores import redis
 from storybang.stores.revocations import RedisRevocations, Revocations
 
 SOCKETIO_PATH = "socket.io"
+# uvicorn's WebSocket settings for `storybang notifier`. Events are small JSON messages, each sent
+# to every socket of its user: per-message deflate, which browsers always ask for, would compress
+# every copy again and keep zlib state (tens of KB) per socket for little gain. Engine.IO
+# already pings every socket and closes the ones that stop answering; uvicorn's own keepalive ping
+# would be a second timer per socket doing the same.
+SERVER_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False, "ws_ping_interval": None}
 POLLING_REFUSED = (
     "This notifier takes the WebSocket transport only: connect with transports=['websocket']. "
     "Long-polling would need every request of a session to reach the same one of several notifiers."
