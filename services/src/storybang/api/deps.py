@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -82,12 +83,14 @@ async def principal(runtime: Runtime, token: str | None) -> access.Principal:
     claims = _claims(runtime, token)
     known, standing = runtime.access.standing(claims.user_id)
     if not known:
-        generation = runtime.access.generation
-        async with runtime.engine.connect() as conn:
-            row = (await conn.execute(_STANDING, {"user_id": claims.user_id})).first()
-        standing = None if row is None else access.Standing(row.role, bool(row.disabled), row.session_version)
-        runtime.access.remember(claims.user_id, standing, generation)
+        standing = await runtime.access.refresh(claims.user_id, functools.partial(_standing, runtime, claims.user_id))
     return access.Principal(claims.user_id, _check(claims, standing).role)
+
+
+async def _standing(runtime: Runtime, user_id: str) -> access.Standing | None:
+    async with runtime.engine.connect() as conn:
+        row = (await conn.execute(_STANDING, {"user_id": user_id})).first()
+    return None if row is None else access.Standing(row.role, bool(row.disabled), row.session_version)
 
 
 class _Caller(HTTPBearer):
