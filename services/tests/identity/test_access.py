@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ from storybang.identity.models import AdminUserUpdate
 from storybang.runtime import Runtime
 from storybang.security import access, tokens
 from storybang.settings import AuthSettings
-from tests.conftest import SIGNING_KEY, Account, SignUp, app_for, client_for
+from tests.conftest import SIGNING_KEY, Account, SignUp, app_for, client_for, open_embedded, sign_up
 
 # A route of another domain: it checks the caller through the kept standing, not the full row.
 CHARACTERS = "/api/v1/characters"
@@ -78,6 +79,22 @@ async def test_another_api_process_refuses_a_disabled_account_within_a_few_secon
             assert refused_after <= access.STANDING_TTL_SECONDS + 0.5
     finally:
         await other.close()
+
+
+async def test_on_the_embedded_store_another_process_refuses_an_ended_session_within_its_ttl(tmp_path: Path) -> None:
+    here, there = await open_embedded(tmp_path), await open_embedded(tmp_path)  # one data directory
+    ttl = 0.5
+    there.access = access.AccessCache(there.keys, ttl_seconds=ttl)
+    try:
+        async with client_for(app_for(here)) as client, client_for(app_for(there)) as elsewhere:
+            account = await sign_up(client)
+            assert await characters(elsewhere, account) == 200  # read there off the embedded SQL store
+            assert (await client.post("/api/v1/auth/logout/all", headers=account.headers)).status_code == 204
+            await asyncio.sleep(ttl + 0.1)
+            assert await characters(elsewhere, account) == 401
+    finally:
+        await there.close()
+        await here.close()
 
 
 @pytest.mark.parametrize(

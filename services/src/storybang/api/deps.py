@@ -88,8 +88,7 @@ async def principal(runtime: Runtime, token: str | None) -> access.Principal:
 
 
 async def _standing(runtime: Runtime, user_id: str) -> access.Standing | None:
-    async with runtime.engine.connect() as conn:
-        row = (await conn.execute(_STANDING, {"user_id": user_id})).first()
+    row = await runtime.reads.first(_STANDING, {"user_id": user_id})
     return None if row is None else access.Standing(row.role, bool(row.disabled), row.session_version)
 
 
