@@ -32,6 +32,8 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    # The one-row reads on every request's path (storybang.stores.sql.Reads).
+    reads: sql.Reads
     documents: DocumentStore
     blobs: BlobStore
     limiter: RateLimiter
@@ -92,6 +94,7 @@ class Runtime:
             settings=settings,
             engine=engine,
             sessions=sql.sessionmaker(engine),
+            reads=sql.Reads(engine),
             documents=documents,
             blobs=blobs,
             limiter=RateLimiter.open(redis_url),
@@ -133,4 +136,5 @@ class Runtime:
         await self.counters.close()
         await self.revocations.close()
         await self.job_lines.close()
+        self.reads.close()
         await self.engine.dispose()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -20,10 +21,17 @@ from storybang.runtime import Runtime
 from storybang.security import access, tokens
 
 
-async def get_runtime(request: Request) -> Runtime:
-    # async: a plain function would be run on a worker thread, a hop that costs more than the call.
+def runtime_of(request: Request) -> Runtime:
+    """The process's runtime. The hottest reads take the request and call this rather than declare
+    ``RuntimeDep``: every dependency FastAPI resolves adds about ten microseconds to a request
+    that costs under two hundred in all (bench/api.py)."""
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+async def get_runtime(request: Request) -> Runtime:
+    # async: a plain function would be run on a worker thread, a hop that costs more than the call.
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
@@ -44,11 +52,18 @@ BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _STANDING = sa.select(User.role, User.disabled, User.session_version).where(User.id == sa.bindparam("user_id"))
 
 
-def _claims(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None) -> tokens.AccessClaims:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def _bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, as FastAPI's HTTPBearer reads it."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    return token if token and scheme.lower() == "bearer" else None
+
+
+def _claims(runtime: Runtime, token: str | None) -> tokens.AccessClaims:
+    if token is None:
         raise Unauthorized("An access token is required.")
     try:
-        return runtime.access.verify(credentials.credentials)
+        return runtime.access.verify(token)
     except tokens.InvalidToken as e:
         raise Unauthorized("The access token is invalid or expired.") from e
 
@@ -62,26 +77,28 @@ def _check(claims: tokens.AccessClaims, standing: access.Standing | None) -> acc
         raise Unauthorized("The access token is invalid or expired.") from e
 
 
-async def principal(runtime: Runtime, credentials: HTTPAuthorizationCredentials | None) -> access.Principal:
+async def principal(runtime: Runtime, token: str | None) -> access.Principal:
     """The caller behind a valid access token, whose account exists, is enabled, and whose session
     has not ended, as of at most a few seconds ago (:mod:`storybang.security.access`)."""
-    claims = _claims(runtime, credentials)
+    claims = _claims(runtime, token)
     known, standing = runtime.access.standing(claims.user_id)
     if not known:
-        generation = runtime.access.generation
-        async with runtime.engine.connect() as conn:
-            row = (await conn.execute(_STANDING, {"user_id": claims.user_id})).first()
-        standing = None if row is None else access.Standing(row.role, bool(row.disabled), row.session_version)
-        runtime.access.remember(claims.user_id, standing, generation)
+        standing = await runtime.access.refresh(claims.user_id, functools.partial(_standing, runtime, claims.user_id))
     return access.Principal(claims.user_id, _check(claims, standing).role)
+
+
+async def _standing(runtime: Runtime, user_id: str) -> access.Standing | None:
+    row = await runtime.reads.first(_STANDING, {"user_id": user_id})
+    return None if row is None else access.Standing(row.role, bool(row.disabled), row.session_version)
 
 
 class _Caller(HTTPBearer):
     """The bearer scheme of the OpenAPI document and the check of the caller, as one dependency:
-    FastAPI spends more per request on each dependency it resolves than the check itself costs."""
+    FastAPI spends more per request on each dependency it resolves than the check itself costs.
+    The header is read here rather than by HTTPBearer, which builds a pydantic model of it first."""
 
     async def __call__(self, request: Request) -> access.Principal:  # type: ignore[override]
-        return await principal(request.app.state.runtime, await super().__call__(request))
+        return await principal(runtime_of(request), _bearer_token(request.headers.get("authorization")))
 
 
 CurrentUser = Annotated[access.Principal, Depends(_Caller(auto_error=False, description=_BEARER))]
@@ -90,7 +107,7 @@ CurrentUser = Annotated[access.Principal, Depends(_Caller(auto_error=False, desc
 async def get_current_account(runtime: RuntimeDep, session: SessionDep, credentials: BearerDep) -> User:
     """The caller's whole user row, read now in the request's session, for the routes that show or
     change the account itself."""
-    claims = _claims(runtime, credentials)
+    claims = _claims(runtime, None if credentials is None else credentials.credentials)
     user = await session.get(User, claims.user_id)
     standing = None if user is None else access.Standing(user.role, user.disabled, user.session_version)
     _check(claims, standing)

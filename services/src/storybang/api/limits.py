@@ -14,6 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from storybang import validation
 
 _UPLOAD_TYPES = ("multipart/form-data", "image/", "application/octet-stream")
+# The headers that announce a body (RFC 9112 6.3).
+_BODY_HEADERS = frozenset({b"content-length", b"transfer-encoding"})
 
 
 class BodyTooLarge(Exception):
@@ -30,14 +32,16 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = dict(scope["headers"])
-        content_type = headers.get(b"content-type", b"").decode("latin-1").lower()
-        limit = self.max_upload if content_type.startswith(_UPLOAD_TYPES) else self.max_body
-        declared = headers.get(b"content-length")
-        if declared is None and b"transfer-encoding" not in headers:
-            # No body (RFC 9112 6.3: a request with neither header has none): nothing to bound.
+        headers = scope["headers"]
+        if not any(name in _BODY_HEADERS for name, _ in headers):
+            # No body (RFC 9112 6.3: a request with neither header has none): nothing to bound. Most
+            # requests are reads: told with one pass over the headers, no dictionary of them made.
             await self.app(scope, receive, send)
             return
+        named = dict(headers)
+        content_type = named.get(b"content-type", b"").decode("latin-1").lower()
+        limit = self.max_upload if content_type.startswith(_UPLOAD_TYPES) else self.max_body
+        declared = named.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _reject(send, limit)
             return

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import Header, Query, Response
 
 from storybang import images
 from storybang.api.deps import RuntimeDep
+from storybang.api.routing import APIRouter
 from storybang.errors import Forbidden, NotFound
 from storybang.runtime import Runtime
 from storybang.security import urls

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, UploadFile, status
+from fastapi import Header, Query, Request, Response, UploadFile, status
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from storybang import images, validation
-from storybang.api import problems, queries, signed_images
+from storybang.api import deps, problems, queries, signed_images
 from storybang.api.conditional import IfMatch, if_revision, tagged
 from storybang.api.deps import CurrentUser, RuntimeDep
+from storybang.api.routing import APIRouter
 from storybang.characters import exchange, pictures, service
 from storybang.characters.models import (
     CardFormat,
@@ -62,12 +63,12 @@ class ListQuery(BaseModel):
 
 
 @router.get("", response_model=CharactersPublic, openapi_extra={"parameters": queries.parameters(ListQuery)})
-async def list_characters(
-    runtime: RuntimeDep, user: CurrentUser, query: Annotated[ListQuery, Depends(queries.reader(ListQuery))]
-) -> Response:
-    # The app's most frequent read: its query read in one step, and the page's JSON as made by the
-    # service from each character's kept JSON, not validated and serialized again here.
-    page = await service.list_json(runtime, user.id, limit=query.limit, cursor=query.cursor, q=query.q)
+async def list_characters(request: Request, user: CurrentUser) -> Response:
+    # The app's most frequent read: the caller its only dependency, its query read in one step, and
+    # the page's JSON as made by the service from each character's kept JSON, not validated and
+    # serialized again here.
+    query = queries.read(request, ListQuery)
+    page = await service.list_json(deps.runtime_of(request), user.id, limit=query.limit, cursor=query.cursor, q=query.q)
     return Response(page, media_type="application/json")
 
 

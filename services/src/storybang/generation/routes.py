@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from storybang.api import problems, signed_images
 from storybang.api.deps import AdminUser, CurrentUser, RuntimeDep
+from storybang.api.routing import APIRouter
 from storybang.generation import pictures, quotas, service
 from storybang.generation.models import (
     FailedGenerationPage,

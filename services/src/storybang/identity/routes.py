@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query, Response, status
+from fastapi import BackgroundTasks, Query, Response, status
 
 from storybang.api import problems
 from storybang.api.deps import AdminUser, ClientAddress, CurrentAccount, CurrentUser, RuntimeDep, SessionDep
+from storybang.api.routing import APIRouter
 from storybang.identity import administration, service
 from storybang.identity.models import (
     AccountDeletion,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from storybang.api import problems
 from storybang.api.deps import CurrentUser, RuntimeDep
+from storybang.api.routing import APIRouter
 from storybang.push import service
 from storybang.push.models import PushKey, SubscriptionCreate, SubscriptionDelete, SubscriptionList, SubscriptionPublic
 

@@ -39,7 +39,11 @@ CREATE TABLE IF NOT EXISTS documents (
     data TEXT NOT NULL,
     PRIMARY KEY (collection, id)
 );
-CREATE INDEX IF NOT EXISTS ix_documents_owner_id ON documents (owner_id);
+-- An owner's documents of one collection in id order: a page of them is read straight off this
+-- index, newest first, however many documents other owners have (the primary key would walk the
+-- whole collection). It serves lookups by owner alone as well, which had an index of their own.
+CREATE INDEX IF NOT EXISTS ix_documents_owner ON documents (owner_id, collection, id);
+DROP INDEX IF EXISTS ix_documents_owner_id;
 """
 
 

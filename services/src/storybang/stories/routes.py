@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Header, Path, Query, Response, status
+from fastapi import Header, Path, Query, Response, status
 
 from storybang import images
 from storybang.api import problems, signed_images
 from storybang.api.conditional import IfMatch, if_revision, tagged
 from storybang.api.deps import CurrentUser, RuntimeDep
+from storybang.api.routing import APIRouter
 from storybang.stories import pdf, pictures, service, versions
 from storybang.stories.models import (
     StoriesPublic,
