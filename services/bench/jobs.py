@@ -194,7 +194,7 @@ def _phases() -> contextlib.ExitStack:
     patch.setattr(jobs, "start", _in_phase("claim", jobs.start))
     patch.setitem(tasks.RUNNERS, "translate", _in_phase("run", tasks.RUNNERS["translate"]))
     patch.setattr(jobs, "succeed", _in_phase("result", jobs.succeed))
-    patch.setattr(quotas, "record", _in_phase("result", quotas.record))
+    patch.setattr(quotas, "finish", _in_phase("result", quotas.finish))
     patch.setattr(push, "notify", _in_phase("push", push.notify))
     for bus in (events.RedisEventBus, events.InProcessEventBus):
         patch.setattr(bus, "publish", _in_phase("events", bus.publish))
