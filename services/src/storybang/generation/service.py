@@ -210,6 +210,7 @@ async def cancel(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPubl
     job = await jobs.cancel(runtime.documents, owner_id, job_id)
     assert job is not None
     if before["status"] in ACTIVE and job["status"] == "cancelled":
-        await quotas.finish(runtime, owner_id, job_id)
+        with contextlib.suppress(*STORE_DOWN):  # the next admission at the limit prunes it
+            await quotas.finish(runtime, owner_id, job_id)
         await runtime.events.publish(owner_id, "generation.cancelled", {"id": job_id, "task": job["task"]})
     return public(job, runtime.keys.image_urls)
