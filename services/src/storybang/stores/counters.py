@@ -145,7 +145,9 @@ class RedisCounters:
         adds = {PREFIX + key: amount for key, amount in add.items() if amount}
         keys = [PREFIX + members, PREFIX + (mark or members), *adds]
         value = await self._finish(keys=keys, args=[member, TTL_SECONDS, *adds.values()])
-        return value.decode() if mark and isinstance(value, bytes) else (value if mark else None)
+        if mark is None or value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
 
     async def members(self, members: str) -> dict[str, float]:
         pairs = cast(list[tuple[bytes, float]], await self._client.zrange(PREFIX + members, 0, -1, withscores=True))
