@@ -127,6 +127,15 @@ async def test_a_job_whose_end_the_counters_missed_does_not_hold_its_place(
         await runtime.close()
 
 
+async def test_ending_one_of_two_jobs_in_flight_frees_its_place_only(signup: SignUp, runtime: Runtime) -> None:
+    account = await signup()
+    request = TranslateJobCreate(task="translate", input={"text": "Hello", "target_language": "es"})
+    first = (await service.create(runtime, account.id, request)).root
+    second = (await service.create(runtime, account.id, request)).root
+    await service.cancel(runtime, account.id, first.id)
+    assert list(await runtime.counters.members(quotas.active_key(account.id))) == [second.id]
+
+
 async def test_daily_token_quota_is_429_until_midnight(real_settings: Settings, tmp_path: Path, signup: SignUp) -> None:
     account = await signup()
     runtime = await Runtime.open(settings_with(real_settings, tmp_path, generation={"daily_tokens": 100}))

@@ -90,13 +90,15 @@ redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
 return {1, redis.call('ZCARD', KEYS[1]), used}
 """
 
-# KEYS: the set, the mark, then the counters to add to. ARGV: member, ttl, then each amount.
+# KEYS: the set, the mark ('' when not asked), then the counters to add to.
+# ARGV: member, ttl, then each amount.
 _FINISH_SCRIPT = """
 redis.call('ZREM', KEYS[1], ARGV[1])
 for i = 3, #KEYS do
   redis.call('INCRBY', KEYS[i], ARGV[i])
   redis.call('EXPIRE', KEYS[i], ARGV[2])
 end
+if KEYS[2] == '' then return false end
 return redis.call('GET', KEYS[2])
 """
 
@@ -143,7 +145,7 @@ class RedisCounters:
 
     async def finish(self, members: str, member: str, *, add: dict[str, int], mark: str | None = None) -> str | None:
         adds = {PREFIX + key: amount for key, amount in add.items() if amount}
-        keys = [PREFIX + members, PREFIX + (mark or members), *adds]
+        keys = [PREFIX + members, PREFIX + mark if mark else "", *adds]
         value = await self._finish(keys=keys, args=[member, TTL_SECONDS, *adds.values()])
         if mark is None or value is None:
             return None
