@@ -2,7 +2,10 @@
 
 1. No-op throughput: jobs per second through StoryBang's path (job document, queue, worker claim,
    backend call, result, events) against bare Dramatiq actors doing nothing, on the same Redis,
-   with the same number of worker threads.
+   with the same number of worker threads. Like with like: the backend answers in process
+   (:class:`bench.instant.InstantBackend`), as the bare actor calls nothing, and both sides count
+   a job done when its actor returns (:class:`Finished`), not by reading a store. Each side's CPU
+   per job is printed, this process's (the worker's) and the servers' apart.
 2. What one job asks of the stores (:func:`counts`): document and SQL round trips and Redis
    commands per job, by phase (submit, claim, run, result, events), against the Redis commands
    per message of the bare Dramatiq actor.
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import secrets
 import statistics
@@ -23,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +38,10 @@ import socketio  # type: ignore[import-untyped]
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
+from bench.instant import InstantBackend
 from storybang import events, queue
 from storybang.generation import execution, jobs, quotas, service, tasks, worker
+from storybang.generation.backends import chain
 from storybang.generation.models import TranslateJobCreate
 from storybang.push import service as push
 from storybang.runtime import Runtime
@@ -70,28 +77,104 @@ def settings_for(tag: str, data: Path, instant_url: str) -> Settings:
     )
 
 
-def raw_dramatiq(redis_url: str, tag: str, jobs: int = JOBS, *, one_by_one: bool = False) -> float:
-    """Jobs/s of a no-op actor; ``one_by_one`` sends each message after the previous one ran."""
+class Finished(dramatiq.Middleware):
+    """Counts the messages a worker is done with, the same way for both sides of the comparison."""
+
+    def __init__(self) -> None:
+        self.done = threading.Semaphore(0)
+
+    def after_process_message(
+        self, broker: dramatiq.Broker, message: Any, *, result: Any = None, exception: Any = None
+    ) -> None:
+        self.done.release()
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: Any) -> None:
+        self.done.release()
+
+    def wait(self, n: int) -> None:
+        for _ in range(n):
+            self.done.acquire()
+
+
+def server_cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by each test server and its child processes (PostgreSQL's backends)."""
+    state = Path(os.environ.get("SERVERS_STATE", Path(__file__).resolve().parents[2] / ".servers"))
+    stats: dict[int, tuple[int, float]] = {}  # pid: (parent, cpu seconds)
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                stats[int(entry.name)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / tick)
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in stats.items():
+        children.setdefault(parent, []).append(pid)
+
+    def tree(pid: int) -> float:
+        return stats.get(pid, (0, 0.0))[1] + sum(tree(c) for c in children.get(pid, []))
+
+    cpu = {}
+    for pidfile in sorted(state.glob("*.pid")):
+        with contextlib.suppress(OSError, ValueError):
+            cpu[pidfile.stem] = tree(int(pidfile.read_text().split()[0]))
+    return cpu
+
+
+@dataclasses.dataclass
+class Run:
+    """A timed run: jobs/s, and CPU milliseconds per job of this process and of each server."""
+
+    rate: float
+    cpu_ms: float
+    servers_ms: dict[str, float]
+
+    def line(self) -> str:
+        servers = ", ".join(f"{name} {ms:.2f}" for name, ms in self.servers_ms.items() if ms >= 0.005)
+        return f"{self.rate:8.0f} jobs/s; CPU per job: worker {self.cpu_ms:.2f} ms, servers {servers or '0'} ms"
+
+
+@contextlib.contextmanager
+def timed(jobs: int) -> Iterator[list[Run]]:
+    out: list[Run] = []
+    servers, cpu, started = server_cpu_seconds(), time.process_time(), time.perf_counter()
+    yield out
+    elapsed, cpu_used = time.perf_counter() - started, time.process_time() - cpu
+    after = server_cpu_seconds()
+    used = {name: (after[name] - servers.get(name, after[name])) * 1000 / jobs for name in after}
+    out.append(Run(jobs / elapsed, cpu_used * 1000 / jobs, used))
+
+
+def raw_dramatiq(redis_url: str, tag: str, jobs: int = JOBS, *, one_by_one: bool = False) -> Run:
+    """A no-op actor's run; ``one_by_one`` sends each message after the previous one ran."""
     broker = RedisBroker(url=redis_url, namespace=f"bench-raw-{tag}")  # type: ignore[no-untyped-call]
     broker.add_middleware(AsyncIO())
-    done = threading.Semaphore(0)
+    finished = Finished()
+    broker.add_middleware(finished)
 
     async def noop(job_id: str) -> None:
-        done.release()
+        return None
 
     actor = dramatiq.actor(queue_name="raw", broker=broker)(noop)
     for i in range(0 if one_by_one else jobs):
         actor.send(str(i))
-    started = time.perf_counter()
-    w = dramatiq.Worker(broker, queues={"raw"}, worker_threads=THREADS)
-    w.start()
-    for i in range(jobs):
-        if one_by_one:
-            actor.send(str(i))
-        done.acquire()
-    elapsed = time.perf_counter() - started
+    with timed(jobs) as run:
+        w = dramatiq.Worker(broker, queues={"raw"}, worker_threads=THREADS)
+        w.start()
+        for i in range(jobs):
+            if one_by_one:
+                actor.send(str(i))
+                finished.wait(1)
+        if not one_by_one:
+            finished.wait(jobs)
     w.stop()
-    return jobs / elapsed
+    return run[0]
+
+
+def _instant_backends() -> pytest.MonkeyPatch:
+    """Every configured backend answers in process (see :mod:`bench.instant`)."""
+    patch = pytest.MonkeyPatch()
+    patch.setattr(chain, "build", lambda config, settings: InstantBackend(config.name))
+    return patch
 
 
 def _in_phase(name: str, function: Any) -> Any:
@@ -111,7 +194,7 @@ def _phases() -> contextlib.ExitStack:
     patch.setattr(jobs, "start", _in_phase("claim", jobs.start))
     patch.setitem(tasks.RUNNERS, "translate", _in_phase("run", tasks.RUNNERS["translate"]))
     patch.setattr(jobs, "succeed", _in_phase("result", jobs.succeed))
-    patch.setattr(quotas, "record", _in_phase("result", quotas.record))
+    patch.setattr(quotas, "finish", _in_phase("result", quotas.finish))
     patch.setattr(push, "notify", _in_phase("push", push.notify))
     for bus in (events.RedisEventBus, events.InProcessEventBus):
         patch.setattr(bus, "publish", _in_phase("events", bus.publish))
@@ -124,7 +207,11 @@ async def counts(settings: Settings) -> roundtrips.Counts:
     roundtrips.install()  # before the runtime's clients are made
     runtime = await Runtime.open(settings)
     owner = secrets.token_hex(12)
-    w = worker.start(settings, ["translate"])
+    finished = Finished()
+    broker = queue.make_broker(settings)
+    broker.add_middleware(finished)
+    instant = _instant_backends()
+    w = worker.start(settings, ["translate"], broker=broker)
     request = TranslateJobCreate(task="translate", input={"text": "The fox is happy.", "target_language": "es"})
     try:
         # A first job warms every connection up: what is counted is the steady state.
@@ -132,21 +219,14 @@ async def counts(settings: Settings) -> roundtrips.Counts:
             with _phases(), roundtrips.counting() as counted:
                 for _ in range(COUNTED if counting else 1):
                     with roundtrips.phase("submit"):
-                        job = await service.create(runtime, owner, request)
-                    while True:
-                        with roundtrips.phase("polling"):
-                            stored = await jobs.get(runtime.documents, job.root.id)
-                        if stored is not None and stored["status"] == "succeeded":
-                            break
-                        await asyncio.sleep(0.01)
-                    # Its last event goes out after the job is stored as succeeded.
+                        await service.create(runtime, owner, request)
+                    await asyncio.to_thread(finished.wait, 1)
+                    # Its push notification goes out beside the job, after the actor returned.
                     await asyncio.sleep(0.05)
     finally:
         await asyncio.to_thread(w.stop)
+        instant.undo()
         await runtime.close()
-    del counted.mongo["polling"]  # the benchmark's own reads: no part of the job
-    for key in [k for k in counted.names if k[0] == "polling"]:
-        del counted.names[key]
     return counted
 
 
@@ -157,24 +237,26 @@ def raw_counts(redis_url: str, tag: str) -> roundtrips.Counts:
     return counted
 
 
-async def ours(settings: Settings) -> float:
+async def ours(settings: Settings) -> Run:
     runtime = await Runtime.open(settings)
     owner = secrets.token_hex(12)
-    ids = []
     for _ in range(JOBS):
         data = {"text": "The fox is happy.", "target_language": "es", "source_language": "en", "story_id": None}
         job = await jobs.create(runtime.documents, owner, "translate", data, None)
         queue.enqueue(runtime.broker, "translate", job["id"])
-        ids.append(job["id"])
-    started = time.perf_counter()
-    w = worker.start(settings, ["translate"])
-    # Polling the store is what is measured: the time until the jobs are stored as succeeded.
-    while await runtime.documents.count(jobs.COLLECTION, owner_id=owner, where={"status": "succeeded"}) < JOBS:  # noqa: ASYNC110
-        await asyncio.sleep(0.05)
-    elapsed = time.perf_counter() - started
-    await asyncio.to_thread(w.stop)
-    await runtime.close()
-    return JOBS / elapsed
+    finished = Finished()
+    broker = queue.make_broker(settings)
+    broker.add_middleware(finished)
+    instant = _instant_backends()
+    try:
+        with timed(JOBS) as run:
+            w = worker.start(settings, ["translate"], broker=broker)
+            await asyncio.to_thread(finished.wait, JOBS)
+        await asyncio.to_thread(w.stop)
+    finally:
+        instant.undo()
+        await runtime.close()
+    return run[0]
 
 
 async def overhead(settings: Settings, data: Path) -> list[float]:
@@ -246,8 +328,8 @@ def main() -> None:
         atomic = settings.model_copy(update={"mongo": settings.mongo.model_copy(update={"atomic_updates": True})})
         counted_atomic = asyncio.run(counts(atomic))
         raw_counted = raw_counts(os.environ["STORYBANG_TEST_REDIS_URL"], tag)
-        raw = raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], tag) if JOBS else 0.0
-        our = asyncio.run(ours(settings)) if JOBS else 0.0
+        raw = raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], tag) if JOBS else None
+        our = asyncio.run(ours(settings)) if JOBS else None
         latencies = asyncio.run(overhead(settings, data)) if SEQUENTIAL else []
     finally:
         instant.terminate()
@@ -258,11 +340,11 @@ def main() -> None:
     print(counted_atomic.table(COUNTED))
     print(f"\nBare Dramatiq no-op actor, {COUNTED} messages one at a time:")
     print(raw_counted.table(COUNTED))
-    if JOBS:
+    if raw is not None and our is not None:
         print(f"\nGeneration benchmark ({JOBS} jobs, {THREADS} worker threads, real Redis/FerretDB/MariaDB)")
-        print(f"raw Dramatiq no-op actor:             {raw:8.0f} jobs/s")
-        print(f"StoryBang job path, instant backend:  {our:8.0f} jobs/s")
-        print(f"ratio StoryBang/raw: {our / raw:.3f}")
+        print(f"raw Dramatiq no-op actor:                        {raw.line()}")
+        print(f"StoryBang job path, in-process instant backend:  {our.line()}")
+        print(f"ratio StoryBang/raw: {our.rate / raw.rate:.3f} (jobs/s), {raw.cpu_ms / our.cpu_ms:.3f} (worker CPU)")
     if len(latencies) >= 2:
         q = statistics.quantiles(latencies, n=100)
         print(

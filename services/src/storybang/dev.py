@@ -24,6 +24,7 @@ from storybang.notifier import app as notifier
 from storybang.runtime import Runtime
 from storybang.security import tokens
 from storybang.settings import Settings
+from storybang.stores.counters import MemoryCounters
 from storybang.stores.revocations import MemoryRevocations
 
 
@@ -53,15 +54,19 @@ class LoopBridge:
 def build(settings: Settings) -> ASGIApp:
     bus = InProcessEventBus(max_len=settings.notifier.stream_max_len)
     revocations = MemoryRevocations(ttl_seconds=tokens.lifetime(settings.auth))
+    # The API admits jobs and the workers end them: one set of counters for both.
+    counters = MemoryCounters()
     broker = queue.make_broker(settings)
 
     async def open_runtime(s: Settings) -> Runtime:
-        return await Runtime.open(s, broker=broker, bus=bus, revocations=revocations)
+        return await Runtime.open(s, broker=broker, bus=bus, revocations=revocations, counters=counters)
 
     @asynccontextmanager
     async def workers(_: Runtime) -> AsyncIterator[None]:
         bridge = LoopBridge(bus, asyncio.get_running_loop())
-        running = await asyncio.to_thread(worker.start, settings, list(TASKS), broker=broker, bus=bridge)
+        running = await asyncio.to_thread(
+            worker.start, settings, list(TASKS), broker=broker, bus=bridge, counters=counters
+        )
         try:
             yield
         finally:

@@ -14,6 +14,7 @@ from typing import Any
 
 import dramatiq
 import redis
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.common import compute_backoff
@@ -26,6 +27,9 @@ log = logs.get(__name__)
 
 # How long the wake-up listener waits before reconnecting after Redis went away.
 RECONNECT_SECONDS = 1.0
+# Misses before a waking consumer's first wait: 5 ms x 2^3, 40 to 80 ms. It is woken when a message
+# is queued or one of its messages is done, so its polls are only the fallback, and each is a fetch.
+FIRST_MISS = 3
 
 
 def actor_name(task: str) -> str:
@@ -61,8 +65,10 @@ def enqueue(broker: dramatiq.Broker, task: str, job_id: str) -> None:
 class _WakingConsumer(_RedisConsumer):
     """Dramatiq's Redis consumer, which polls an empty queue with a growing back-off, made to wake
     as soon as a message is enqueued: it waits on an event the broker's wake-up listener sets
-    instead of sleeping. The back-off stays as the fallback when a wake-up is missed (the listener
-    reconnecting, a message put back by Dramatiq's maintenance)."""
+    instead of sleeping. When it holds all the messages it may, it is also woken as one of them is
+    done (:class:`_WakeOnDone`): the consumer's thread acks it and fetches the next in the place it
+    frees, rather than at its next poll. The back-off stays as the fallback when a wake-up is missed (the listener
+    reconnecting, a message put back by Dramatiq's maintenance), and starts at :data:`FIRST_MISS`."""
 
     def __init__(self, broker: WakingRedisBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         # Dramatiq's own loop gets no back-off (it returns at once on a miss); this one waits.
@@ -75,11 +81,32 @@ class _WakingConsumer(_RedisConsumer):
         self.wake.clear()  # before the fetch: a message enqueued after it sets the event again
         message = super().__next__()  # type: ignore[no-untyped-call]
         if message is None:
-            self.idle, wait_ms = compute_backoff(self.idle, max_backoff=self.max_wait_ms)
+            self.idle, wait_ms = compute_backoff(max(self.idle, FIRST_MISS), max_backoff=self.max_wait_ms)
             self.wake.wait(wait_ms / 1000)
         else:
             self.idle = 0
         return message
+
+
+class _WakeOnDone(dramatiq.Middleware):
+    """Wakes the consumers of a message's queue that hold all the messages they may (so fetch none)
+    when a worker thread is done with one of them."""
+
+    def __init__(self, broker: WakingRedisBroker) -> None:
+        self.broker = broker
+
+    def after_process_message(
+        self,
+        broker: dramatiq.Broker,
+        message: MessageProxy,
+        *,
+        result: Any | None = None,
+        exception: BaseException | None = None,
+    ) -> None:
+        self.broker.wake(message.queue_name, full_only=True)
+
+    def after_skip_message(self, broker: dramatiq.Broker, message: MessageProxy) -> None:
+        self.broker.wake(message.queue_name, full_only=True)
 
 
 class WakingRedisBroker(RedisBroker):
@@ -94,6 +121,7 @@ class WakingRedisBroker(RedisBroker):
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
+        self.add_middleware(_WakeOnDone(self))
 
     def enqueue(self, message: dramatiq.Message[Any], *, delay: int | None = None) -> dramatiq.Message[Any]:
         sent = super().enqueue(message, delay=delay)
@@ -119,24 +147,27 @@ class WakingRedisBroker(RedisBroker):
                 while not self._closed.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
-                        self._wake(message["data"].decode())
+                        self.wake(message["data"].decode())
             except redis.RedisError as e:
                 log.warning("queue wake-ups lost; polling until Redis answers", error=str(e))
                 self._closed.wait(RECONNECT_SECONDS)
             finally:
                 pubsub.close()
 
-    def _wake(self, queue_name: str) -> None:
+    def wake(self, queue_name: str, *, full_only: bool = False) -> None:
+        """Wake this process's consumers of ``queue_name`` now; ``full_only``: those whose every
+        prefetch place is taken."""
         with self._lock:
             consumers = list(self._waiting.get(queue_name, ()))
         for consumer in consumers:
-            consumer.wake.set()
+            if not full_only or consumer.outstanding_message_count >= consumer.prefetch:
+                consumer.wake.set()
 
     def _wake_all(self) -> None:
         with self._lock:
             names = list(self._waiting)
         for name in names:
-            self._wake(name)
+            self.wake(name)
 
     def close(self) -> None:
         self._closed.set()

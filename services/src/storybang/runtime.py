@@ -59,9 +59,10 @@ class Runtime:
         broker: dramatiq.Broker | None = None,
         bus: EventBus | None = None,
         revocations: Revocations | None = None,
+        counters: Counters | None = None,
     ) -> Runtime:
-        """Connect to every store. ``broker``, ``bus`` and ``revocations`` are shared in-process
-        (embedded default)."""
+        """Connect to every store. ``broker``, ``bus``, ``revocations`` and ``counters`` are shared
+        in-process (embedded default)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = sql.create_engine(settings.sql_url)
         documents: DocumentStore
@@ -80,13 +81,13 @@ class Runtime:
         notifier = settings.notifier
         token_lifetime = tokens.lifetime(settings.auth)
         if redis_url:
-            counters: Counters = RedisCounters(redis.client(redis_url))
+            counters = counters or RedisCounters(redis.client(redis_url))
             revocations = revocations or RedisRevocations(redis.client(redis_url), ttl_seconds=token_lifetime)
             bus = bus or RedisEventBus.open(
                 redis_url, max_len=notifier.stream_max_len, ttl_seconds=notifier.stream_ttl_seconds
             )
         else:
-            counters = MemoryCounters()
+            counters = counters or MemoryCounters()
             revocations = revocations or MemoryRevocations(ttl_seconds=token_lifetime)
             bus = bus or InProcessEventBus(max_len=notifier.stream_max_len)
         keys = tokens.KeySet.from_settings(settings.auth, settings.data_dir)

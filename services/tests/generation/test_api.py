@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from redis import Redis
 
 from storybang import events, queue
+from storybang.errors import TooManyRequests
 from storybang.generation import jobs, quotas, service
 from storybang.generation.models import TranslateJobCreate
 from storybang.runtime import Runtime
@@ -84,6 +86,54 @@ async def test_too_many_jobs_at_once_is_429(real_settings: Settings, tmp_path: P
             assert usage["active_jobs"] == 2 and usage["active_jobs_limit"] == 2
     finally:
         await runtime.close()
+
+
+async def test_submissions_at_once_cannot_take_more_places_than_there_are(
+    real_settings: Settings, tmp_path: Path, signup: SignUp
+) -> None:
+    account = await signup()
+    runtime = await Runtime.open(settings_with(real_settings, tmp_path, generation={"max_active_jobs": 2}))
+    request = TranslateJobCreate(task="translate", input={"text": "Hello", "target_language": "es"})
+    try:
+        outcomes = await asyncio.gather(
+            *(service.create(runtime, account.id, request) for _ in range(6)), return_exceptions=True
+        )
+        assert sum(not isinstance(o, BaseException) for o in outcomes) == 2
+        assert all(isinstance(o, TooManyRequests) for o in outcomes if isinstance(o, BaseException))
+        assert len(await runtime.counters.members(quotas.active_key(account.id))) == 2
+    finally:
+        await runtime.close()
+
+
+async def test_a_job_whose_end_the_counters_missed_does_not_hold_its_place(
+    real_settings: Settings, tmp_path: Path, signup: SignUp
+) -> None:
+    account = await signup()
+    runtime = await Runtime.open(settings_with(real_settings, tmp_path, generation={"max_active_jobs": 1}))
+    request = TranslateJobCreate(task="translate", input={"text": "Hello", "target_language": "es"})
+    try:
+        first = (await service.create(runtime, account.id, request)).root
+        with pytest.raises(TooManyRequests):
+            await service.create(runtime, account.id, request)
+        # Ended in the store, but nothing told the counters (a worker killed between the two).
+        running = await jobs.start(runtime.documents, first.id, lease_seconds=60)
+        assert running is not None and await jobs.succeed(runtime.documents, running, {"text": "Hola"}, "x")
+        second = (await service.create(runtime, account.id, request)).root
+        assert list(await runtime.counters.members(quotas.active_key(account.id))) == [second.id]
+        # A cancelled job gives its place back at once.
+        await service.cancel(runtime, account.id, second.id)
+        assert await runtime.counters.members(quotas.active_key(account.id)) == {}
+    finally:
+        await runtime.close()
+
+
+async def test_ending_one_of_two_jobs_in_flight_frees_its_place_only(signup: SignUp, runtime: Runtime) -> None:
+    account = await signup()
+    request = TranslateJobCreate(task="translate", input={"text": "Hello", "target_language": "es"})
+    first = (await service.create(runtime, account.id, request)).root
+    second = (await service.create(runtime, account.id, request)).root
+    await service.cancel(runtime, account.id, first.id)
+    assert list(await runtime.counters.members(quotas.active_key(account.id))) == [second.id]
 
 
 async def test_daily_token_quota_is_429_until_midnight(real_settings: Settings, tmp_path: Path, signup: SignUp) -> None:

@@ -115,3 +115,28 @@ async def test_jobs_that_end_on_a_worker_notify_their_owners_browsers(
     assert messages[failed["id"]]["title"] == "Your translate job failed"
     assert "'nope'" in messages[failed["id"]]["body"]
     assert {m["url"] for m in messages.values()} == {"/jobs"}
+
+
+async def test_ends_of_jobs_stop_looking_for_subscriptions_once_none_was_found_until_one_is_made(
+    runtime: Runtime, signup: SignUp, push_service: PushService
+) -> None:
+    ada = await signup()
+    message = service.payload("generation.failed", {"id": "4" * 24, "task": "image", "error": "no backend"})
+    mark = service.mark_key(ada.id)
+    # Not known yet: a job's end looks, finds none, and says so where the next end reads it.
+    seen = await runtime.counters.finish("unused", "x", add={}, mark=mark)
+    assert seen is None
+    assert await service.notify(runtime, ada.id, message, mark=seen) == 0
+    assert await runtime.counters.finish("unused", "x", add={}, mark=mark) == service.NONE
+    assert (
+        service.notify_later(runtime, ada.id, "generation.failed", {"id": "4" * 24, "task": "image"}, mark=service.NONE)
+        is None
+    )
+    # A subscription made while a look is under way is not hidden by the look's "none".
+    looking = await runtime.counters.finish("unused", "x", add={}, mark=mark)
+    browser = push_service.browser()
+    await subscribe(runtime, ada.id, browser)
+    assert not await runtime.counters.swap_mark(mark, looking, service.NONE, ttl_seconds=60)
+    seen = await runtime.counters.finish("unused", "x", add={}, mark=mark)
+    assert seen not in (None, service.NONE)
+    assert await service.notify(runtime, ada.id, message, mark=seen) == 1

@@ -84,14 +84,23 @@ async def execute(ctx: Context, job_id: str, retries: int) -> str:
         return "cancelled" if not await jobs.is_running(runtime.documents, job) else "lost"
     if outcome.tokens:
         metrics.TOKENS.labels(task, outcome.backend).inc(outcome.tokens)
-    try:
-        await quotas.record(runtime, owner, tokens=outcome.tokens, images=outcome.images)
-    except TRANSIENT:  # the job is done; a usage counter that missed it is no reason to undo that
-        log.warning("usage not counted: the counters are unavailable", tokens=outcome.tokens)
+    # Before the event: an owner who hears of the end may ask for the next job at once.
+    mark = await _finish(runtime, job, tokens=outcome.tokens, images=outcome.images)
     completed = event | {"backend": outcome.backend, "summary": summary(outcome.result)}
     await _announce(runtime, owner, "generation.completed", completed)
-    push.notify_later(runtime, owner, "generation.completed", completed)
+    push.notify_later(runtime, owner, "generation.completed", completed, mark=mark)
     return "succeeded"
+
+
+async def _finish(runtime: Runtime, job: dict[str, Any], *, tokens: int = 0, images: int = 0) -> str | None:
+    """Count the ended job out of its owner's jobs in flight, and what it used; returns the owner's
+    push mark, read in the same round trip (None when the counters are down: not known)."""
+    owner = job["owner_id"]
+    try:
+        return await quotas.finish(runtime, owner, job["id"], tokens=tokens, images=images, mark=push.mark_key(owner))
+    except TRANSIENT:  # the job is done; a counter that missed it is no reason to undo that
+        log.warning("usage not counted: the counters are unavailable", tokens=tokens)
+        return None
 
 
 # A finished job's last event is worth a short wait for a store blip: the job cannot run again to
@@ -141,9 +150,10 @@ async def _fail(runtime: Runtime, job: dict[str, Any], reason: str, error: BaseE
     kind = metrics.reason_of(error) if error is not None else "internal"
     metrics.FAILURES.labels(job["task"], kind).inc()
     log.info("job failed", task=job["task"], reason=reason, reason_class=kind, backends_tried=tried)
+    mark = await _finish(runtime, job)
     failed = {"id": job["id"], "task": job["task"], "error": reason}
     await runtime.events.publish(job["owner_id"], "generation.failed", failed)
-    push.notify_later(runtime, job["owner_id"], "generation.failed", failed)
+    push.notify_later(runtime, job["owner_id"], "generation.failed", failed, mark=mark)
     return "failed"
 
 

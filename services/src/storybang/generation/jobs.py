@@ -57,14 +57,16 @@ async def create(
     backend: str | None,
     *,
     request_id: str | None = None,
+    job_id: str | None = None,
 ) -> Doc:
     """A queued job; ``request_id`` is the API request's that asked for it, so the worker's log
-    lines about it can be found with the request's."""
+    lines about it can be found with the request's. ``job_id``: its id when chosen before (to admit
+    it under that id, see :func:`storybang.generation.quotas.admit`)."""
     stamp = now()
     return await store.insert(
         COLLECTION,
         {
-            "id": new_id(),
+            "id": job_id or new_id(),
             "owner_id": owner_id,
             "task": task,
             "status": "queued",

@@ -31,6 +31,8 @@ from storybang.generation.models import (
 from storybang.runtime import Runtime
 from storybang.security.urls import UrlSigner
 from storybang.stores.documents import Doc
+from storybang.stores.errors import STORE_DOWN
+from storybang.stores.ids import new_id
 from storybang.stories import service as stories
 
 log = logs.get(__name__)
@@ -110,6 +112,8 @@ async def _enqueue(runtime: Runtime, job: Doc) -> None:
     except (RedisError, DramatiqError, Unavailable) as e:
         error = "the queue is unavailable"
         await runtime.documents.update(jobs.COLLECTION, job["id"], {"status": "failed", "error": error})
+        with contextlib.suppress(*STORE_DOWN):  # Redis itself may be down: the next admission prunes it
+            await quotas.finish(runtime, job["owner_id"], job["id"])
         log.warning("job not queued: the queue is unavailable", error=type(e).__name__)
         if announced:  # its owner heard it was queued: say it failed (the bus may be down too)
             with contextlib.suppress(Unavailable):
@@ -131,9 +135,17 @@ async def create(runtime: Runtime, owner_id: str, request: AnyJobCreate) -> Gene
             listed = ", ".join(names) or "none"
             raise InvalidInput(f"no backend is named {request.backend!r}; choose from: {listed}", field="backend")
     await _check_references(runtime, owner_id, request.task, data)
-    await quotas.check(runtime, owner_id, request.task)
+    job_id = new_id()
+    await quotas.admit(runtime, owner_id, request.task, job_id)
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    job = await jobs.create(runtime.documents, owner_id, request.task, data, request.backend, request_id=request_id)
+    try:
+        job = await jobs.create(
+            runtime.documents, owner_id, request.task, data, request.backend, request_id=request_id, job_id=job_id
+        )
+    except BaseException:
+        with contextlib.suppress(*STORE_DOWN):  # else pruned by a later admission, once its grace is over
+            await quotas.finish(runtime, owner_id, job_id)
+        raise
     # From here the request's lines are the job's too: they join the worker's in the job's log.
     with structlog.contextvars.bound_contextvars(job_id=job["id"], task=job["task"]):
         # Said before the message is sent, so that it comes before anything a worker says about the job.
@@ -198,5 +210,7 @@ async def cancel(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPubl
     job = await jobs.cancel(runtime.documents, owner_id, job_id)
     assert job is not None
     if before["status"] in ACTIVE and job["status"] == "cancelled":
+        with contextlib.suppress(*STORE_DOWN):  # the next admission at the limit prunes it
+            await quotas.finish(runtime, owner_id, job_id)
         await runtime.events.publish(owner_id, "generation.cancelled", {"id": job_id, "task": job["task"]})
     return public(job, runtime.keys.image_urls)

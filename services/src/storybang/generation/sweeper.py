@@ -17,16 +17,18 @@ queued or running lost its message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from datetime import UTC, datetime, timedelta
 
 import dramatiq
 
 from storybang import logs, queue
-from storybang.generation import jobs, metrics
+from storybang.generation import jobs, metrics, quotas
 from storybang.generation.models import ACTIVE
 from storybang.runtime import Runtime
 from storybang.stores.documents import Doc, OneOf
+from storybang.stores.errors import STORE_DOWN
 
 # Longer than a message takes to reach a free worker, short enough that a person waits no longer.
 QUEUED_GRACE_SECONDS = 120
@@ -63,6 +65,8 @@ async def _resend(runtime: Runtime, broker: dramatiq.Broker, job: Doc) -> int:
         reason = f"the job was lost {MAX_RESENDS} times (its worker or its message); ask again"
         if await jobs.abandon(runtime.documents, job, reason) is not None:
             metrics.FAILURES.labels(job["task"], "lost").inc()
+            with contextlib.suppress(*STORE_DOWN):  # the next admission at the limit prunes it
+                await quotas.finish(runtime, job["owner_id"], job["id"])
             event = {"id": job["id"], "task": job["task"], "error": reason}
             await runtime.events.publish(job["owner_id"], "generation.failed", event)
         return 0

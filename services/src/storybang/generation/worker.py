@@ -29,6 +29,7 @@ from storybang.generation.backends.chain import Chain
 from storybang.generation.tasks import Context
 from storybang.runtime import Runtime
 from storybang.settings import Settings
+from storybang.stores.counters import Counters
 
 log = logs.get(__name__)
 
@@ -105,15 +106,21 @@ class Lifecycle(AsyncIO):
     bound to the loop that made them, so they must be made on this one."""
 
     def __init__(
-        self, settings: Settings, tasks: list[str], contexts: dict[str, Context], bus: EventBus | None = None
+        self,
+        settings: Settings,
+        tasks: list[str],
+        contexts: dict[str, Context],
+        bus: EventBus | None = None,
+        counters: Counters | None = None,
     ) -> None:
         super().__init__()
-        self.settings, self.tasks, self.contexts, self.bus = settings, tasks, contexts, bus
+        self.settings, self.tasks, self.contexts, self.bus, self.counters = settings, tasks, contexts, bus, counters
         self.sweeping: concurrent.futures.Future[None] | None = None
 
     def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         super().before_worker_boot(broker, worker)  # type: ignore[no-untyped-call]
-        runtime = _loop().run_coroutine(Runtime.open(self.settings, broker=broker, bus=self.bus))
+        opening = Runtime.open(self.settings, broker=broker, bus=self.bus, counters=self.counters)
+        runtime = _loop().run_coroutine(opening)
         self.contexts.update(contexts_for(runtime, self.tasks))
         # An in-process queue is new at every start: whatever was queued or running lost its message.
         first_grace = 0 if isinstance(broker, StubBroker) else sweeper.QUEUED_GRACE_SECONDS
@@ -139,15 +146,17 @@ def start(
     broker: dramatiq.Broker | None = None,
     bus: EventBus | None = None,
     contexts: dict[str, Context] | None = None,
+    counters: Counters | None = None,
 ) -> dramatiq.Worker:
     """Declare the actors for ``tasks`` and start consuming their queues in this process.
 
-    ``broker`` and ``bus`` are given when the worker shares them with an app in the same process;
+    ``broker``, ``bus`` and ``counters`` are given when the worker shares them with an app in the
+    same process;
     ``contexts`` is filled with each task's context once the worker has booted.
     """
     broker = broker or queue.make_broker(settings)
     contexts = {} if contexts is None else contexts
-    broker.add_middleware(Lifecycle(settings, tasks, contexts, bus))
+    broker.add_middleware(Lifecycle(settings, tasks, contexts, bus, counters))
     declare(broker, contexts, tasks, settings)
     worker = dramatiq.Worker(
         broker,

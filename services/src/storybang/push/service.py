@@ -12,11 +12,18 @@ pods. The notification carries a ``tag`` per job, and the web client's service w
 when no window of the app is visible. Sending runs beside the job, never in its way: a push service
 that is slow or down delays nothing and fails nothing; one that answers 404 or 410 (the browser
 unsubscribed, or the subscription expired) has its subscription deleted.
+
+Most people never subscribe, so a job's end does not ask the store for their subscriptions each
+time: a mark in the counters (:func:`mark_key`), read in the round trip that ends the job
+(:func:`storybang.generation.quotas.finish`), says "none" once a look found none. Subscribing
+replaces it with a new value first, and a look that found none writes "none" only over the value it
+was started with, so a subscription made meanwhile is never hidden. No mark means "not known": look.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -33,6 +40,7 @@ from storybang.runtime import Runtime
 from storybang.settings import Settings
 from storybang.stores import ids
 from storybang.stores.documents import Doc
+from storybang.stores.errors import STORE_DOWN
 
 log = logs.get(__name__)
 
@@ -41,6 +49,14 @@ COLLECTION = "push_subscriptions"
 GONE = frozenset({404, 410})
 # What of a job's failure a notification says: a line, not a log.
 BODY_MAX = 200
+# The mark's value once a look found no subscription; it lapses after a while, and the next look
+# writes it again, so that the marks of people who left do not stay forever.
+NONE = "none"
+NONE_TTL_SECONDS = 7 * 24 * 3600
+
+
+def mark_key(owner_id: str) -> str:
+    return f"push:{owner_id}"
 
 
 def check_endpoint(settings: Settings, endpoint: str) -> None:
@@ -71,6 +87,8 @@ async def subscribe(runtime: Runtime, owner_id: str, data: SubscriptionCreate) -
 async def save(runtime: Runtime, owner_id: str, endpoint: str, p256dh: str, auth: str) -> Doc:
     """Store a subscription (already checked) for ``owner_id``, in place of any other of that browser."""
     documents = runtime.documents
+    # Before the subscription is stored: a look at the subscriptions under way cannot mark "none" now.
+    await runtime.counters.mark(mark_key(owner_id), ids.new_id())
     # Any owner's: the browser now belongs to whoever subscribed it last.
     for old in (await documents.find(COLLECTION, where={"endpoint": endpoint}, limit=100)).items:
         await documents.delete(COLLECTION, old["id"])
@@ -129,11 +147,14 @@ def payload(event: str, data: dict[str, Any]) -> dict[str, Any]:
     return message
 
 
-async def notify(runtime: Runtime, owner_id: str, message: dict[str, Any]) -> int:
-    """Send ``message`` to every subscription of ``owner_id``; returns how many push services took it."""
+async def notify(runtime: Runtime, owner_id: str, message: dict[str, Any], *, mark: str | None = None) -> int:
+    """Send ``message`` to every subscription of ``owner_id``; returns how many push services took it.
+    ``mark``: the owner's mark as read before (see the module's docstring)."""
     settings = runtime.settings.push
     page = await runtime.documents.find(COLLECTION, owner_id=owner_id, limit=settings.max_subscriptions)
     if not page.items:
+        with contextlib.suppress(*STORE_DOWN):  # not marked: the next end looks again
+            await runtime.counters.swap_mark(mark_key(owner_id), mark, NONE, ttl_seconds=NONE_TTL_SECONDS)
         return 0
     body = json.dumps(message, separators=(",", ":"))
     timeout = aiohttp.ClientTimeout(total=settings.timeout_seconds)
@@ -175,13 +196,18 @@ async def _send(runtime: Runtime, session: aiohttp.ClientSession, doc: Doc, body
 _SENDING: set[asyncio.Task[None]] = set()
 
 
-def notify_later(runtime: Runtime, owner_id: str, event: str, data: dict[str, Any]) -> asyncio.Task[None]:
+def notify_later(
+    runtime: Runtime, owner_id: str, event: str, data: dict[str, Any], *, mark: str | None = None
+) -> asyncio.Task[None] | None:
     """Send the notification of a job's end beside the job: the job ends now, whatever the push
-    services do; what goes wrong is logged."""
+    services do; what goes wrong is logged. ``mark``: the owner's mark, read as the job ended; none is
+    sent (None returned) when it says the owner has no subscription."""
+    if mark == NONE:
+        return None
 
     async def send() -> None:
         try:
-            await notify(runtime, owner_id, payload(event, data))
+            await notify(runtime, owner_id, payload(event, data), mark=mark)
         except Exception:  # a notification is a courtesy: nothing that fails here may reach the job
             log.exception("push notification not sent", event_name=event)
 
