@@ -121,9 +121,12 @@ def install(cluster: Cluster, namespace: str, command: list[str], chart: Path, v
     return time.monotonic() - started
 
 
+def live_pods(cluster: Cluster, namespace: str) -> list[Any]:
+    return [p for p in cluster.core.list_namespaced_pod(namespace).items if p.status.phase != "Succeeded"]
+
+
 def pod_uids(cluster: Cluster, namespace: str) -> dict[str, str]:
-    pods = cluster.core.list_namespaced_pod(namespace).items
-    return {p.metadata.name: p.metadata.uid for p in pods if p.status.phase != "Succeeded"}
+    return {p.metadata.name: p.metadata.uid for p in live_pods(cluster, namespace)}
 
 
 async def write_a_writers_data(routes: IngressRoutes) -> dict[str, Any]:
@@ -202,10 +205,15 @@ def test_helm_upgrade_of_a_running_platform_keeps_the_writers_data_and_sessions(
     )
     seconds = install(cluster, namespace, ["upgrade"], CHART, values[TAG])
     log.info("upgraded to this release in %.1fs", seconds)
-    # Every StoryBang pod runs this release's image now.
-    pods = [p for p in cluster.core.list_namespaced_pod(namespace).items if p.status.phase != "Succeeded"]
-    images = {c.image for p in pods for c in p.spec.containers}
-    assert images <= {f"localhost/{name}:{TAG}" for name in IMAGES}, images
+    # The rollouts end with every pod on this release's images.
+    current = {f"localhost/{name}:{TAG}" for name in IMAGES}
+
+    def rolled_out() -> bool:
+        pods = [p for p in live_pods(cluster, namespace) if not p.metadata.deletion_timestamp]
+        images = {c.image for p in pods for c in p.spec.containers}
+        return images <= current and pods_ready(cluster, namespace)
+
+    eventually(rolled_out, timeout=300, interval=2)
     # The datastores start again from their volumes, whether or not the upgrade changed them.
     for name in DATASTORES:
         cluster.core.delete_namespaced_pod(f"{RELEASE}-storybang-{name}-0", namespace)
