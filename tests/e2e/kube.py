@@ -7,13 +7,14 @@ Nothing here knows StoryBang's rules; the tests say what they expect.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import os
 import shutil
 import subprocess
 import tarfile
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,19 @@ def previous_crds_as_helm_left_them(cluster: Cluster, chart: Path) -> None:
         if replaced.returncode != 0:
             assert "NotFound" in replaced.stderr, replaced.stderr
             cluster.kubectl("create", "-f", str(path))
+
+
+@contextlib.contextmanager
+def release_namespace(cluster: Cluster, prefix: str, releases: Iterable[str]) -> Iterator[str]:
+    """A fresh namespace for Helm releases; afterwards the releases are uninstalled and the
+    namespace deleted (with the claims the chart keeps, and so the provisioner's volumes)."""
+    name = cluster.create_namespace(prefix)
+    try:
+        yield name
+    finally:
+        for release in releases:
+            cluster.helm("uninstall", release, "-n", name, "--wait", "--ignore-not-found", "--timeout", "3m")
+        cluster.delete_namespace(name)
 
 
 def tool(name: str) -> str:

@@ -97,16 +97,8 @@ def previous_images(cluster: Cluster) -> None:
 
 @pytest.fixture(scope="module")
 def namespace(cluster: Cluster, volumes: VolumeProvisioner, previous_images: None) -> Iterator[str]:
-    with real_node_only(cluster):
-        name = cluster.create_namespace("upgrade-data")
-        try:
-            yield name
-        finally:
-            for release in (RELEASE, "storybang-crds"):
-                cluster.helm("uninstall", release, "-n", name, "--wait", "--ignore-not-found", "--timeout", "3m")
-            # The datastores' claims outlive the release (the chart never deletes data); the
-            # namespace takes them, and the provisioner their volumes.
-            cluster.delete_namespace(name)
+    with real_node_only(cluster), kube.release_namespace(cluster, "upgrade-data", (RELEASE, "storybang-crds")) as name:
+        yield name
 
 
 def install(cluster: Cluster, namespace: str, command: list[str], chart: Path, values: Path) -> float:

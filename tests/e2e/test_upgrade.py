@@ -31,13 +31,8 @@ def previous_chart(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def upgrade_namespace(cluster: Cluster, volumes: VolumeProvisioner) -> Iterator[str]:
-    name = cluster.create_namespace("upgrade")
-    try:
+    with kube.release_namespace(cluster, "upgrade", (RELEASE, "storybang-crds")) as name:
         yield name
-    finally:
-        for release in (RELEASE, "storybang-crds"):
-            cluster.helm("uninstall", release, "-n", name, "--wait", "--ignore-not-found", "--timeout", "2m")
-        cluster.delete_namespace(name)
 
 
 def secret_values(cluster: Cluster, namespace: str) -> dict[str, dict[str, str]]:
