@@ -4,9 +4,9 @@ refused at its first request with the reason."""
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 import pytest
-import aiohttp
 import socketio  # type: ignore[import-untyped]
 
 from storybang import events
