@@ -1,6 +1,6 @@
 /** Generation jobs: start one, follow it live (events, with polling as a safety net), stop it. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { api, ok, type Job, type Schemas } from '../api/client';
 import { onEvent } from '../events/socket';
 import { useT, type T } from '../i18n';
@@ -24,19 +24,26 @@ export function useJob(id: string | null) {
 export function useGeneration(onDone?: (job: Job) => void) {
   const [id, setId] = useState<string | null>(null);
   const queryClient = useQueryClient();
+  // A job's first events can arrive before the response that names it (a free worker starts it at
+  // once): the ids of the changes seen meanwhile, so that the job is read again once it is known.
+  const changedEarly = useRef(new Set<string>());
   const start = useMutation({
-    mutationFn: async (body: GenerationCreate) => ok(await api.POST('/api/v1/generations', { body })),
+    mutationFn: async (body: GenerationCreate) => {
+      changedEarly.current.clear();
+      return ok(await api.POST('/api/v1/generations', { body }));
+    },
     onSuccess: (job) => {
       queryClient.setQueryData(['jobs', job.id], job);
       setId(job.id);
+      if (changedEarly.current.has(job.id)) void queryClient.invalidateQueries({ queryKey: ['jobs', job.id] });
     },
   });
   const job = useJob(id);
   useEffect(() => {
-    if (!id) return;
     return onEvent((event, name) => {
-      if (event.id === id && name.startsWith('generation.') && name !== 'generation.progress')
-        void queryClient.invalidateQueries({ queryKey: ['jobs', id] });
+      if (!name.startsWith('generation.') || name === 'generation.progress' || typeof event.id !== 'string') return;
+      if (event.id === id) void queryClient.invalidateQueries({ queryKey: ['jobs', id] });
+      else changedEarly.current.add(event.id);
     });
   }, [id, queryClient]);
   const status = job.data?.status;
