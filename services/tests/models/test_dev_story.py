@@ -42,9 +42,16 @@ async def test_storybang_dev_streams_a_short_story_from_its_embedded_model(tmp_p
 
             assert mine[-1][1] == "generation.completed", mine[-1]
             deltas = [(at, data["delta"]) for at, name, data in mine if name == "generation.progress"]
-            assert len(deltas) >= 20  # streamed a few words at a time, not in one piece at the end
+            # Streamed as it is written, not in one piece at the end: the worker sends the new text at
+            # most 20 times a second (generation/tasks.py), so even a story of under a second comes
+            # in several pieces.
+            assert len(deltas) >= 5
             finished = (await http.get(f"/api/v1/generations/{job['id']}")).json()
             assert finished["backend"] == "local", finished  # the embedded default
-            assert finished["result"]["title"] and len(finished["result"]["paragraphs"]) >= 2
+            # A title (the model's or the prompt's) and the story's text. How many paragraphs is the
+            # bundled 135M model's choice: now and then it writes one of under 90 words, which stays
+            # whole (prompts.parse_story breaks only longer ones; tests/generation test that).
+            assert finished["result"]["title"] and finished["result"]["paragraphs"]
+            assert sum(len(p.split()) for p in finished["result"]["paragraphs"]) >= 30
             first, whole = deltas[0][0] - asked, mine[-1][0] - asked
             print(f"\nstorybang dev, short story on llama.cpp: first words {first:.2f} s, whole story {whole:.1f} s")
