@@ -102,7 +102,7 @@ async def admit(runtime: Runtime, owner_id: str, task: str, job_id: str) -> None
 async def _prune(runtime: Runtime, owner_id: str) -> int:
     """Take out of the owner's set the jobs that the store says ended, or never came to be; returns
     how many are left. One query, and a read of each job in the set that it does not list as in
-    flight and that was admitted within the grace (stored since, or not)."""
+    flight and that was admitted within the grace: kept when not stored yet or stored in flight since."""
     seen_at = time.time()
     admitted = await runtime.counters.members(active_key(owner_id))
     page = await runtime.documents.find(
@@ -110,9 +110,11 @@ async def _prune(runtime: Runtime, owner_id: str) -> int:
     )
     keep = {doc["id"] for doc in page.items}
     for job_id, at in admitted.items():
-        young = at > seen_at - ADMISSION_GRACE_SECONDS
-        # Admitted lately and not stored: its submission is storing it.
-        if job_id not in keep and young and await runtime.documents.get(jobs.COLLECTION, job_id) is None:
+        if job_id in keep or at <= seen_at - ADMISSION_GRACE_SECONDS:
+            continue
+        # Admitted lately: not stored yet (its submission is storing it), or stored since the query.
+        doc = await runtime.documents.get(jobs.COLLECTION, job_id)
+        if doc is None or doc.get("status") in ACTIVE:
             keep.add(job_id)
     return await runtime.counters.prune(active_key(owner_id), keep=sorted(keep), admitted_before=seen_at)
 
