@@ -12,7 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 import storybang
 from storybang import migrations
 from storybang.api import docs, health, limits, problems, requestid
-from storybang.api.metrics import request_metrics
+from storybang.api.metrics import FASTAPI_TELEMETRY, request_metrics
 from storybang.generation import backlog
 from storybang.generation.models import TASKS
 from storybang.runtime import Runtime
@@ -83,6 +83,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=FASTAPI_TELEMETRY,
     )
     if runtime is not None:
         app.state.runtime = runtime

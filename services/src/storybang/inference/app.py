@@ -17,7 +17,7 @@ from fastapi import FastAPI
 import storybang
 from storybang.api import problems
 from storybang.api.limits import BodyLimitMiddleware
-from storybang.api.metrics import request_metrics
+from storybang.api.metrics import FASTAPI_TELEMETRY, request_metrics
 from storybang.inference import routes
 from storybang.inference.runtime import Models, load_into
 from storybang.inference.settings import InferenceSettings
@@ -39,6 +39,7 @@ def create_app(settings: InferenceSettings) -> FastAPI:
         version=storybang.__version__,
         summary="OpenAI-compatible text and image generation, plus translations and captions.",
         lifespan=lifespan,
+        telemetry=FASTAPI_TELEMETRY,
     )
     app.state.models = models
     app.state.settings = settings
