@@ -147,18 +147,19 @@ print(m.version("llama-cpp-python") if sys.version_info[:2] == (3, 11) else "")'
 # previous TOOL: storybang:previous and storybang-operator:previous, from the release that
 # tests/e2e/previous-release names. Its storybang image carries a web client, which its build would
 # make first (npm, minutes): today's web/dist goes in instead; the upgrade test runs no web front.
-previous() {
+# A subshell, so that its source tree is removed however the build ends.
+previous() (
   local tool=$1 rev dir
   rev=$(grep -v '^#' tests/e2e/previous-release | grep -m1 .)
   [[ -f web/dist/index.html ]] || scripts/web.sh build
   dir=$(mktemp -d "${TMPDIR:-/tmp}/storybang-previous.XXXXXX")
+  trap 'rm -rf "$dir"' EXIT
   git archive "$rev" | tar -x -C "$dir"
   mkdir -p "$dir/web" && cp -a web/dist "$dir/web/dist"
   log "building the previous release's images ($rev) with its own scripts/images.sh"
   PYTHON_IMAGE=${PYTHON_IMAGE:-$(base_image "$tool" "$OFFICIAL_PYTHON")} TAG=previous \
     "$dir/scripts/images.sh" storybang storybang-operator
-  rm -rf "$dir"
-}
+)
 
 # go in tools/ferretdb, whose go.mod pins FerretDB's version.
 pinned_go() { (cd tools/ferretdb && GOTOOLCHAIN=local go "$@"); }

@@ -22,7 +22,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ import yaml
 
 from kube import CHART, REPO, Cluster
 from storybang_testing.journey import JobEvents, make_an_illustrated_story, wait_job
-from storybang_testing.kube import eventually
+from storybang_testing.kube import eventually, wait_connectable
 
 pytestmark = pytest.mark.real_node
 log = logging.getLogger("e2e")
@@ -236,19 +235,10 @@ class IngressRoutes(httpx.AsyncBaseTransport):
         return self.routes[best]
 
     def wait_reachable(self, timeout: float = 60) -> None:
-        """Until every Service routed to takes connections: a Service answers once kube-proxy has
-        written its rules, a moment after its pods are Ready."""
-
-        def connects(address: str) -> bool:
-            host, port = address.rsplit(":", 1)
-            try:
-                socket.create_connection((host, int(port)), timeout=2).close()
-            except OSError:
-                return False
-            return True
-
+        """Until every Service routed to takes connections (:func:`kube.wait_connectable`)."""
         for address in sorted(set(self.routes.values())):
-            eventually(lambda: connects(address), timeout=timeout, interval=0.5)  # noqa: B023
+            host, port = address.rsplit(":", 1)
+            wait_connectable(host, int(port), timeout)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         host, port = self.backend(request.url.path).rsplit(":", 1)

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from kube import REPO, Cluster
-from storybang_testing.kube import eventually
+from storybang_testing.kube import eventually, wait_connectable
 
 pytestmark = pytest.mark.real_node
 log = logging.getLogger("e2e")
@@ -190,7 +190,8 @@ def test_storybang_pod_is_ready_by_its_probe_and_answers_from_the_host(
     assert ready.status_code == 200
     assert ready.json()["status"] == "ok"
     cluster_ip = cluster.core.read_namespaced_service("storybang", namespace).spec.cluster_ip
-    health = eventually(lambda: httpx.get(f"http://{cluster_ip}/healthz", timeout=5), timeout=30)
+    wait_connectable(cluster_ip, 80, timeout=30)
+    health = httpx.get(f"http://{cluster_ip}/healthz", timeout=5)
     assert health.json() == {"status": "ok"}
 
     # As the image says and the chart expects: its own user, whatever the runtime's default.

@@ -10,6 +10,7 @@ Also a command, for the shell scripts that start clusters:
 
 from __future__ import annotations
 
+import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -35,6 +36,20 @@ def not_found(e: Exception) -> bool:
 def eventually(check: Callable[[], T], timeout: float = 60.0, interval: float = 0.5) -> T:
     """`waiting.eventually`, where a 404 from the API server counts as "not yet"."""
     return waiting.eventually(check, timeout, interval, not_yet=not_found)
+
+
+def wait_connectable(host: str, port: int, timeout: float = 60) -> None:
+    """Until ``host:port`` takes TCP connections. A Service's address refuses them until kube-proxy
+    has written its rules for the Service's endpoints, a moment after its pods are Ready."""
+
+    def connects() -> bool:
+        try:
+            socket.create_connection((host, port), timeout=2).close()
+        except OSError:
+            return False
+        return True
+
+    waiting.eventually(connects, timeout=timeout, interval=0.5)
 
 
 def fake_node(name: str, *, gpus: int = 0, pods: int = 110) -> dict[str, Any]:
