@@ -140,7 +140,8 @@ async def make_an_illustrated_story(
         assert done["backend"] == translate_backend, done
         spanish = (await http.get(f"/api/v1/stories/{story['id']}")).json()["translations"]["es"]
         assert len(spanish["paragraphs"]) == len(story["paragraphs"])
-        assert spanish["paragraphs"][0]["text"] != story["paragraphs"][0]["text"]
+        # Compared as a whole: a small model's paragraph may be a name alone, the same in Spanish.
+        assert [p["text"] for p in spanish["paragraphs"]] != [p["text"] for p in story["paragraphs"]]
 
 
 async def describe_the_photo(http: httpx.AsyncClient, character_id: str, photo: bytes) -> None:
