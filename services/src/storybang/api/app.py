@@ -11,7 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 import storybang
 from storybang import migrations
-from storybang.api import docs, health, limits, problems, requestid
+from storybang.api import docs, health, limits, problems, requestid, routing
 from storybang.api.metrics import FASTAPI_TELEMETRY, request_metrics
 from storybang.generation import backlog
 from storybang.generation.models import TASKS
@@ -90,14 +90,16 @@ def create_app(
     problems.install(app, store_down=STORE_DOWN)
     problems.document(app)
     docs.install(app, app.title)
-    app.include_router(health.router)
+    included = [health.router]
     for name in chosen:
-        for router in importlib.import_module(DOMAINS[name]).routers:
-            app.include_router(router)
+        included += importlib.import_module(DOMAINS[name]).routers
+    for router in included:
+        app.include_router(router)
     if "web" in chosen:  # the client's files answer whatever no route takes, so after them all
         importlib.import_module(DOMAINS["web"]).install(app, settings)
     if metrics:
         request_metrics().install(app)
+    routing.index_fixed_paths(app, included)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
