@@ -194,7 +194,8 @@ class _Job(BaseModel):
     id: str
     status: Status
     progress: float = 0.0
-    # While queued: 1 when it is next for its task's workers (jobs of every user count).
+    # While queued, in a read of the job: 1 when it is next for its task's workers (jobs of every user
+    # count). The answer to the submission leaves it out (null).
     queue_position: int | None = None
     error: str | None = None
     backend: str | None = None

@@ -151,7 +151,9 @@ async def create(runtime: Runtime, owner_id: str, request: AnyJobCreate) -> Gene
         # Said before the message is sent, so that it comes before anything a worker says about the job.
         log.info("job created", owner_id=owner_id, backend=request.backend)
         await _enqueue(runtime, job)
-    return public(job, runtime.keys.image_urls, await _queue_position(runtime, job))
+    # Without its place in the queue, which reads say: counting it here was a fourth store round trip
+    # per job, and a client learns it anyway from the read that generation.queued prompts.
+    return public(job, runtime.keys.image_urls)
 
 
 async def get(runtime: Runtime, owner_id: str, job_id: str) -> GenerationPublic:
