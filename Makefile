@@ -30,7 +30,7 @@ lint: install  ## ruff, mypy --strict, import rules, the chart's generated files
 test: install  ## install and start the real servers, run every check and test, stop the servers
 	scripts/test.sh
 
-test-vllm:  ## the end-to-end story told by `vllm serve` on the CPU; not in `make test` (ARGS=--speed: tokens/s)
+test-vllm:  ## the end-to-end story told by `vllm serve` on the CPU, alone (part of `make test`; ARGS=--speed: tokens/s)
 	scripts/test-vllm.sh $(ARGS)
 
 bench: install  ## benchmarks: figures and ratios, printed

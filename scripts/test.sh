@@ -3,9 +3,9 @@
 #
 # Order: fast static checks first, the web client (which builds web/dist, part of the storybang
 # image), then the services on the real stores (MariaDB, FerretDB, Redis), the model-running tests
-# in their own environment (torch), the operator, the chart, the contract between the pods the
-# operator renders and the services' settings, and last the whole system on a real Kubernetes API
-# server with a real node.
+# in their own environment (torch), the story through `vllm serve` (scripts/test-vllm.sh), the
+# operator, the chart, the contract between the pods the operator renders and the services'
+# settings, and last the whole system on a real Kubernetes API server with a real node.
 #
 # The real node's runtime, kubelet and DNS (CLUSTER_NODE=real scripts/cluster.sh build) and the
 # images it runs (scripts/images.sh cluster previous) are made in the background, at the lowest
@@ -53,6 +53,9 @@ step "services (real MariaDB, FerretDB, Redis)"
 
 step "models: inference server and generation with real models"
 (cd services && "$ROOT/.venv-inference/bin/pytest" "${PYTEST[@]}" tests/inference tests/models)
+
+step "vLLM: the story told by \`vllm serve\` on the CPU build of vLLM"
+scripts/test-vllm.sh
 
 step "operator"
 (cd operator && "$ROOT/$VENV/bin/pytest" "${PYTEST[@]}" --ignore=tests/cluster)
