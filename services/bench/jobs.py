@@ -329,7 +329,8 @@ def main() -> None:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        settings = settings_for(tag, data, f"http://127.0.0.1:{port}/v1")
+        instant_url = f"http://127.0.0.1:{port}/v1"
+        settings = settings_for(tag, data, instant_url)
         subprocess.run(
             [sys.executable, "-m", "storybang", "migrate"],
             env=os.environ | settings_env(settings),
@@ -345,7 +346,7 @@ def main() -> None:
         # Each round on a database and queues of its own: on FerretDB a collection that earlier rounds
         # filled makes every later round slower, which is the stand-in's doing, not the job path's.
         def fresh(n: int, what: str) -> Settings:
-            return settings_for(f"{tag}{what}{n}", data, f"http://127.0.0.1:{port}/v1")
+            return settings_for(f"{tag}{what}{n}", data, instant_url)
 
         pairs = [
             (raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], f"{tag}-{n}"), asyncio.run(ours(fresh(n, "j"))))

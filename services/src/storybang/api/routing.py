@@ -71,9 +71,7 @@ def index_fixed_paths(app: fastapi.FastAPI, included: Iterable[fastapi.APIRouter
             continue
         for method in route.methods or ():
             probe = {"type": "http", "path": route.path, "root_path": "", "method": method}
-            if (route.path, method) not in index and not any(
-                earlier.matches(probe)[0] == Match.FULL for earlier in walk[:position]
-            ):
+            if not any(earlier.matches(probe)[0] == Match.FULL for earlier in walk[:position]):
                 index[route.path, method] = route
     app.router.routes.insert(0, FixedPaths(index))
 
