@@ -23,6 +23,7 @@ from storybang.stores.counters import Counters, MemoryCounters, RedisCounters
 from storybang.stores.documents import DocumentStore
 from storybang.stores.documents_mongo import MongoDocumentStore
 from storybang.stores.documents_sqlite import SQLiteDocumentStore
+from storybang.stores.pages import Pages
 from storybang.stores.ratelimit import RateLimiter
 from storybang.stores.revocations import MemoryRevocations, RedisRevocations, Revocations
 
@@ -50,6 +51,8 @@ class Runtime:
     job_lines: joblogs.JobLines
     # The key that signs Web Push requests (storybang.security.vapid).
     push_key: vapid.VapidKey
+    # Pages of documents kept while their owner's writes leave them current (storybang.stores.pages).
+    pages: Pages
 
     @classmethod
     async def open(
@@ -109,6 +112,7 @@ class Runtime:
             access=AccessCache(keys),
             job_lines=joblogs.reader(redis_url, max_lines=settings.log.job_lines),
             push_key=vapid.key_for(settings.push, keys),
+            pages=Pages(counters),
         )
 
     async def check(self) -> dict[str, str]:

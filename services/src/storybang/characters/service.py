@@ -6,7 +6,8 @@ character holds their ids (``photo_id``, ``portrait_id``) and deleting it delete
 
 This module is the only reader and writer of the ``characters`` collection: other domains ask it
 (:func:`likeness`, :func:`set_portrait`, ...). Every write announces itself to the owner's clients
-with a ``character.updated`` event, whoever made it (an API call or a worker). Every write bumps
+with a ``character.updated`` event, whoever made it (an API call or a worker), after it has marked
+the owner's kept pages of characters out of date (:mod:`storybang.stores.pages`). Every write bumps
 the character's ``revision`` with a compare-and-set on it (:mod:`storybang.stores.revisions`), so a
 client that wrote on an older revision (``If-Match``) is refused instead of overwriting a change.
 
@@ -53,6 +54,11 @@ def _stored_card(card: dict[str, Any]) -> dict[str, Any]:
     return {k: json.dumps(v) if k in _FREE_FORM and v is not None else v for k, v in card.items()}
 
 
+async def _stored(runtime: Runtime, owner_id: str) -> None:
+    """After each write to the store: the owner's kept pages of characters are out of date."""
+    await runtime.pages.changed(COLLECTION, owner_id)
+
+
 async def _announce(runtime: Runtime, owner_id: str, character_id: str, **extra: Any) -> None:
     await runtime.events.publish(owner_id, "character.updated", {"id": character_id, **extra})
 
@@ -89,6 +95,7 @@ async def create(
         "updated_at": now,
     }
     await runtime.documents.insert(COLLECTION, doc)
+    await _stored(runtime, owner_id)
     await _announce(runtime, owner_id, doc["id"])
     return _public(doc)
 
@@ -115,19 +122,28 @@ async def list_json(
     """:func:`list_characters` as the JSON of :class:`CharactersPublic`, made of each character's
     JSON kept from an earlier read of the same stored document (:class:`View`). Every screen of the
     app reads a page of characters; decoding, validating and serializing twenty cards again on each
-    read cost more than all the rest of the request."""
+    read cost more than all the rest of the request. Pages other than searches are kept whole by
+    the process until the owner's next write (:mod:`storybang.stores.pages`)."""
     if cursor is not None and not ids.is_valid(cursor):
         raise InvalidInput("The cursor is not one this API returned.", field="cursor")
-    page = await runtime.documents.find_view(
-        COLLECTION,
-        _public_json(runtime.keys.image_urls),
-        owner_id=owner_id,
-        search=("name", q) if q else None,
-        limit=limit,
-        cursor=cursor,
-    )
-    items = b",".join(page.items)
-    return b'{"items":[' + items + b'],"next_cursor":' + json.dumps(page.next_cursor).encode() + b"}"
+    signer = runtime.keys.image_urls
+
+    async def make() -> bytes:
+        page = await runtime.documents.find_view(
+            COLLECTION,
+            _public_json(signer),
+            owner_id=owner_id,
+            search=("name", q) if q else None,
+            limit=limit,
+            cursor=cursor,
+        )
+        items = b",".join(page.items)
+        return b'{"items":[' + items + b'],"next_cursor":' + json.dumps(page.next_cursor).encode() + b"}"
+
+    if q:  # a search, typed once: not kept, so that searches cannot push the pages out
+        return await make()
+    # The page carries signed picture URLs: one kept page per step of their expiries, as in _public_json.
+    return await runtime.pages.read(COLLECTION, owner_id, (limit, cursor, signer, signer.expiry()), make)
 
 
 # Each character's JSON carries signed picture URLs, which expire: it is kept per step of
@@ -196,6 +212,7 @@ async def _write(
         expect = {"revision": doc.get("revision")}
         updated = await runtime.documents.update(COLLECTION, character_id, changes, owner_id=owner_id, expect=expect)
         if updated is not None:
+            await _stored(runtime, owner_id)
             return updated
     raise Conflict("The character changed while saving; try again.")
 
@@ -225,6 +242,7 @@ async def delete(runtime: Runtime, owner_id: str, character_id: str, *, if_revis
     revisions.check(doc, if_revision, "The character changed since you read it.")
     if not await runtime.documents.delete(COLLECTION, character_id, owner_id=owner_id):
         raise NotFound("No such character.")
+    await _stored(runtime, owner_id)
     await _delete_blobs(runtime, owner_id, [doc.get("photo_id"), doc.get("portrait_id")])
     await _announce(runtime, owner_id, character_id, deleted=True)
 
@@ -240,6 +258,7 @@ async def delete_owner(runtime: Runtime, owner_id: str) -> int:
             break
         cursor = page.next_cursor
     deleted = await runtime.documents.delete_many(COLLECTION, owner_id=owner_id)
+    await _stored(runtime, owner_id)
     await _delete_blobs(runtime, owner_id, blob_ids)
     return deleted
 

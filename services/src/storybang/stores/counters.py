@@ -5,7 +5,8 @@
   checks the limits and adds a job in one atomic step (two submissions at once cannot both take the
   last place), :meth:`Counters.finish` takes it out and counts what it used, again in one step;
 - marks: a short value under a key (:meth:`Counters.mark`), read back by :meth:`Counters.finish`
-  and replaced only if unchanged since (:meth:`Counters.swap_mark`).
+  or :meth:`Counters.read_mark`, replaced only if unchanged since (:meth:`Counters.swap_mark`),
+  taken away by :meth:`Counters.unmark`.
 
 Each is one Redis command (a script where it does several things), so that a job's admission and
 its end cost one round trip each.
@@ -66,6 +67,14 @@ class Counters(Protocol):
 
     async def swap_mark(self, key: str, seen: str | None, value: str, *, ttl_seconds: int) -> bool:
         """Set the mark ``key`` to ``value`` for ``ttl_seconds`` if it is still ``seen`` (None: unset)."""
+        ...
+
+    async def read_mark(self, key: str) -> str | None:
+        """The mark ``key``; None when unset."""
+        ...
+
+    async def unmark(self, key: str) -> None:
+        """Take the mark ``key`` away."""
         ...
 
     async def close(self) -> None: ...
@@ -164,6 +173,13 @@ class RedisCounters:
     async def swap_mark(self, key: str, seen: str | None, value: str, *, ttl_seconds: int) -> bool:
         return bool(await self._swap(keys=[PREFIX + key], args=[seen or "", value, ttl_seconds]))
 
+    async def read_mark(self, key: str) -> str | None:
+        value = await self._client.get(PREFIX + key)
+        return value.decode() if isinstance(value, bytes) else value
+
+    async def unmark(self, key: str) -> None:
+        await self._client.delete(PREFIX + key)
+
     async def close(self) -> None:
         await self._client.aclose()
 
@@ -241,6 +257,14 @@ class MemoryCounters:
                 return False
             self._marks[key] = (value, time.monotonic() + ttl_seconds)
             return True
+
+    async def read_mark(self, key: str) -> str | None:
+        with self._lock:
+            return self._mark(key)
+
+    async def unmark(self, key: str) -> None:
+        with self._lock:
+            self._marks.pop(key, None)
 
     async def close(self) -> None:
         return None  # in memory, and possibly shared: it goes with the process

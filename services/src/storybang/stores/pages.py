@@ -1,0 +1,70 @@
+"""Pages of a person's documents as JSON, kept by each process while nothing of theirs has changed.
+
+Every screen of the app reads a page of the writer's characters, and characters change seldom.
+Reading them again from MongoDB on each request made that store the bound of the API's busiest
+read (bench/api.py). So each process keeps the pages it made, each with the *version* it was made
+at: a random token under the owner's mark in the counters (Redis, shared by every pod; memory in
+`storybang dev`, shared with its workers).
+
+- A read takes the token (one GET), then answers the kept page if it was made at that token. If
+  there is no token, it sets a new one (only if still none) before reading the documents.
+- A write takes the mark away right after the store has the change, before it is answered or
+  announced. The next read, in any process, finds no token and reads the documents again.
+
+This keeps read-your-writes across pods. A page is kept under a token only if it was read after
+the token was taken. A token lives only until the next write takes it away. So a page answered
+under a live token was read after every write that had been answered.
+
+Tokens are random, never counted up. A mark lost to its expiry or to a restart of Redis cannot come
+back as a value an older page was kept under. One case is left: a Redis restored from a snapshot
+taken before a write could bring back a token. :data:`MAX_AGE_SECONDS` bounds how long any page is
+kept for that case.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Hashable
+
+from cachetools import TTLCache
+
+from storybang.stores.counters import Counters
+
+# A page of 20 characters is about 13 KB of JSON: the pages of ~1,000 readers, ~13 MB at most.
+ENTRIES = 1024
+# The longest a page is answered from memory, whatever its token says (see the module docstring).
+MAX_AGE_SECONDS = 300.0
+# A token not taken away by a write lapses after a day; the next read then sets a new one.
+MARK_TTL_SECONDS = 24 * 3600
+
+
+def _mark(scope: str, owner_id: str) -> str:
+    return f"pages:{scope}:{owner_id}"
+
+
+class Pages:
+    def __init__(self, counters: Counters, *, entries: int = ENTRIES, max_age_seconds: float = MAX_AGE_SECONDS) -> None:
+        self._counters = counters
+        self._kept: TTLCache[Hashable, tuple[str, bytes]] = TTLCache(entries, max_age_seconds)
+
+    async def read(self, scope: str, owner_id: str, query: Hashable, make: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The page ``query`` of ``owner_id``'s ``scope``: kept, or made by ``make()`` now."""
+        mark, key = _mark(scope, owner_id), (scope, owner_id, query)
+        version = await self._counters.read_mark(mark)
+        if version is None:
+            token = secrets.token_hex(8)
+            # Another reader may set one first: then this page is answered but not kept.
+            new = await self._counters.swap_mark(mark, None, token, ttl_seconds=MARK_TTL_SECONDS)
+            version = token if new else None
+        else:
+            kept = self._kept.get(key)
+            if kept is not None and kept[0] == version:
+                return kept[1]
+        page = await make()
+        if version is not None:
+            self._kept[key] = (version, page)
+        return page
+
+    async def changed(self, scope: str, owner_id: str) -> None:
+        """Call after each write to ``owner_id``'s ``scope``, before the write is answered."""
+        await self._counters.unmark(_mark(scope, owner_id))
