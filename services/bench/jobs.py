@@ -42,7 +42,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
 
 from bench.instant import InstantBackend
-from storybang import events, queue
+from storybang import events, memory, queue
 from storybang.generation import execution, jobs, quotas, service, tasks, worker
 from storybang.generation.backends import chain
 from storybang.generation.models import TranslateJobCreate
@@ -337,6 +337,8 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
+        # The process's collector set as `storybang worker` sets it; both sides run under it.
+        memory.settle()
         counted = asyncio.run(counts(settings))
         # What MongoDB itself makes of it: a compare-and-set in one command (safe here: one job at a time).
         atomic = settings.model_copy(update={"mongo": settings.mongo.model_copy(update={"atomic_updates": True})})

@@ -12,7 +12,7 @@ import click
 import uvicorn
 from pydantic import ValidationError
 
-from storybang import logs, migrations, variables
+from storybang import logs, memory, migrations, variables
 from storybang.inference import cli as inference_cli
 from storybang.inference.settings import InferenceSettings
 from storybang.settings import Settings
@@ -46,6 +46,7 @@ def serve_app(app: Any, settings: Settings, host: str, port: int, **server_optio
     """Every HTTP role, and the benchmarks' bare baseline, run under this one uvicorn call;
     ``server_options`` are a role's own uvicorn settings."""
     configure_logs(settings, keep_job_lines=True)
+    memory.settle()
     uvicorn.run(
         app,
         host=host,
@@ -139,6 +140,7 @@ def worker(tasks: tuple[str, ...]) -> None:
 
     settings = load_settings()
     configure_logs(settings, keep_job_lines=True)
+    memory.settle()
     generation_worker.run(settings, list(tasks))
 
 

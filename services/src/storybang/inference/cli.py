@@ -75,7 +75,7 @@ def command(
     try:
         import uvicorn
 
-        from storybang import logs
+        from storybang import logs, memory
         from storybang.inference.app import create_app
     except ImportError as e:
         raise click.ClickException(
@@ -84,4 +84,6 @@ def command(
 
     logs.configure(settings.log)
     click.echo(f"storybang inference on http://{settings.host}:{settings.port} (model {settings.model}); loading")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, server_header=False)
+    app = create_app(settings)
+    memory.settle()
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, server_header=False)
