@@ -8,6 +8,7 @@ API = selector()
 FIVE_XX = selector('status="5xx"')
 FAILED = selector('outcome="failed"')
 ENDED = selector('outcome=~"succeeded|failed"')
+HIT = selector('result="hit"')
 
 
 def dashboard() -> str:
@@ -63,6 +64,22 @@ def dashboard() -> str:
                     for p in ("0.50", "0.95", "0.99")
                 ],
                 unit="s",
+            ),
+            Panel(
+                "Character lists answered from memory",
+                [
+                    q(
+                        ratio(
+                            f"sum(rate(storybang_kept_pages_total{HIT}[{RATE}]))",
+                            f"sum(rate(storybang_kept_pages_total{API}[{RATE}]))",
+                        ),
+                        "kept pages",
+                    )
+                ],
+                unit="percentunit",
+                description="Reads of writers' lists of characters answered from a page an API process kept "
+                "(services/src/storybang/stores/pages.py). Writers changing their characters, and API pods "
+                "starting, lower it.",
             ),
             Panel(
                 "Pods up by component",

@@ -102,6 +102,8 @@ async def _drive(api: str, notifier: str) -> dict[str, dict[str, Any]]:
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         for _ in range(5):
             assert (await client.get("/api/v1/users/me", headers=headers)).status_code == 200
+        for _ in range(3):  # the list of characters: read from the store once, then kept
+            assert (await client.get("/api/v1/characters", headers=headers)).status_code == 200
         assert (await client.get("/api/v1/stories/" + "0" * 24, headers=headers)).status_code == 404
 
         received: list[dict[str, Any]] = []

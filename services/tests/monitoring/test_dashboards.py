@@ -63,6 +63,9 @@ def test_failures_fallbacks_and_tokens_are_counted_by_what_happened(stack: Stack
     assert value('sum(storybang_notifier_replays_total{result="complete"})') == 1
     assert value("sum(storybang_generation_queue_depth)") == 0
     assert value('count(storybang_generation_queue_depth{pod="generation-7d9f-abcde"})') == 4  # every task
+    # The list of characters, read three times by one writer: from the store once, then kept.
+    assert value('sum(storybang_kept_pages_total{scope="characters", result="miss"})') == 1
+    assert value('sum(storybang_kept_pages_total{scope="characters", result="hit"})') == 2
 
 
 def test_no_label_is_renamed_by_a_clash_with_a_target_label(stack: Stack) -> None:

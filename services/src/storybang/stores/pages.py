@@ -27,6 +27,7 @@ import secrets
 from collections.abc import Awaitable, Callable, Hashable
 
 from cachetools import TTLCache
+from prometheus_client import Counter
 
 from storybang.stores.counters import Counters
 
@@ -36,6 +37,16 @@ ENTRIES = 1024
 MAX_AGE_SECONDS = 300.0
 # A token not taken away by a write lapses after a day; the next read then sets a new one.
 MARK_TTL_SECONDS = 24 * 3600
+
+
+READS = Counter(
+    "storybang_kept_pages_total",
+    "Reads of pages an API process keeps in memory, by scope and result (hit: the kept page was "
+    "answered; miss: the page was read from the store).",
+    ["scope", "result"],
+)
+for _result in ("hit", "miss"):  # at 0 from the start, so that a rate over them has a base
+    READS.labels("characters", _result)
 
 
 def _mark(scope: str, owner_id: str) -> str:
@@ -59,7 +70,9 @@ class Pages:
         else:
             kept = self._kept.get(key)
             if kept is not None and kept[0] == version:
+                READS.labels(scope, "hit").inc()
                 return kept[1]
+        READS.labels(scope, "miss").inc()
         page = await make()
         if version is not None:
             self._kept[key] = (version, page)
