@@ -22,6 +22,8 @@ from typing import Protocol, cast
 
 from redis.asyncio import Redis
 
+from storybang.stores import redis
+
 # A day's counter outlives its day a little, so a job finishing after midnight still counts.
 TTL_SECONDS = 2 * 24 * 3600
 PREFIX = "storybang:count:"
@@ -132,6 +134,8 @@ return redis.call('ZCARD', KEYS[1])
 class RedisCounters:
     def __init__(self, client: Redis) -> None:
         self._client = client
+        # Read on every list of characters (storybang.stores.pages): gathered into MGETs.
+        self._marks = redis.Gathered(client)
         self._add = client.register_script(_ADD_SCRIPT)
         self._admit = client.register_script(_ADMIT_SCRIPT)
         self._finish = client.register_script(_FINISH_SCRIPT)
@@ -174,7 +178,7 @@ class RedisCounters:
         return bool(await self._swap(keys=[PREFIX + key], args=[seen or "", value, ttl_seconds]))
 
     async def read_mark(self, key: str) -> str | None:
-        value = await self._client.get(PREFIX + key)
+        value = await self._marks.get(PREFIX + key)
         return value.decode() if isinstance(value, bytes) else value
 
     async def unmark(self, key: str) -> None:
