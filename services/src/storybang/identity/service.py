@@ -329,6 +329,7 @@ async def delete_account(runtime: Runtime, session: AsyncSession, user: User, pa
         raise InvalidInput("The password is wrong.", field="password")
     for collection in USER_COLLECTIONS:
         await runtime.documents.delete_many(collection, owner_id=user.id)
+        await runtime.pages.changed(collection, user.id)  # pages are kept per collection (stores.pages)
     await runtime.blobs.delete_owner(user.id)
     user_id = user.id
     await session.delete(user)
