@@ -4,7 +4,8 @@ Every function takes the owner's id and treats another owner's character exactly
 one (:class:`NotFound`), so the API answers 404 and never 403. Images live in the blob store; a
 character holds their ids (``photo_id``, ``portrait_id``) and deleting it deletes them.
 
-This module is the only reader and writer of the ``characters`` collection: other domains ask it
+This module is the only reader and writer of the ``characters`` collection, save account deletion,
+which empties every user collection through the document store: other domains ask it
 (:func:`likeness`, :func:`set_portrait`, ...). Every write announces itself to the owner's clients
 with a ``character.updated`` event, whoever made it (an API call or a worker), after it has marked
 the owner's kept pages of characters out of date (:mod:`storybang.stores.pages`). Every write bumps
