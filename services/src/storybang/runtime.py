@@ -112,7 +112,7 @@ class Runtime:
             access=AccessCache(keys),
             job_lines=joblogs.reader(redis_url, max_lines=settings.log.job_lines),
             push_key=vapid.key_for(settings.push, keys),
-            pages=Pages(counters),
+            pages=Pages(counters, settings.pages),
         )
 
     async def check(self) -> dict[str, str]:

@@ -180,6 +180,15 @@ class WebSettings(BaseModel):
     dist_dir: Path | None = None
 
 
+class PageSettings(BaseModel):
+    # Pages of a person's characters each API process keeps in memory (storybang.stores.pages): at
+    # most this many, the oldest dropped first (a page of 20 characters is about 13 KB); 0 keeps none
+    # and reads every page from the store.
+    kept: int = Field(1024, ge=0, le=1_000_000)
+    # The longest a page is answered from memory, whatever its version says.
+    max_age_seconds: float = Field(300, gt=0, le=3600)
+
+
 class LogSettings(BaseModel):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["json", "console"] | None = None  # None: console in dev, json elsewhere
@@ -208,6 +217,7 @@ class Settings(BaseSettings):
     mail: MailSettings = MailSettings()
     limits: LimitSettings = LimitSettings()
     log: LogSettings = LogSettings()
+    pages: PageSettings = PageSettings()
     generation: GenerationSettings = GenerationSettings()
     worker: WorkerSettings = WorkerSettings()
     notifier: NotifierSettings = NotifierSettings()

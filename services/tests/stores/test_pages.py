@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from storybang.settings import PageSettings
 from storybang.stores import redis
 from storybang.stores.counters import Counters, MemoryCounters, RedisCounters
 from storybang.stores.pages import Pages
@@ -36,7 +37,7 @@ def pages_made() -> tuple[list[bytes], Callable[[], Awaitable[bytes]]]:
 
 
 async def test_a_page_is_made_once_while_its_owner_writes_nothing(counters: Counters) -> None:
-    pages, owner = Pages(counters), secrets.token_hex(6)
+    pages, owner = Pages(counters, PageSettings()), secrets.token_hex(6)
     made, make = pages_made()
     assert await pages.read("things", owner, "first", make) == b"page 1"
     assert await pages.read("things", owner, "first", make) == b"page 1"
@@ -51,7 +52,7 @@ async def test_a_page_is_made_once_while_its_owner_writes_nothing(counters: Coun
 
 
 async def test_a_change_through_one_process_is_seen_by_the_pages_of_another(counters: Counters) -> None:
-    pod, other_pod, owner = Pages(counters), Pages(counters), secrets.token_hex(6)
+    pod, other_pod, owner = Pages(counters, PageSettings()), Pages(counters, PageSettings()), secrets.token_hex(6)
     _, make = pages_made()
     assert await pod.read("things", owner, "first", make) == b"page 1"
     assert await other_pod.read("things", owner, "first", make) == b"page 2"
@@ -61,7 +62,7 @@ async def test_a_change_through_one_process_is_seen_by_the_pages_of_another(coun
 
 
 async def test_no_page_is_kept_past_its_longest_age(counters: Counters) -> None:
-    pages, owner = Pages(counters, max_age_seconds=0.2), secrets.token_hex(6)
+    pages, owner = Pages(counters, PageSettings(max_age_seconds=0.2)), secrets.token_hex(6)
     _, make = pages_made()
     assert await pages.read("things", owner, "first", make) == b"page 1"
     await asyncio.sleep(0.3)
@@ -92,8 +93,29 @@ async def test_a_reader_that_loses_the_race_to_set_the_token_answers_its_page_bu
     counters: Counters,
 ) -> None:
     racing = AnotherReaderFirst(counters)
-    pages, owner = Pages(racing), secrets.token_hex(6)  # type: ignore[arg-type]  # only the marks are used
+    pages, owner = Pages(racing, PageSettings()), secrets.token_hex(6)  # type: ignore[arg-type]  # only the marks are used
     _, make = pages_made()
     assert await pages.read("things", owner, "first", make) == b"page 1"
     assert await pages.read("things", owner, "first", make) == b"page 2"  # not kept: read again
     assert await pages.read("things", owner, "first", make) == b"page 2"  # kept, at the other's token
+
+
+async def test_with_none_to_keep_every_read_makes_its_page(counters: Counters) -> None:
+    """``pages.kept: 0``: no memory spent on pages; each read goes to the store."""
+    pages, owner = Pages(counters, PageSettings(kept=0)), secrets.token_hex(6)
+    made, make = pages_made()
+    assert [await pages.read("things", owner, "first", make) for _ in range(3)] == [b"page 1", b"page 2", b"page 3"]
+    await pages.changed("things", owner)  # the pages other processes keep are still marked out of date
+    assert await pages.read("things", owner, "first", make) == b"page 4"
+    assert len(made) == 4
+
+
+async def test_past_the_most_pages_kept_the_least_recently_read_is_made_again(counters: Counters) -> None:
+    pages, owner = Pages(counters, PageSettings(kept=2)), secrets.token_hex(6)
+    _, make = pages_made()
+    assert await pages.read("things", owner, "first", make) == b"page 1"
+    assert await pages.read("things", owner, "second", make) == b"page 2"
+    assert await pages.read("things", owner, "first", make) == b"page 1"  # kept; "second" is now the oldest read
+    assert await pages.read("things", owner, "third", make) == b"page 3"  # "second" goes
+    assert await pages.read("things", owner, "first", make) == b"page 1"
+    assert await pages.read("things", owner, "second", make) == b"page 4"

@@ -17,8 +17,8 @@ under a live token was read after every write that had been answered.
 
 Tokens are random, never counted up. A mark lost to its expiry or to a restart of Redis cannot come
 back as a value an older page was kept under. One case is left: a Redis restored from a snapshot
-taken before a write could bring back a token. :data:`MAX_AGE_SECONDS` bounds how long any page is
-kept for that case.
+taken before a write could bring back a token. The setting ``pages.max_age_seconds`` (5 minutes) bounds how
+long any page is kept, for that case. ``pages.kept`` bounds how many (1,024, ~13 MB of pages of 20).
 """
 
 from __future__ import annotations
@@ -29,12 +29,9 @@ from collections.abc import Awaitable, Callable, Hashable
 from cachetools import TTLCache
 from prometheus_client import Counter
 
+from storybang.settings import PageSettings
 from storybang.stores.counters import Counters
 
-# A page of 20 characters is about 13 KB of JSON: the pages of ~1,000 readers, ~13 MB at most.
-ENTRIES = 1024
-# The longest a page is answered from memory, whatever its token says (see the module docstring).
-MAX_AGE_SECONDS = 300.0
 # A token not taken away by a write lapses after a day; the next read then sets a new one.
 MARK_TTL_SECONDS = 24 * 3600
 
@@ -54,12 +51,17 @@ def _mark(scope: str, owner_id: str) -> str:
 
 
 class Pages:
-    def __init__(self, counters: Counters, *, entries: int = ENTRIES, max_age_seconds: float = MAX_AGE_SECONDS) -> None:
+    def __init__(self, counters: Counters, settings: PageSettings) -> None:
         self._counters = counters
-        self._kept: TTLCache[Hashable, tuple[str, bytes]] = TTLCache(entries, max_age_seconds)
+        self._kept: TTLCache[Hashable, tuple[str, bytes]] | None = (
+            TTLCache(settings.kept, settings.max_age_seconds) if settings.kept else None  # 0: keep none
+        )
 
     async def read(self, scope: str, owner_id: str, query: Hashable, make: Callable[[], Awaitable[bytes]]) -> bytes:
         """The page ``query`` of ``owner_id``'s ``scope``: kept, or made by ``make()`` now."""
+        if self._kept is None:
+            READS.labels(scope, "miss").inc()
+            return await make()
         mark, key = _mark(scope, owner_id), (scope, owner_id, query)
         version = await self._counters.read_mark(mark)
         if version is None:
