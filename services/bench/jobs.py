@@ -1,11 +1,15 @@
 """Generation benchmarks on the real stores (started by scripts/bench.sh).
 
-1. No-op throughput: jobs per second through StoryBang's path (job document, queue, worker claim,
-   backend call, result, events) against bare Dramatiq actors doing nothing, on the same Redis,
-   with the same number of worker threads. Like with like: the backend answers in process
-   (:class:`bench.instant.InstantBackend`), as the bare actor calls nothing, and both sides count
-   a job done when its actor returns (:class:`Finished`), not by reading a store. Each side's CPU
-   per job is printed, this process's (the worker's) and the servers' apart.
+1. Throughput: jobs per second through StoryBang's path (job document, queue, worker claim,
+   backend call, result, events) against two baselines on the same Redis, with the same number of
+   worker threads:
+   - a bare Dramatiq actor doing nothing;
+   - bare Dramatiq, PyMongo and redis-py doing the store work a job does on MongoDB's path
+     (:func:`same_work`), compared with StoryBang on that path: what StoryBang itself costs.
+   Like with like: the backend answers in process (:class:`bench.instant.InstantBackend`), as the
+   bare actors call nothing, and every side counts a job done when its actor returns
+   (:class:`Finished`), then checks that every job document says so. Each side's CPU per job is
+   printed, this process's (the worker's) and the servers' apart.
 2. What one job asks of the stores (:func:`counts`): document and SQL round trips and Redis
    commands per job, by phase (submit, claim, run, result, events), against the Redis commands
    per message of the bare Dramatiq actor.
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
 import secrets
 import statistics
@@ -30,18 +35,21 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import dramatiq
 import httpx
 import pytest
+import redis.asyncio as aioredis
 import socketio  # type: ignore[import-untyped]
+from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import AsyncIO
+from pymongo import AsyncMongoClient, MongoClient, ReturnDocument
 
-from bench.instant import InstantBackend
+from bench.instant import TEXT, InstantBackend
 from storybang import events, memory, queue
 from storybang.generation import execution, jobs, quotas, service, tasks, worker
 from storybang.generation.backends import chain
@@ -159,28 +167,151 @@ def timed(jobs: int) -> Iterator[list[Run]]:
 
 def raw_dramatiq(redis_url: str, tag: str, jobs: int = JOBS, *, one_by_one: bool = False) -> Run:
     """A no-op actor's run; ``one_by_one`` sends each message after the previous one ran."""
-    broker = RedisBroker(url=redis_url, namespace=f"bench-raw-{tag}")  # type: ignore[no-untyped-call]
-    broker.add_middleware(AsyncIO())
-    finished = Finished()
-    broker.add_middleware(finished)
 
     async def noop(job_id: str) -> None:
         return None
 
-    actor = dramatiq.actor(queue_name="raw", broker=broker)(noop)
-    for i in range(0 if one_by_one else jobs):
-        actor.send(str(i))
+    return _bare_run(redis_url, f"bench-raw-{tag}", noop, [str(i) for i in range(jobs)], one_by_one=one_by_one)
+
+
+def _bare_run(
+    redis_url: str,
+    namespace: str,
+    function: Any,
+    job_ids: list[str],
+    *,
+    one_by_one: bool = False,
+    cleanup: Callable[[], Awaitable[None]] | None = None,
+) -> Run:
+    """``function`` as a bare Dramatiq actor, run once for each of ``job_ids`` by a worker of
+    ``THREADS`` threads; ``one_by_one`` sends each message after the previous one ran. ``cleanup``
+    runs on the worker's event loop before it stops."""
+    broker = RedisBroker(url=redis_url, namespace=namespace)  # type: ignore[no-untyped-call]
+    broker.add_middleware(AsyncIO())
+    finished = Finished()
+    broker.add_middleware(finished)
+    actor = dramatiq.actor(queue_name="raw", broker=broker)(function)
+    jobs = len(job_ids)
+    for job_id in [] if one_by_one else job_ids:
+        actor.send(job_id)
     with timed(jobs) as run:
         w = dramatiq.Worker(broker, queues={"raw"}, worker_threads=THREADS)
         w.start()
-        for i in range(jobs):
-            if one_by_one:
-                actor.send(str(i))
-                finished.wait(1)
+        for job_id in job_ids if one_by_one else []:
+            actor.send(job_id)
+            finished.wait(1)
         if not one_by_one:
             finished.wait(jobs)
+    loop = get_event_loop_thread()
+    if cleanup is not None and loop is not None:
+        loop.run_coroutine(cleanup())
     w.stop()
     return run[0]
+
+
+def _job_document(owner_id: str) -> dict[str, Any]:
+    """A queued translation job as :func:`storybang.generation.jobs.create` stores it."""
+    data = {"text": "The fox is happy.", "target_language": "es", "source_language": "en", "story_id": None}
+    stamp = jobs.now()
+    return {
+        "_id": secrets.token_hex(12),
+        "owner_id": owner_id,
+        "task": "translate",
+        "status": "queued",
+        "progress": 0.0,
+        "input": data,
+        "backend": None,
+        "result": None,
+        "error": None,
+        "attempt": 0,
+        "request_id": None,
+        "created_at": stamp,
+        "updated_at": stamp,
+    }
+
+
+def same_work(
+    mongo_url: str,
+    redis_url: str,
+    tag: str,
+    jobs_: int = JOBS,
+    *,
+    one_by_one: bool = False,
+    counts: roundtrips.Counts | None = None,
+) -> Run:
+    """Bare Dramatiq, PyMongo and redis-py doing the store work of a StoryBang job on MongoDB's
+    path, and nothing else: claim the job document (one conditional update), publish
+    ``generation.started`` (XADD, EXPIRE, PUBLISH: one round trip, as StoryBang's script), write
+    the result (one conditional update), count the job out of its owner's jobs in flight and add
+    its tokens (ZREM, INCRBY, EXPIRE, GET of the push mark: one round trip), publish
+    ``generation.completed``. The job documents are written before the clock starts, as
+    :func:`ours` writes them. ``counts``: where to count what the jobs ask of the stores."""
+    owner = secrets.token_hex(12)
+    database = f"bench_{tag}_bare"
+    documents = [_job_document(owner) for _ in range(jobs_)]
+    setup: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+    with setup:
+        setup[database]["generations"].insert_many(documents)
+    clients: dict[str, Any] = {}
+    stream, active, used, mark = f"bare:events:{owner}", f"bare:active:{owner}", f"bare:tokens:{owner}", f"bare:{owner}"
+
+    async def publish(r: aioredis.Redis, name: str, data: dict[str, Any]) -> None:
+        text = json.dumps(data)
+        async with r.pipeline(transaction=False) as pipe:
+            pipe.xadd(stream, {"name": name, "data": text}, maxlen=1000, approximate=True)
+            pipe.expire(stream, 86400)
+            pipe.publish("bare", f'{{"name": "{name}", "data": {text}}}')
+            await pipe.execute()
+
+    async def job(job_id: str) -> None:
+        if not clients:  # made on the worker's event loop, which they are bound to
+            clients["mongo"] = AsyncMongoClient(mongo_url, tz_aware=True)
+            clients["redis"] = aioredis.Redis.from_url(redis_url)
+        generations, r = clients["mongo"][database]["generations"], clients["redis"]
+        claimed = await generations.find_one_and_update(
+            {"_id": job_id, "status": "queued"},
+            {
+                "$set": {"status": "running", "updated_at": jobs.now(), "error": None, "lease_until": jobs.now()},
+                "$inc": {"attempt": 1, "_rev": 1},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        event = {"id": job_id, "task": "translate"}
+        await publish(r, "generation.started", event)
+        result = {"text": TEXT}
+        done = {"status": "succeeded", "progress": 1.0, "result": result, "answered_by": "instant"}
+        await generations.find_one_and_update(
+            {"_id": job_id, "status": "running", "attempt": claimed["attempt"]},
+            {"$set": {**done, "updated_at": jobs.now()}, "$inc": {"_rev": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        async with r.pipeline(transaction=False) as pipe:
+            pipe.zrem(active, job_id)
+            pipe.incrby(used, 4)  # the words translated
+            pipe.expire(used, 86400)
+            pipe.get(mark)
+            await pipe.execute()
+        await publish(r, "generation.completed", event | {"backend": "instant", "summary": result})
+
+    async def close() -> None:
+        if clients:
+            await clients["mongo"].close()
+            await clients["redis"].aclose()
+
+    ids = [d["_id"] for d in documents]
+    with roundtrips.counting(counts) if counts is not None else contextlib.nullcontext():
+        run = _bare_run(redis_url, f"bench-same-{tag}", job, ids, one_by_one=one_by_one, cleanup=close)
+    _all_succeeded(mongo_url, database, jobs_)
+    return run
+
+
+def _all_succeeded(mongo_url: str, database: str, expected: int) -> None:
+    """The check that a side did the work it is timed for: every job it ran says it succeeded."""
+    client: MongoClient[dict[str, Any]] = MongoClient(mongo_url)
+    with client:
+        generations = client[database]["generations"]
+        succeeded = generations.count_documents({"status": "succeeded"})
+        assert succeeded == expected == generations.count_documents({}), f"{succeeded} of {expected} jobs succeeded"
 
 
 def _instant_backends() -> pytest.MonkeyPatch:
@@ -269,6 +400,7 @@ async def ours(settings: Settings) -> Run:
     finally:
         instant.undo()
         await runtime.close()
+    _all_succeeded(os.environ["STORYBANG_TEST_MONGO_URL"], settings.mongo.database, JOBS)
     return run[0]
 
 
@@ -343,15 +475,26 @@ def main() -> None:
         # What MongoDB itself makes of it: a compare-and-set in one command (safe here: one job at a time).
         atomic = settings.model_copy(update={"mongo": settings.mongo.model_copy(update={"atomic_updates": True})})
         counted_atomic = asyncio.run(counts(atomic))
-        raw_counted = raw_counts(os.environ["STORYBANG_TEST_REDIS_URL"], tag)
+        mongo_url, redis_url = os.environ["STORYBANG_TEST_MONGO_URL"], os.environ["STORYBANG_TEST_REDIS_URL"]
+        raw_counted = raw_counts(redis_url, tag)
+        same_counted = roundtrips.Counts()
+        same_work(mongo_url, redis_url, f"{tag}c", COUNTED, one_by_one=True, counts=same_counted)
 
         # Each round on a database and queues of its own: on FerretDB a collection that earlier rounds
         # filled makes every later round slower, which is the stand-in's doing, not the job path's.
-        def fresh(n: int, what: str) -> Settings:
-            return settings_for(f"{tag}{what}{n}", data, instant_url)
+        def fresh(n: int, what: str, *, atomic: bool | None = None) -> Settings:
+            made = settings_for(f"{tag}{what}{n}", data, instant_url)
+            return made.model_copy(update={"mongo": made.mongo.model_copy(update={"atomic_updates": atomic})})
 
-        pairs = [
-            (raw_dramatiq(os.environ["STORYBANG_TEST_REDIS_URL"], f"{tag}-{n}"), asyncio.run(ours(fresh(n, "j"))))
+        # Each round: the no-op actor, StoryBang on FerretDB's path, the bare store work, StoryBang on
+        # MongoDB's path (FerretDB stands in for MongoDB there: no two writers race for a job here).
+        rounds = [
+            (
+                raw_dramatiq(redis_url, f"{tag}-{n}"),
+                asyncio.run(ours(fresh(n, "j"))),
+                same_work(mongo_url, redis_url, f"{tag}s{n}"),
+                asyncio.run(ours(fresh(n, "a", atomic=True))),
+            )
             for n in range(ROUNDS if JOBS else 0)
         ]
         latencies = [asyncio.run(overhead(fresh(n, "l"), data)) for n in range(ROUNDS if SEQUENTIAL >= 2 else 0)]
@@ -364,24 +507,30 @@ def main() -> None:
     print(counted_atomic.table(COUNTED))
     print(f"\nBare Dramatiq no-op actor, {COUNTED} messages one at a time:")
     print(raw_counted.table(COUNTED))
-    if pairs:
-        raw, our = Run.median([r for r, _ in pairs]), Run.median([o for _, o in pairs])
-        rate = statistics.median(o.rate / r.rate for r, o in pairs)
-        cpu = statistics.median(r.cpu_ms / o.cpu_ms for r, o in pairs)
+    print(f"\nBare Dramatiq, PyMongo and redis-py doing a job's store work, {COUNTED} jobs one at a time:")
+    print(same_counted.table(COUNTED))
+    if rounds:
+
+        def compared(ours_at: int, bare_at: int) -> str:
+            bare, our = Run.median([r[bare_at] for r in rounds]), Run.median([r[ours_at] for r in rounds])
+            rate = statistics.median(r[ours_at].rate / r[bare_at].rate for r in rounds)
+            cpu = statistics.median(r[bare_at].cpu_ms / r[ours_at].cpu_ms for r in rounds)
+            ratio = f"ratio StoryBang/bare: {rate:.3f} (jobs/s), {cpu:.3f} (worker CPU)"
+            return f"{bare.line()}\n  StoryBang: {our.line()}\n  {ratio}"
+
         print(
             f"\nGeneration benchmark ({JOBS} jobs, {THREADS} worker threads, real Redis/FerretDB/MariaDB,"
-            f" {len(pairs)} round(s), medians)"
+            f" {len(rounds)} round(s), medians; StoryBang with an in-process instant backend)"
         )
-        print(f"raw Dramatiq no-op actor:                        {raw.line()}")
-        print(f"StoryBang job path, in-process instant backend:  {our.line()}")
-        print(f"ratio StoryBang/raw: {rate:.3f} (jobs/s), {cpu:.3f} (worker CPU)")
+        print(f"bare Dramatiq no-op actor: {compared(1, 0)}")
+        print(f"bare Dramatiq + PyMongo + redis-py, a job's store work on MongoDB's path: {compared(3, 2)}")
     if latencies:
-        rounds = [statistics.quantiles(round_, n=100) for round_ in latencies]
-        p50, p99 = statistics.median(q[49] for q in rounds), statistics.median(q[98] for q in rounds)
-        each = ", ".join(f"{q[98]:.1f}" for q in rounds)
+        quantiles = [statistics.quantiles(round_, n=100) for round_ in latencies]
+        p50, p99 = statistics.median(q[49] for q in quantiles), statistics.median(q[98] for q in quantiles)
+        each = ", ".join(f"{q[98]:.1f}" for q in quantiles)
         print(
             f"submit -> completed over Socket.IO ({SEQUENTIAL} sequential jobs, API + worker + notifier processes,"
-            f" {len(rounds)} round(s), medians): p50 {p50:.1f} ms, p99 {p99:.1f} ms (p99 of each round: {each})"
+            f" {len(quantiles)} round(s), medians): p50 {p50:.1f} ms, p99 {p99:.1f} ms (p99 of each round: {each})"
         )
 
 

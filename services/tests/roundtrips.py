@@ -169,9 +169,10 @@ def trace_sqlite(connection: sqlite3.Connection) -> None:
 
 
 @contextlib.contextmanager
-def counting() -> Iterator[Counts]:
+def counting(into: Counts | None = None) -> Iterator[Counts]:
+    """Count what the block asks of the stores, in ``into`` (added to what it holds) or a new one."""
     install()
-    counts = Counts()
+    counts = Counts() if into is None else into
     _active.append(counts)
     try:
         yield counts
