@@ -17,8 +17,9 @@ under a live token was read after every write that had been answered.
 
 Tokens are random, never counted up. A mark lost to its expiry or to a restart of Redis cannot come
 back as a value an older page was kept under. One case is left: a Redis restored from a snapshot
-taken before a write could bring back a token. The setting ``pages.max_age_seconds`` (5 minutes) bounds how
-long any page is kept, for that case. ``pages.kept`` bounds how many (1,024, ~13 MB of pages of 20).
+taken before a write could bring back a token. The setting ``pages.max_age_seconds`` (5 minutes)
+bounds how long any page is kept, for that case; ``pages.kept`` bounds how many (1,024: about 13 MB
+of pages of 20 characters).
 """
 
 from __future__ import annotations
