@@ -6,9 +6,14 @@ makes them produce the same tokens, so the ratio is the cost of our layer (HTTP,
 the streamer, the executor hop) and nothing else. The server is a separate process, as in production,
 so client and server do not share a GIL.
 
+At a concurrency of N, the server answers N streams sent at once, and the raw side generates a
+batch of N copies of the prompt, the way the library does N completions at once; both print the
+tokens per second of all N together. On a GPU (``--device auto`` finds one) the default is 1, 4 and
+16; on a CPU, 1.
+
 Run from services/ with .venv-inference: ``../.venv-inference/bin/python -m bench.inference``
-(``--tokens 64 --runs 5 --threads 1``). One thread by default: on a small shared machine more
-threads contend with other work and make both figures noisy.
+(``--tokens 64 --runs 5 --threads 1 --device auto --concurrency 1,4,16``). One thread by default:
+on a small shared machine more threads contend with other work and make both figures noisy.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import httpx
@@ -35,6 +41,8 @@ SERVE = "from storybang.inference.cli import command; command()"
 
 @dataclass(frozen=True)
 class Run:
+    """``tokens`` new tokens in all, in ``seconds``; ``first_token``: the median stream's wait."""
+
     tokens: int
     seconds: float
     first_token: float | None = None
@@ -47,19 +55,25 @@ class Run:
 class Raw:
     """The same model in this process, called the way the transformers documentation shows."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, device: str) -> None:
         torch.set_num_threads(threads)
         source = str(weights.convert_bundled(DEFAULT_CACHE_DIR))
-        self.model, tokenizer = weights.load_causal_lm(source, weights.placement("cpu"))
+        self.where = weights.placement(device)
+        self.model, tokenizer = weights.load_causal_lm(source, self.where)
         self.inputs = tokenizer.apply_chat_template(
             PROMPT, add_generation_prompt=True, return_dict=True, return_tensors="pt"
         )
 
-    def run(self, max_tokens: int) -> Run:
+    def run(self, max_tokens: int, batch: int = 1) -> Run:
+        """``batch`` copies of the prompt in one ``generate`` (one prompt, so no padding)."""
+        inputs = {name: tensor.repeat(batch, 1).to(self.where.device) for name, tensor in self.inputs.items()}
         started = time.perf_counter()
         with torch.inference_mode():
-            out = self.model.generate(**self.inputs, max_new_tokens=max_tokens, do_sample=False)
-        return Run(int(out.shape[-1] - self.inputs["input_ids"].shape[-1]), time.perf_counter() - started)
+            out = self.model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False)
+        if self.where.device.type == "cuda":
+            torch.cuda.synchronize()
+        new = int(out.shape[-1] - inputs["input_ids"].shape[-1])
+        return Run(new * batch, time.perf_counter() - started)
 
 
 def server_run(client: httpx.Client, max_tokens: int) -> Run:
@@ -87,12 +101,29 @@ def server_run(client: httpx.Client, max_tokens: int) -> Run:
     return Run(tokens, time.perf_counter() - started, first)
 
 
-def start_server(threads: int) -> tuple[subprocess.Popen[bytes], str]:
+def served_at_once(base: str, max_tokens: int, streams: int) -> Run:
+    """``streams`` requests sent together, each on a connection of its own."""
+
+    def one(_: int) -> Run:
+        with httpx.Client(base_url=base, timeout=600) as client:
+            return server_run(client, max_tokens)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(streams) as pool:
+        runs = list(pool.map(one, range(streams)))
+    first = statistics.median(r.first_token or 0.0 for r in runs)
+    return Run(sum(r.tokens for r in runs), time.perf_counter() - started, first)
+
+
+def start_server(threads: int, device: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {
         **os.environ,
         "STORYBANG_INFERENCE_THREADS": str(threads),
-        "STORYBANG_INFERENCE_DEVICE": "cpu",
+        "STORYBANG_INFERENCE_DEVICE": device,
+        # Against transformers' own generate: the server on the same engine (on a CPU, "auto" would
+        # pick llama.cpp for the bundled model; bench.story compares the two engines).
+        "STORYBANG_INFERENCE_ENGINE": "transformers",
         "STORYBANG_INFERENCE_LOG__LEVEL": "warning",
     }
     cmd = [sys.executable, "-c", SERVE, "--model", "smollm2", "--host", "127.0.0.1", "--port", str(port)]
@@ -117,36 +148,41 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=64, help="max_new_tokens / max_tokens")
     parser.add_argument("--runs", type=int, default=5, help="measured runs of each, after one warm-up")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads, for both")
+    parser.add_argument("--device", default="auto", help='"auto" (CUDA when there is one), "cpu", "cuda"')
+    parser.add_argument("--concurrency", default="", help="streams at once, e.g. 1,4,16 (default: 1; 1,4,16 on CUDA)")
     args = parser.parse_args()
 
     weights.convert_bundled(DEFAULT_CACHE_DIR)  # before timing anything: the first time takes a minute
-    raw = Raw(args.threads)
-    proc, base = start_server(args.threads)
+    raw = Raw(args.threads, args.device)
+    device = raw.where.device.type
+    levels = [int(n) for n in (args.concurrency or ("1,4,16" if device == "cuda" else "1")).split(",")]
+    proc, base = start_server(args.threads, str(raw.where.device))
     # Alternating runs: the load of a shared machine drifts, and must fall on both sides alike.
-    raw_runs: list[Run] = []
-    served: list[Run] = []
+    raw_runs: dict[int, list[Run]] = {n: [] for n in levels}
+    served: dict[int, list[Run]] = {n: [] for n in levels}
     try:
-        with httpx.Client(base_url=base, timeout=600) as client:
-            server_run(client, args.tokens)  # warm-up, both
-            raw.run(args.tokens)
+        for n in levels:
+            served_at_once(base, args.tokens, n)  # warm-up, both
+            raw.run(args.tokens, n)
             for _ in range(args.runs):
-                served.append(server_run(client, args.tokens))
-                raw_runs.append(raw.run(args.tokens))
+                served[n].append(served_at_once(base, args.tokens, n))
+                raw_runs[n].append(raw.run(args.tokens, n))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    if {r.tokens for r in raw_runs} != {r.tokens for r in served}:
-        print(f"note: token counts differ (raw {[r.tokens for r in raw_runs]}, server {[r.tokens for r in served]})")
-    raw_rate = statistics.median(r.rate for r in raw_runs)
-    served_rate = statistics.median(r.rate for r in served)
-    ttft = statistics.median(r.first_token or 0.0 for r in served)
-    print(
-        f"SmolLM2-135M-Instruct on CPU, {args.threads} thread(s), greedy, {raw_runs[0].tokens} new tokens, "
-        f"median of {args.runs} runs"
-    )
-    print(f"  raw model.generate             {raw_rate:8.1f} tokens/s")
-    print(f"  storybang inference (HTTP SSE) {served_rate:8.1f} tokens/s   time to first delta {ttft:.3f} s")
-    print(f"  ratio server/raw               {served_rate / raw_rate:8.2f}")
+    name = torch.cuda.get_device_name(raw.where.device) if device == "cuda" else f"CPU, {args.threads} thread(s)"
+    print(f"SmolLM2-135M-Instruct on {name}, greedy, up to {args.tokens} new tokens, median of {args.runs} runs")
+    for n in levels:
+        raw_tokens, served_tokens = [r.tokens for r in raw_runs[n]], [r.tokens for r in served[n]]
+        if set(raw_tokens) != set(served_tokens):
+            print(f"note: token counts differ (raw {raw_tokens}, server {served_tokens})")
+        raw_rate = statistics.median(r.rate for r in raw_runs[n])
+        served_rate = statistics.median(r.rate for r in served[n])
+        ttft = statistics.median(r.first_token or 0.0 for r in served[n])
+        print(f"  {n} at once: tokens/s of all {n} together")
+        print(f"    raw model.generate (a batch of {n:>2})      {raw_rate:8.1f} tokens/s")
+        print(f"    storybang inference (HTTP SSE)         {served_rate:8.1f} tokens/s   first delta {ttft:.3f} s")
+        print(f"    ratio server/raw                       {served_rate / raw_rate:8.2f}")
 
 
 if __name__ == "__main__":
