@@ -17,9 +17,9 @@ $(VENV)/.installed: uv.lock pyproject.toml services/pyproject.toml operator/pypr
 install: $(VENV)/.installed  ## make the virtual environment (.venv)
 
 dev:  ## run all of StoryBang on http://127.0.0.1:8000, embedded stores and model (ARGS="--port 9000")
-	scripts/inference-env.sh
+	INFERENCE_VENV=.venv-dev INFERENCE_EXTRAS=llama scripts/inference-env.sh
 	test -f web/dist/index.html || scripts/web.sh build
-	.venv-inference/bin/storybang dev $(ARGS)
+	.venv-dev/bin/storybang dev $(ARGS)
 
 web:  ## build the web client into web/dist (npm ci, type-check, vite); `storybang dev` serves it at /
 	scripts/web.sh build

@@ -30,6 +30,7 @@ fi
 want inference && (cd services && "$ROOT/.venv-inference/bin/python" -m bench.inference)
 want story && (cd services && "$ROOT/.venv-inference/bin/python" -m bench.story)
 if want web; then
+  INFERENCE_VENV=.venv-dev INFERENCE_EXTRAS=llama scripts/inference-env.sh  # what `make dev` runs
   scripts/web.sh build
   scripts/web.sh browser -c bench/playwright.config.ts
 fi

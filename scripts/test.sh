@@ -28,6 +28,9 @@ step "static checks"
 scripts/lint.sh
 
 step "web client: typed API client up to date, build, unit tests, browser tests on storybang dev"
+# On the environment `make dev` makes: llama.cpp and the bundled model, no torch, a small first download.
+INFERENCE_VENV=.venv-dev INFERENCE_EXTRAS=llama scripts/inference-env.sh
+"$VENV/bin/python" scripts/downloads.py --extra llama --most 500
 scripts/web.sh test
 
 step "background: the real node's runtime, kubelet and DNS, and the images it runs"

@@ -40,7 +40,7 @@ export default async function setup() {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'storybang-web-'));
   const url = `http://127.0.0.1:${port}`;
-  const bin = process.env.STORYBANG_BIN ?? join(ROOT, '.venv-inference', 'bin', 'storybang');
+  const bin = process.env.STORYBANG_BIN ?? join(ROOT, '.venv-dev', 'bin', 'storybang');
   const child = spawn(bin, ['dev', '--port', String(port), '--data-dir', dataDir], {
     cwd: ROOT,
     env: {

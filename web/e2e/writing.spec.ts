@@ -15,7 +15,7 @@ const ROOT = resolve(import.meta.dirname, '..', '..');
 /** An administrator: an account promoted by `storybang create-admin`, on the dev server's data. */
 async function adminAccount(request: APIRequestContext): Promise<Account> {
   const who = await account(request, 'admin');
-  const bin = process.env.STORYBANG_BIN ?? join(ROOT, '.venv-inference', 'bin', 'storybang');
+  const bin = process.env.STORYBANG_BIN ?? join(ROOT, '.venv-dev', 'bin', 'storybang');
   const run = spawnSync(bin, ['create-admin', '--email', who.email, '--password', PASSWORD], {
     cwd: ROOT,
     env: { ...process.env, STORYBANG_ENV: 'dev', STORYBANG_DATA_DIR: process.env.STORYBANG_WEB_DATA! },
