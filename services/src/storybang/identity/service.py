@@ -34,7 +34,7 @@ from storybang.runtime import Runtime
 from storybang.security import passwords
 from storybang.stores import ids
 from storybang.stores.documents import USER_COLLECTIONS
-from storybang.stores.sql import utcnow
+from storybang.stores.sql import is_deadlock, utcnow
 
 log = logs.get(__name__)
 
@@ -190,6 +190,11 @@ async def revoke_all(session: AsyncSession, user_id: str) -> None:
     )
 
 
+# Tries of a refresh that InnoDB picked as a deadlock's victim: racing refreshes of one family lock
+# the same rows in different orders (the claim, the family's revocation, the user's session version).
+REFRESH_TRIES = 3
+
+
 async def refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenPair:
     """Rotate a refresh token. Presenting one that was already rotated revokes its whole family
     (RFC 9700 §4.14.2): either the client or a thief has a stale copy, and we cannot tell which.
@@ -197,7 +202,22 @@ async def refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenP
     Except within the grace after its rotation: then the same new pair comes back, so that racing
     refreshes of one client all succeed (:mod:`storybang.identity.rotation`). The claim below and
     the sealed pair are committed together, so a racer that waited on the claimed row finds it.
+
+    A deadlock between racing refreshes rolls one back with nothing written: it runs again, and
+    then finds the token as the winner left it. Every step may run twice (the revocation only
+    revokes what is not revoked yet).
     """
+    for attempt in range(REFRESH_TRIES):
+        try:
+            return await _refresh(runtime, session, token)
+        except sa.exc.OperationalError as e:
+            if not is_deadlock(e) or attempt == REFRESH_TRIES - 1:
+                raise
+            await session.rollback()
+    raise AssertionError("unreachable: the last try returns or raises")
+
+
+async def _refresh(runtime: Runtime, session: AsyncSession, token: str) -> TokenPair:
     digest = codes.digest(token)
     now = utcnow()
     claimed = await session.execute(

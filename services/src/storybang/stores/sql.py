@@ -42,6 +42,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+# MariaDB's and MySQL's ER_LOCK_DEADLOCK: InnoDB rolled the transaction back to break a cycle of
+# row locks between concurrent transactions. Nothing of it was written; running it again is the cure.
+DEADLOCK = 1213
+
+
+def is_deadlock(error: BaseException) -> bool:
+    """Whether ``error`` (as SQLAlchemy raises it) is a transaction chosen as a deadlock's victim."""
+    args: tuple[Any, ...] = getattr(getattr(error, "orig", None), "args", ())
+    return isinstance(error, sa.exc.OperationalError) and args[:1] == (DEADLOCK,)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
